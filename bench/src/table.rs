@@ -1,0 +1,136 @@
+//! Side-by-side markdown table from `RESULT` lines of several runs.
+//!
+//! Runs are matched on (scenario, transport, N, rate); each metric gets one
+//! column per target and the ratio pointcast ÷ nchan.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+/// Prefix of the machine-readable line every scenario prints.
+pub const PREFIX: &str = "RESULT ";
+
+/// Metrics shown per scenario: (label, JSON pointer).
+fn metrics(scenario: &str) -> &'static [(&'static str, &'static str)] {
+    match scenario {
+        "idle" => &[
+            ("held connections", "/held"),
+            ("failed + dropped", "/_lost_conns"),
+            ("server RSS per connection (bytes)", "/rss_per_conn_bytes"),
+        ],
+        "fanout" => &[
+            ("deliveries lost", "/lost"),
+            ("latency p50 (ms)", "/latency/p50_us"),
+            ("latency p99 (ms)", "/latency/p99_us"),
+            ("latency max (ms)", "/latency/max_us"),
+            (
+                "last subscriber, worst publish (ms)",
+                "/last_subscriber/max_us",
+            ),
+            (
+                "server CPU per delivery (us)",
+                "/server_cpu_us_per_delivery",
+            ),
+        ],
+        "unicast" => &[
+            ("achieved rate (/s)", "/achieved_rate"),
+            ("events lost", "/lost"),
+            ("latency p50 (ms)", "/latency/p50_us"),
+            ("latency p99 (ms)", "/latency/p99_us"),
+            ("latency max (ms)", "/latency/max_us"),
+        ],
+        _ => &[],
+    }
+}
+
+/// Extracts the JSON of every `RESULT` line in `text`.
+pub fn parse_results(text: &str) -> Vec<Value> {
+    text.lines()
+        .filter_map(|l| l.trim_start().strip_prefix(PREFIX))
+        .filter_map(|j| serde_json::from_str(j).ok())
+        .collect()
+}
+
+fn value(r: &Value, pointer: &str) -> Option<f64> {
+    if pointer == "/_lost_conns" {
+        let f = r.get("failed")?.as_f64()?;
+        let d = r.get("dropped")?.as_f64()?;
+        return Some(f + d);
+    }
+    let v = r.pointer(pointer)?.as_f64()?;
+    // Latencies are stored in microseconds and shown in milliseconds.
+    Some(if pointer.ends_with("_us") {
+        v / 1000.0
+    } else {
+        v
+    })
+}
+
+fn fmt(v: Option<f64>) -> String {
+    match v {
+        None => "–".into(),
+        Some(x) if x.fract() == 0.0 && x.abs() < 1e12 => format!("{x:.0}"),
+        Some(x) if x.abs() >= 100.0 => format!("{x:.0}"),
+        Some(x) => format!("{x:.2}"),
+    }
+}
+
+/// Builds the markdown table.
+pub fn render(results: &[Value]) -> String {
+    type Key = (String, String, u64, u64);
+    let mut groups: BTreeMap<Key, BTreeMap<String, &Value>> = BTreeMap::new();
+    for r in results {
+        let s = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let u = |k: &str| r.get(k).and_then(Value::as_u64).unwrap_or(0);
+        let key = (s("scenario"), s("transport"), u("n"), u("rate"));
+        groups.entry(key).or_default().insert(s("target"), r);
+    }
+    let mut out = String::from(
+        "| scenario | transport | N | metric | pointcast | nchan | pointcast ÷ nchan |\n|---|---|---:|---|---:|---:|---:|\n",
+    );
+    for ((scenario, transport, n, rate), by_target) in &groups {
+        let name = if *rate > 0 {
+            format!("{scenario} @{rate}/s")
+        } else {
+            scenario.clone()
+        };
+        for (label, ptr) in metrics(scenario) {
+            let p = by_target.get("pointcast").and_then(|r| value(r, ptr));
+            let q = by_target.get("nchan").and_then(|r| value(r, ptr));
+            let ratio = match (p, q) {
+                (Some(a), Some(b)) if b != 0.0 => format!("{:.2}", a / b),
+                _ => "–".into(),
+            };
+            out.push_str(&format!(
+                "| {name} | {transport} | {n} | {label} | {} | {} | {ratio} |\n",
+                fmt(p),
+                fmt(q)
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_targets() {
+        let text = r#"noise
+RESULT {"scenario":"fanout","target":"pointcast","transport":"sse","n":10,"lost":0,"latency":{"p50_us":2000,"p99_us":4000,"max_us":5000},"last_subscriber":{"max_us":5000},"server_cpu_us_per_delivery":null}
+RESULT {"scenario":"fanout","target":"nchan","transport":"sse","n":10,"lost":0,"latency":{"p50_us":1000,"p99_us":2000,"max_us":2500},"last_subscriber":{"max_us":2500},"server_cpu_us_per_delivery":1.5}
+RESULT {broken"#;
+        let rs = parse_results(text);
+        assert_eq!(rs.len(), 2);
+        let t = render(&rs);
+        assert!(
+            t.contains("| fanout | sse | 10 | latency p50 (ms) | 2 | 1 | 2.00 |"),
+            "{t}"
+        );
+        assert!(
+            t.contains("| server CPU per delivery (us) | – | 1.50 | – |"),
+            "{t}"
+        );
+    }
+}
