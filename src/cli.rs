@@ -1,0 +1,84 @@
+//! Command line: `pointcast serve` and friends. Flags fall back to `POINTCAST_*`
+//! environment variables, then to defaults that run out of the box.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::settings::Settings;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "pointcast",
+    version,
+    about = "Real-time push server for a shop's loyalty program and record store"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "POINTCAST_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// sqlite://FILE (default) or postgres://...
+    #[arg(
+        long,
+        env = "POINTCAST_DATABASE_URL",
+        default_value = "sqlite://pointcast.db"
+    )]
+    pub database_url: String,
+    /// The bootstrap admin's token (otherwise generated and printed on first start).
+    #[arg(long, env = "POINTCAST_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// SMTP server for inquiry mail, e.g. smtp://127.0.0.1:2525
+    #[arg(long, env = "POINTCAST_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// Address inquiries are mailed to.
+    #[arg(long, env = "POINTCAST_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+    /// Fill an empty database with demo stores, albums and customers.
+    #[arg(long)]
+    pub demo: bool,
+    /// Expose the load generator's bulk endpoints (benchmarks only).
+    #[arg(long, env = "POINTCAST_BENCH_ENDPOINTS")]
+    pub bench_endpoints: bool,
+    /// Worker threads (0: one per core).
+    #[arg(long, env = "POINTCAST_WORKERS", default_value_t = 0)]
+    pub workers: usize,
+    /// SSE heartbeat interval in seconds.
+    #[arg(long, env = "POINTCAST_HEARTBEAT_SECS", default_value_t = 15)]
+    pub heartbeat_secs: u64,
+    /// Events a subscriber may have queued before it is cut off.
+    #[arg(long, env = "POINTCAST_QUEUE_CAPACITY", default_value_t = 256)]
+    pub queue_capacity: usize,
+    /// Streams one user may hold at once.
+    #[arg(long, env = "POINTCAST_MAX_STREAMS", default_value_t = 16)]
+    pub max_streams: usize,
+}
+
+impl ServeArgs {
+    pub fn into_settings(self) -> Settings {
+        let mut s = Settings {
+            listen: self.listen,
+            database_url: self.database_url,
+            admin_token: self.admin_token.filter(|t| !t.is_empty()),
+            smtp_url: self.smtp_url.filter(|t| !t.is_empty()),
+            admin_email: self.admin_email.filter(|t| !t.is_empty()),
+            demo: self.demo,
+            bench_endpoints: self.bench_endpoints,
+            workers: self.workers,
+            ..Settings::default()
+        };
+        s.push.heartbeat = std::time::Duration::from_secs(self.heartbeat_secs.max(1));
+        s.push.queue_capacity = self.queue_capacity.max(1);
+        s.push.max_streams_per_principal = self.max_streams.max(1);
+        s
+    }
+}

@@ -1,0 +1,323 @@
+//! A reader's ordered view of its channels: backlog first, then live events.
+//!
+//! Opening registers with the hub *before* reading any backlog, so an event is
+//! either in the backlog (ring or log) or on the queue; the overlap is dropped by id,
+//! and events are only ever handed out in increasing id order.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use actix_web::HttpRequest;
+use serde_json::json;
+
+use super::connections::{ConnectionGuard, ConnectionInfo, Transport};
+use super::hub::Subscription;
+use super::params::{self, StreamQuery, Topic, TypeFilter};
+use super::{Event, channel, types};
+use crate::auth::{Principal, Role};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::events::ChannelSet;
+
+/// The channels one reader may see (DESIGN.md §2).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Audience {
+    pub exact: Vec<String>,
+    /// Admins read every `store:` channel, including stores created later.
+    pub all_stores: bool,
+}
+
+impl Audience {
+    /// A customer reads its `user:` channel, an owner also its stores', an admin also
+    /// `admin` and every store's; everyone may add the public topics.
+    pub fn of(principal: Option<&Principal>, staff_stores: &[i64], topics: &[Topic]) -> Self {
+        let mut exact: Vec<String> = Vec::new();
+        let mut all_stores = false;
+        if let Some(p) = principal {
+            exact.push(channel::user(p.user_id));
+            match p.role {
+                Role::Customer => {}
+                Role::Owner => exact.extend(staff_stores.iter().map(|s| channel::store(*s))),
+                Role::Admin => {
+                    exact.push(channel::ADMIN.into());
+                    all_stores = true;
+                }
+            }
+        }
+        exact.extend(topics.iter().map(|t| t.channel().to_string()));
+        Self { exact, all_stores }
+    }
+
+    pub fn sees(&self, channel: &str) -> bool {
+        (self.all_stores && channel.starts_with("store:"))
+            || self.exact.iter().any(|c| c == channel)
+    }
+
+    fn hub_keys(&self) -> Vec<String> {
+        let mut keys = self.exact.clone();
+        if self.all_stores {
+            keys.push(channel::ALL_STORES.into());
+        }
+        keys
+    }
+}
+
+/// What the reader learns when its feed opens.
+pub struct Opening {
+    /// The cursor the feed starts after (the client's, or the current head).
+    pub cursor: i64,
+    /// The client's cursor is gone from the log: it should reload its state.
+    pub reset: bool,
+}
+
+pub struct Feed {
+    state: actix_web::web::Data<AppState>,
+    subscription: Subscription,
+    audience: Audience,
+    types: TypeFilter,
+    /// Highest id handed out; anything at or below it is a duplicate.
+    last_sent: i64,
+    /// `Some(after)` while older events may still be waiting in the ring or log.
+    backlog_after: Option<i64>,
+    pending: VecDeque<Arc<Event>>,
+    _guard: ConnectionGuard,
+}
+
+impl Feed {
+    /// Authorises, admits and registers a reader, and works out where it starts.
+    pub async fn open(
+        state: actix_web::web::Data<AppState>,
+        req: &HttpRequest,
+        principal: Option<Principal>,
+        query: &StreamQuery,
+        transport: Transport,
+    ) -> Result<(Self, Opening), ApiError> {
+        let header_cursor = req
+            .headers()
+            .get("last-event-id")
+            .map(|v| v.to_str().unwrap_or("?").to_string());
+        let cursor = header_cursor
+            .as_deref()
+            .or(query.cursor.as_deref())
+            .or(query.last_event_id.as_deref())
+            .map(params::parse_cursor)
+            .transpose()
+            .map_err(|e| ApiError::bad_request("bad_cursor", e.to_string()))?;
+        let topics = match &query.topics {
+            Some(t) => params::parse_topics(t)
+                .map_err(|e| ApiError::bad_request("bad_topics", e.to_string()))?,
+            None => Topic::ALL.to_vec(),
+        };
+        let types = match &query.types {
+            Some(t) => TypeFilter::parse(t)
+                .map_err(|e| ApiError::bad_request("bad_types", e.to_string()))?,
+            None => TypeFilter::default(),
+        };
+        let staff_stores = match &principal {
+            Some(p) if p.role == Role::Owner => state.db.staff_store_ids(p.user_id).await?,
+            _ => Vec::new(),
+        };
+        let audience = Audience::of(principal.as_ref(), &staff_stores, &topics);
+        if audience.exact.is_empty() && !audience.all_stores {
+            return Err(ApiError::bad_request(
+                "no_channels",
+                "nothing to read: sign in, or name a public topic (products, announcements)",
+            ));
+        }
+
+        let remote = req
+            .peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let key = match &principal {
+            Some(p) => format!("user:{}", p.user_id),
+            None => format!("ip:{remote}"),
+        };
+        let info = ConnectionInfo {
+            id: 0,
+            user_id: principal.as_ref().map(|p| p.user_id),
+            name: principal.as_ref().map(|p| p.name.clone()),
+            role: principal.as_ref().map(|p| p.role),
+            transport,
+            since: crate::store::users::rfc3339(crate::store::now_millis()),
+            remote_addr: remote,
+        };
+        let guard = state
+            .connections
+            .admit(key, info)
+            .map_err(|e| ApiError::TooManyRequests {
+                message: e.to_string(),
+                retry_after: Some(5),
+            })?;
+
+        let subscription = state.hub.subscribe(audience.hub_keys(), types.clone());
+        let head = state.hub.head();
+        let (start, reset) = match cursor {
+            None => (head, false),
+            Some(c) => (c, cursor_is_gone(&state, c, head).await?),
+        };
+        let feed = Self {
+            state,
+            subscription,
+            audience,
+            types,
+            last_sent: if reset { head } else { start },
+            // A cursor at or ahead of this instance's head (another instance is
+            // ahead, or this tailer is a moment behind) has no backlog here: live
+            // events at or below it are dropped as duplicates.
+            backlog_after: (!reset && start < head).then_some(start),
+            pending: VecDeque::new(),
+            _guard: guard,
+        };
+        Ok((
+            feed,
+            Opening {
+                cursor: start,
+                reset,
+            },
+        ))
+    }
+
+    /// The id the reader is at now.
+    pub fn cursor(&self) -> i64 {
+        self.last_sent
+    }
+
+    /// The next event, waiting for one if `wait`; `None` when not waiting and nothing
+    /// is ready, or when the feed is cut (queue overflow, shutdown).
+    pub async fn next(&mut self, wait: bool) -> Result<Option<Arc<Event>>, ApiError> {
+        loop {
+            if let Some(e) = self.pending.pop_front() {
+                if e.id > self.last_sent && self.types.matches(&e.event_type) {
+                    self.last_sent = e.id;
+                    return Ok(Some(e));
+                }
+                continue;
+            }
+            if let Some(after) = self.backlog_after {
+                self.load_backlog(after).await?;
+                continue;
+            }
+            if self.subscription.cut().is_cancelled() {
+                return Ok(None);
+            }
+            if !wait {
+                match self.subscription.queue.try_recv() {
+                    Ok(e) => {
+                        self.pending.push_back(e);
+                        continue;
+                    }
+                    Err(_) => return Ok(None),
+                }
+            }
+            let cut = self.subscription.cut().clone();
+            tokio::select! {
+                biased;
+                _ = cut.cancelled() => return Ok(None),
+                e = self.subscription.queue.recv() => match e {
+                    Some(e) => self.pending.push_back(e),
+                    None => return Ok(None),
+                },
+            }
+        }
+    }
+
+    /// True once the feed has been cut off; the client should resume.
+    pub fn is_cut(&self) -> bool {
+        self.subscription.cut().is_cancelled()
+    }
+
+    /// The token that fires when this feed is cut (overflow or shutdown).
+    pub fn cut_token(&self) -> tokio_util::sync::CancellationToken {
+        self.subscription.cut().clone()
+    }
+
+    async fn load_backlog(&mut self, after: i64) -> Result<(), ApiError> {
+        let limit = self.state.settings.push.batch_limit;
+        let audience = &self.audience;
+        let page: Vec<Arc<Event>> = match self
+            .state
+            .hub
+            .recent_after(after, limit, |e| audience.sees(&e.channel))
+        {
+            Some(events) => events,
+            None => {
+                let set = ChannelSet {
+                    exact: &self.audience.exact,
+                    all_stores: self.audience.all_stores,
+                };
+                self.state
+                    .db
+                    .events_for(&set, after, limit)
+                    .await?
+                    .iter()
+                    .map(|s| Arc::new(Event::from_stored(s)))
+                    .collect()
+            }
+        };
+        self.backlog_after = match page.last() {
+            Some(last) if page.len() >= limit => Some(last.id),
+            _ => None,
+        };
+        self.pending.extend(page);
+        Ok(())
+    }
+
+    /// The `stream.open` event for [`Opening`].
+    pub fn open_event(opening: &Opening) -> Event {
+        Event::control(
+            types::STREAM_OPEN,
+            opening.cursor,
+            json!({ "cursor": opening.cursor }),
+        )
+    }
+
+    /// The `stream.reset` event: the client's cursor is gone; resume from `cursor`.
+    pub fn reset_event(&self) -> Event {
+        Event::control(
+            types::STREAM_RESET,
+            self.last_sent,
+            json!({ "cursor": self.last_sent, "reason": "cursor is older than the event log's retention; reload your state" }),
+        )
+    }
+}
+
+/// A cursor the log can no longer serve: older than what was pruned, or newer than
+/// anything ever written (a different database).
+async fn cursor_is_gone(state: &AppState, cursor: i64, head: i64) -> Result<bool, ApiError> {
+    if cursor > head && cursor > state.db.max_event_id().await? {
+        return Ok(true);
+    }
+    Ok(cursor < state.db.pruned_through().await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(role: Role) -> Principal {
+        Principal {
+            user_id: 7,
+            role,
+            name: "x".into(),
+        }
+    }
+
+    #[test]
+    fn each_role_reads_its_channels() {
+        let c = Audience::of(Some(&p(Role::Customer)), &[], &Topic::ALL);
+        assert_eq!(c.exact, vec!["user:7", "products", "announcements"]);
+        assert!(!c.sees("store:1") && !c.sees("user:8") && !c.sees("admin"));
+
+        let o = Audience::of(Some(&p(Role::Owner)), &[1, 2], &[]);
+        assert!(o.sees("store:1") && o.sees("store:2") && !o.sees("store:3"));
+        assert!(!o.sees("products"));
+
+        let a = Audience::of(Some(&p(Role::Admin)), &[], &[Topic::Products]);
+        assert!(a.sees("store:99") && a.sees("admin") && a.sees("products"));
+        assert!(!a.sees("announcements") && !a.sees("user:8"));
+
+        let v = Audience::of(None, &[], &Topic::ALL);
+        assert_eq!(v.exact, vec!["products", "announcements"]);
+    }
+}

@@ -1,0 +1,312 @@
+//! The in-process hub: channel -> live subscribers, and a ring of recent events.
+//!
+//! Publishing never waits on a reader: each subscriber has a bounded queue filled
+//! with `try_send`; a full queue cuts that subscriber off (its stream ends and the
+//! client resumes from its cursor), so one stalled reader never delays another.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use dashmap::DashMap;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::Event;
+use super::channel;
+use super::params::TypeFilter;
+
+/// One live reader's end of the hub.
+struct Subscriber {
+    id: u64,
+    queue: mpsc::Sender<Arc<Event>>,
+    types: TypeFilter,
+    /// Cancelled when the queue overflows or the server shuts down.
+    cut: CancellationToken,
+}
+
+/// Counters the hub keeps for `/metrics`.
+#[derive(Default, Debug)]
+pub struct HubStats {
+    pub published: AtomicU64,
+    pub delivered: AtomicU64,
+    pub overflows: AtomicU64,
+}
+
+/// Recent events in id order; every event with an id above `floor` is here.
+struct Ring {
+    events: VecDeque<Arc<Event>>,
+    floor: i64,
+    capacity: usize,
+}
+
+pub struct Hub {
+    /// Channel name (or [`channel::ALL_STORES`]) -> its subscribers.
+    channels: DashMap<String, Vec<Arc<Subscriber>>>,
+    ring: Mutex<Ring>,
+    /// Id of the newest event published.
+    head: AtomicI64,
+    next_subscriber: AtomicU64,
+    queue_capacity: usize,
+    shutdown: CancellationToken,
+    pub stats: HubStats,
+}
+
+/// A registered reader. Dropping it unregisters it.
+pub struct Subscription {
+    hub: Arc<Hub>,
+    subscriber: Arc<Subscriber>,
+    keys: Vec<String>,
+    pub queue: mpsc::Receiver<Arc<Event>>,
+}
+
+impl Subscription {
+    /// Resolves when this reader is cut off (overflow) or the server shuts down.
+    pub fn cut(&self) -> &CancellationToken {
+        &self.subscriber.cut
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        for key in &self.keys {
+            if let Some(mut subs) = self.hub.channels.get_mut(key) {
+                subs.retain(|s| s.id != self.subscriber.id);
+            }
+            self.hub.channels.remove_if(key, |_, subs| subs.is_empty());
+        }
+    }
+}
+
+impl Hub {
+    /// A hub whose log position starts at `head` (the log's newest id at start).
+    pub fn new(
+        head: i64,
+        ring_capacity: usize,
+        queue_capacity: usize,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Self {
+            channels: DashMap::new(),
+            ring: Mutex::new(Ring {
+                events: VecDeque::with_capacity(ring_capacity.min(1024)),
+                floor: head,
+                capacity: ring_capacity.max(1),
+            }),
+            head: AtomicI64::new(head),
+            next_subscriber: AtomicU64::new(1),
+            queue_capacity: queue_capacity.max(1),
+            shutdown,
+            stats: HubStats::default(),
+        }
+    }
+
+    /// Id of the newest event the hub has published.
+    pub fn head(&self) -> i64 {
+        self.head.load(Ordering::Acquire)
+    }
+
+    /// The token cancelled at shutdown.
+    pub fn shutdown_token(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+
+    /// Registers a reader of `keys` (channel names, or [`channel::ALL_STORES`]).
+    /// Register before reading any backlog, so nothing published meanwhile is missed.
+    pub fn subscribe(self: &Arc<Self>, keys: Vec<String>, types: TypeFilter) -> Subscription {
+        let (tx, rx) = mpsc::channel(self.queue_capacity);
+        let subscriber = Arc::new(Subscriber {
+            id: self.next_subscriber.fetch_add(1, Ordering::Relaxed),
+            queue: tx,
+            types,
+            cut: self.shutdown.child_token(),
+        });
+        for key in &keys {
+            self.channels
+                .entry(key.clone())
+                .or_default()
+                .push(Arc::clone(&subscriber));
+        }
+        Subscription {
+            hub: Arc::clone(self),
+            subscriber,
+            keys,
+            queue: rx,
+        }
+    }
+
+    /// Publishes events in id order (the tailer's job; see its module).
+    pub fn publish(&self, events: &[Arc<Event>]) {
+        let Some(last) = events.last() else { return };
+        // Ring first, then queues: a reader that registers while this runs either
+        // gets an event on its queue or finds it in the ring; duplicates are dropped
+        // by id in the feed.
+        {
+            let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+            for e in events {
+                if ring.events.len() == ring.capacity
+                    && let Some(old) = ring.events.pop_front()
+                {
+                    ring.floor = old.id;
+                }
+                ring.events.push_back(Arc::clone(e));
+            }
+        }
+        for e in events {
+            self.deliver(&e.channel, e);
+            if e.channel.starts_with("store:") {
+                self.deliver(channel::ALL_STORES, e);
+            }
+        }
+        self.stats
+            .published
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        self.head.store(last.id, Ordering::Release);
+    }
+
+    fn deliver(&self, key: &str, event: &Arc<Event>) {
+        let Some(subs) = self.channels.get(key) else {
+            return;
+        };
+        for s in subs.iter() {
+            if s.cut.is_cancelled() || !s.types.matches(&event.event_type) {
+                continue;
+            }
+            match s.queue.try_send(Arc::clone(event)) {
+                Ok(()) => {
+                    self.stats.delivered.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::warn!(subscriber = s.id, "subscriber queue full: cutting it off");
+                    self.stats.overflows.fetch_add(1, Ordering::Relaxed);
+                    s.cut.cancel();
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            }
+        }
+    }
+
+    /// Recent events after `cursor` that `wanted` accepts, at most `limit`, or `None`
+    /// when the ring no longer reaches back to `cursor`.
+    pub fn recent_after(
+        &self,
+        cursor: i64,
+        limit: usize,
+        wanted: impl Fn(&Event) -> bool,
+    ) -> Option<Vec<Arc<Event>>> {
+        let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        if cursor < ring.floor {
+            return None;
+        }
+        let start = ring.events.partition_point(|e| e.id <= cursor);
+        Some(
+            ring.events
+                .range(start..)
+                .filter(|e| wanted(e))
+                .take(limit)
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// Number of registered subscriptions (for metrics and tests).
+    pub fn subscriber_count(&self) -> usize {
+        let mut ids: Vec<u64> = self
+            .channels
+            .iter()
+            .flat_map(|e| e.value().iter().map(|s| s.id).collect::<Vec<_>>())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoredEvent;
+
+    fn ev(id: i64, channel: &str) -> Arc<Event> {
+        Arc::new(Event::from_stored(&StoredEvent {
+            id,
+            channel: channel.into(),
+            event_type: "announcement".into(),
+            at: 0,
+            data: "{}".into(),
+        }))
+    }
+
+    fn hub(queue: usize) -> Arc<Hub> {
+        Arc::new(Hub::new(0, 4, queue, CancellationToken::new()))
+    }
+
+    #[tokio::test]
+    async fn events_reach_only_their_channel() {
+        let hub = hub(8);
+        let mut a = hub.subscribe(vec!["user:1".into()], TypeFilter::default());
+        let mut b = hub.subscribe(vec!["user:2".into()], TypeFilter::default());
+        hub.publish(&[ev(1, "user:1")]);
+        assert_eq!(a.queue.recv().await.unwrap().id, 1);
+        assert!(b.queue.try_recv().is_err());
+        assert_eq!(hub.head(), 1);
+    }
+
+    #[tokio::test]
+    async fn admins_get_every_store_channel() {
+        let hub = hub(8);
+        let mut admin = hub.subscribe(vec![channel::ALL_STORES.into()], TypeFilter::default());
+        hub.publish(&[ev(1, "store:9"), ev(2, "user:1")]);
+        assert_eq!(admin.queue.recv().await.unwrap().channel, "store:9");
+        assert!(admin.queue.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_cuts_only_that_subscriber() {
+        let hub = hub(2);
+        let slow = hub.subscribe(vec!["products".into()], TypeFilter::default());
+        let mut fast = hub.subscribe(vec!["products".into()], TypeFilter::default());
+        for id in 1..=3 {
+            hub.publish(&[ev(id, "products")]);
+            assert_eq!(fast.queue.recv().await.unwrap().id, id);
+        }
+        assert!(slow.cut().is_cancelled());
+        assert!(!fast.cut().is_cancelled());
+        assert_eq!(hub.stats.overflows.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn the_ring_answers_only_while_it_reaches_the_cursor() {
+        let hub = hub(8);
+        hub.publish(&(1..=6).map(|i| ev(i, "products")).collect::<Vec<_>>());
+        // capacity 4: holds 3..=6, floor 2
+        assert!(hub.recent_after(1, 10, |_| true).is_none());
+        let got: Vec<i64> = hub
+            .recent_after(2, 10, |_| true)
+            .unwrap()
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(got, vec![3, 4, 5, 6]);
+        let got: Vec<i64> = hub
+            .recent_after(4, 1, |_| true)
+            .unwrap()
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(got, vec![5]);
+    }
+
+    #[test]
+    fn dropping_a_subscription_unregisters_it() {
+        let hub = hub(8);
+        let s = hub.subscribe(
+            vec!["user:1".into(), "products".into()],
+            TypeFilter::default(),
+        );
+        assert_eq!(hub.subscriber_count(), 1);
+        drop(s);
+        assert_eq!(hub.subscriber_count(), 0);
+        assert!(hub.channels.is_empty());
+    }
+}

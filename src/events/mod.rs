@@ -1,0 +1,134 @@
+//! The push core (DESIGN.md §2): events, channels, the hub, and the two transports.
+//!
+//! Flow: a domain change appends its events in its own transaction
+//! ([`crate::store::Tx::append`]); after the commit the [`tailer`] reads the log in id
+//! order and hands each event, serialised once, to the [`hub::Hub`]; the hub puts it
+//! on every matching subscriber's bounded queue; [`feed::Feed`] merges a reader's
+//! backlog (ring or log) with its queue, in order and without duplicates, for
+//! [`sse`] and [`poll`].
+
+pub mod connections;
+pub mod feed;
+pub mod hub;
+pub mod params;
+pub mod poll;
+pub mod sse;
+pub mod tailer;
+
+use bytestring::ByteString;
+use serde_json::json;
+
+use crate::store::StoredEvent;
+use crate::store::users::rfc3339;
+
+/// Event type names of API v1.
+pub mod types {
+    pub const MILEAGE_GRANTED: &str = "mileage.granted";
+    pub const COUPON_ISSUED: &str = "coupon.issued";
+    pub const COUPON_REDEEMED: &str = "coupon.redeemed";
+    pub const ORDER_PLACED: &str = "order.placed";
+    pub const STOCK_CHANGED: &str = "stock.changed";
+    pub const STOCK_LOW: &str = "stock.low";
+    pub const PRODUCT_UPDATED: &str = "product.updated";
+    pub const SUPPORT_OPENED: &str = "support.opened";
+    pub const SUPPORT_MESSAGE: &str = "support.message";
+    pub const SUPPORT_CLOSED: &str = "support.closed";
+    pub const INQUIRY_RECEIVED: &str = "inquiry.received";
+    pub const ANNOUNCEMENT: &str = "announcement";
+    pub const JOB_COMPLETED: &str = "job.completed";
+    pub const STREAM_OPEN: &str = "stream.open";
+    pub const STREAM_RESET: &str = "stream.reset";
+}
+
+/// Channel names.
+pub mod channel {
+    pub const ADMIN: &str = "admin";
+    pub const PRODUCTS: &str = "products";
+    pub const ANNOUNCEMENTS: &str = "announcements";
+
+    pub fn user(id: i64) -> String {
+        format!("user:{id}")
+    }
+
+    pub fn store(id: i64) -> String {
+        format!("store:{id}")
+    }
+
+    /// The key admins subscribe under to receive every `store:` channel.
+    pub const ALL_STORES: &str = "store:*";
+}
+
+/// An event ready to send: the envelope serialised once, shared by every subscriber.
+#[derive(Debug)]
+pub struct Event {
+    pub id: i64,
+    pub channel: String,
+    pub event_type: ByteString,
+    /// `id` as text, for the SSE `id:` line.
+    pub id_text: ByteString,
+    /// The whole envelope as one line of JSON.
+    pub json: ByteString,
+}
+
+impl Event {
+    /// Builds the envelope of a logged event.
+    pub fn from_stored(s: &StoredEvent) -> Self {
+        // `data` is JSON text written by `serde_json`; embed it as is.
+        let json = format!(
+            r#"{{"id":{},"type":{},"channel":{},"at":"{}","data":{}}}"#,
+            s.id,
+            json!(s.event_type),
+            json!(s.channel),
+            rfc3339(s.at),
+            s.data
+        );
+        Self {
+            id: s.id,
+            channel: s.channel.clone(),
+            event_type: s.event_type.clone().into(),
+            id_text: s.id.to_string().into(),
+            json: json.into(),
+        }
+    }
+
+    /// A control event (`stream.open`, `stream.reset`) that is not in the log.
+    pub fn control(event_type: &'static str, cursor: i64, data: serde_json::Value) -> Self {
+        let json = json!({
+            "id": cursor,
+            "type": event_type,
+            "channel": null,
+            "at": rfc3339(crate::store::now_millis()),
+            "data": data,
+        })
+        .to_string();
+        Self {
+            id: cursor,
+            channel: String::new(),
+            event_type: event_type.into(),
+            id_text: cursor.to_string().into(),
+            json: json.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_envelope_embeds_data_and_escapes_names() {
+        let e = Event::from_stored(&StoredEvent {
+            id: 7,
+            channel: "user:3".into(),
+            event_type: "announcement".into(),
+            at: 0,
+            data: r#"{"text":"a \"quote\""}"#.into(),
+        });
+        let v: serde_json::Value = serde_json::from_str(&e.json).unwrap();
+        assert_eq!(v["id"], 7);
+        assert_eq!(v["channel"], "user:3");
+        assert_eq!(v["at"], "1970-01-01T00:00:00.000Z");
+        assert_eq!(v["data"]["text"], "a \"quote\"");
+        assert!(!e.json.contains('\n'));
+    }
+}

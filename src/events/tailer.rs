@@ -1,0 +1,109 @@
+//! Feeds the hub from the committed log, in id order.
+//!
+//! Publishing straight from each writer after its commit could reorder events (two
+//! writers finish committing, the later one publishes first) and a client could
+//! then move its cursor past an event it never got. Instead one tailer per instance
+//! reads `id > last` from the log whenever a commit wakes it: a local commit, a
+//! PostgreSQL `NOTIFY` from another instance, or a periodic tick as a safety net.
+//! Reading the log also makes a listener's reconnect lossless: it just reads on.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::PgListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::Event;
+use super::hub::Hub;
+use crate::store::{Backend, Db, NOTIFY_CHANNEL};
+
+const BATCH: usize = 1000;
+
+/// Runs until `shutdown`; publishes every event after `start_after`.
+pub async fn run(
+    db: Db,
+    hub: Arc<Hub>,
+    start_after: i64,
+    tick: Duration,
+    shutdown: CancellationToken,
+) {
+    let wake = db.committed();
+    if db.backend() == Backend::Postgres {
+        tokio::spawn(listen(
+            db.url().to_string(),
+            Arc::clone(&wake),
+            shutdown.clone(),
+        ));
+    }
+    let mut last = start_after;
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = wake.notified() => {}
+            _ = interval.tick() => {}
+        }
+        loop {
+            match db.events_after(last, BATCH).await {
+                Ok(rows) => {
+                    let Some(newest) = rows.last() else { break };
+                    last = newest.id;
+                    let events: Vec<Arc<Event>> = rows
+                        .iter()
+                        .map(|r| Arc::new(Event::from_stored(r)))
+                        .collect();
+                    hub.publish(&events);
+                    if rows.len() < BATCH {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = ?e, "reading the event log failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Wakes the tailer on every `NOTIFY` from any instance, and after every reconnect
+/// (notifications sent while disconnected are gone; the tailer's read catches up).
+async fn listen(url: String, wake: Arc<Notify>, shutdown: CancellationToken) {
+    loop {
+        let mut listener = match PgListener::connect(&url).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "LISTEN connection failed; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                }
+            }
+        };
+        if let Err(e) = listener.listen(NOTIFY_CHANNEL).await {
+            tracing::warn!(error = %e, "LISTEN failed; retrying");
+            continue;
+        }
+        wake.notify_one();
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                n = listener.try_recv() => match n {
+                    Ok(Some(_)) => wake.notify_one(),
+                    // The connection dropped; the next try_recv reconnects.
+                    Ok(None) => {
+                        tracing::warn!("LISTEN connection lost; reconnecting");
+                        wake.notify_one();
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "LISTEN receive failed; reconnecting");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}

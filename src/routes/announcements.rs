@@ -1,0 +1,47 @@
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use crate::announcements::{self, AnnounceError};
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/announcements", web::post().to(create));
+}
+
+impl From<AnnounceError> for ApiError {
+    fn from(e: AnnounceError) -> Self {
+        match e {
+            AnnounceError::Text | AnnounceError::Target => {
+                ApiError::invalid("invalid_announcement", e.to_string())
+            }
+            AnnounceError::Forbidden => ApiError::Forbidden(
+                "only admins announce to users or everyone; owners to their own stores",
+            ),
+            AnnounceError::NoSuchUser => ApiError::NotFound("user"),
+            AnnounceError::NoSuchStore => ApiError::NotFound("store"),
+            AnnounceError::Unexpected(e) => ApiError::Unexpected(e),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body {
+    text: String,
+    user_id: Option<i64>,
+    store_id: Option<i64>,
+    #[serde(default)]
+    all: bool,
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    who: Principal,
+    body: web::Json<Body>,
+) -> ApiResult<HttpResponse> {
+    let target = announcements::target(body.user_id, body.store_id, body.all)?;
+    let sent = announcements::announce(&state.db, &who, target, &body.text).await?;
+    Ok(HttpResponse::Created().json(sent))
+}

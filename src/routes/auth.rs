@@ -1,0 +1,82 @@
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{self, Principal, SESSION_COOKIE, SESSION_TTL_MILLIS, password};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/auth/login", web::post().to(login))
+        .route("/auth/logout", web::post().to(logout))
+        .route("/me", web::get().to(me));
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    /// A customer's member number or a staff login.
+    login: String,
+    password: String,
+}
+
+async fn login(state: web::Data<AppState>, body: web::Json<LoginBody>) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    if body.login.len() > 64 || body.password.len() > 512 {
+        return Err(ApiError::Unauthorized("wrong login or password"));
+    }
+    let found = state.db.user_for_login(body.login.trim()).await?;
+    let (user, hash) = match found {
+        Some((u, h)) => (Some(u), h),
+        None => (None, None),
+    };
+    if !password::verify(body.password, hash).await? {
+        tracing::info!(login = %body.login, "login refused");
+        return Err(ApiError::Unauthorized("wrong login or password"));
+    }
+    let user = user.ok_or(ApiError::Unauthorized("wrong login or password"))?;
+    let token = auth::new_token();
+    state
+        .db
+        .create_session(&token, user.id, SESSION_TTL_MILLIS)
+        .await?;
+    tracing::info!(user_id = user.id, role = %user.role, "logged in");
+    let cookie = Cookie::build(SESSION_COOKIE, token.clone())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::days(30))
+        .finish();
+    Ok(HttpResponse::Ok()
+        .cookie(cookie)
+        .json(json!({ "token": token, "user": user })))
+}
+
+async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    _who: Principal,
+) -> ApiResult<HttpResponse> {
+    if let Some(token) = auth::token_from_request(&req) {
+        state.db.delete_session(&token).await?;
+    }
+    let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
+    gone.make_removal();
+    Ok(HttpResponse::NoContent().cookie(gone).finish())
+}
+
+async fn me(state: web::Data<AppState>, who: Principal) -> ApiResult<HttpResponse> {
+    let user = state
+        .db
+        .user(who.user_id)
+        .await?
+        .ok_or(ApiError::Unauthorized("user no longer exists"))?;
+    let store_ids = if who.role.is_staff() {
+        state.db.staff_store_ids(who.user_id).await?
+    } else {
+        Vec::new()
+    };
+    let mut v = serde_json::to_value(&user).map_err(anyhow::Error::from)?;
+    v["store_ids"] = json!(store_ids);
+    Ok(HttpResponse::Ok().json(v))
+}

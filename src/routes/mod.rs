@@ -1,0 +1,68 @@
+//! HTTP handlers only: parse, authorise, call the domain, map errors.
+//! One file per area; each exposes `configure`.
+
+mod admin;
+mod announcements;
+mod auth;
+mod bench;
+mod health;
+mod users;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::error::ApiError;
+use crate::events;
+
+/// Every route of the server.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .service(
+            web::scope("/api/v1")
+                .route("/events", web::get().to(events::sse::stream))
+                .route("/events/poll", web::get().to(events::poll::poll))
+                .configure(auth::configure)
+                .configure(users::configure)
+                .configure(announcements::configure)
+                .configure(admin::configure)
+                .configure(bench::configure),
+        );
+}
+
+/// JSON bodies: malformed JSON is a 400, JSON of the wrong shape a 422, too large 413.
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(|err, _req: &HttpRequest| {
+            use actix_web::error::JsonPayloadError as E;
+            let api = match &err {
+                E::Overflow { .. } | E::OverflowKnownLength { .. } => ApiError::PayloadTooLarge,
+                E::ContentType => ApiError::bad_request(
+                    "unsupported_media_type",
+                    "send the body as application/json",
+                ),
+                E::Deserialize(e) if e.is_data() => {
+                    ApiError::invalid("invalid_body", e.to_string())
+                }
+                E::Deserialize(e) => ApiError::bad_request("malformed_json", e.to_string()),
+                other => ApiError::bad_request("bad_body", other.to_string()),
+            };
+            api.into()
+        })
+}
+
+/// Query strings of the wrong shape are a 400.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default()
+        .error_handler(|err, _| ApiError::bad_request("bad_query", err.to_string()).into())
+}
+
+/// Path segments of the wrong shape (`/users/abc`) are a 404: no such thing exists.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_, _| ApiError::NotFound("resource").into())
+}
+
+/// Unknown routes answer the JSON error shape too.
+pub async fn not_found() -> HttpResponse {
+    actix_web::ResponseError::error_response(&ApiError::NotFound("route"))
+}

@@ -1,0 +1,105 @@
+//! One settings tree with defaults that run out of the box.
+//!
+//! `cli.rs` fills it from flags and `POINTCAST_*` variables; tests build it in code
+//! (`Settings::for_tests`) so no test touches process-wide environment variables.
+
+use std::time::Duration;
+
+/// Everything the server needs to start. Cheap to clone; shared read-only.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Address to bind, `host:port`; port 0 picks a free one (tests).
+    pub listen: String,
+    /// `sqlite://path` (the embedded default) or `postgres://...`.
+    pub database_url: String,
+    /// The bootstrap admin's token; generated and printed once when absent.
+    pub admin_token: Option<String>,
+    /// `smtp://host:port` for inquiry mail; mail is not sent when absent.
+    pub smtp_url: Option<String>,
+    /// Where inquiries are mailed.
+    pub admin_email: Option<String>,
+    /// Fill an empty database with demo stores, albums and customers.
+    pub demo: bool,
+    /// Expose `/api/v1/admin/bench/*`, used by the load generator only.
+    pub bench_endpoints: bool,
+    /// Actix worker threads; 0 means one per core.
+    pub workers: usize,
+    /// How long a graceful stop waits for in-flight requests.
+    pub shutdown_timeout: Duration,
+    /// Largest JSON body accepted (413 above).
+    pub max_body_bytes: usize,
+    pub push: PushSettings,
+}
+
+/// Knobs of the push core (DESIGN.md §2). Named durations rather than literals, so
+/// tests can shorten them.
+#[derive(Clone, Debug)]
+pub struct PushSettings {
+    /// Interval of SSE comment heartbeats; also how soon a vanished client is noticed.
+    pub heartbeat: Duration,
+    /// The `retry:` hint sent to EventSource clients.
+    pub retry: Duration,
+    /// Events a subscriber may have queued before it is cut off.
+    pub queue_capacity: usize,
+    /// Recent events kept in memory so a fresh cursor resumes without the database.
+    pub ring_capacity: usize,
+    /// Streams and waiting long-polls one principal may hold at once.
+    pub max_streams_per_principal: usize,
+    /// How long the log keeps events; older cursors get `stream.reset`.
+    pub retention: Duration,
+    /// Most events one long-poll answer or one backlog page carries.
+    pub batch_limit: usize,
+    /// Upper bound of a long-poll's `timeout` parameter.
+    pub max_poll_timeout: Duration,
+    /// Safety net: the tailer re-reads the log this often even without a wake-up.
+    pub tail_interval: Duration,
+}
+
+impl Default for PushSettings {
+    fn default() -> Self {
+        Self {
+            heartbeat: Duration::from_secs(15),
+            retry: Duration::from_secs(3),
+            queue_capacity: 256,
+            ring_capacity: 4096,
+            max_streams_per_principal: 16,
+            retention: Duration::from_secs(7 * 24 * 3600),
+            batch_limit: 500,
+            max_poll_timeout: Duration::from_secs(55),
+            tail_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://pointcast.db".into(),
+            admin_token: None,
+            smtp_url: None,
+            admin_email: None,
+            demo: false,
+            bench_endpoints: false,
+            workers: 0,
+            shutdown_timeout: Duration::from_secs(5),
+            max_body_bytes: 64 * 1024,
+            push: PushSettings::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Settings for an instance started by a test: port 0, the given database, a known
+    /// admin token, two workers.
+    pub fn for_tests(database_url: impl Into<String>, admin_token: impl Into<String>) -> Self {
+        Self {
+            listen: "127.0.0.1:0".into(),
+            database_url: database_url.into(),
+            admin_token: Some(admin_token.into()),
+            workers: 2,
+            shutdown_timeout: Duration::from_secs(2),
+            ..Self::default()
+        }
+    }
+}

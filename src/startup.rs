@@ -1,0 +1,209 @@
+//! Building and running the server. Tests call the same [`Application::build`] with
+//! port 0, so they exercise exactly what `pointcast serve` runs.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle, Service};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use futures_util::FutureExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::{self, Role, password};
+use crate::events::connections::Connections;
+use crate::events::hub::Hub;
+use crate::events::tailer;
+use crate::routes;
+use crate::settings::Settings;
+use crate::state::AppState;
+use crate::store::Db;
+use crate::store::users::NewUser;
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+/// Stops a running [`Application`] gracefully: streams end (clients retry), waiting
+/// long-polls answer, in-flight requests finish.
+#[derive(Clone)]
+pub struct Shutdown {
+    token: CancellationToken,
+    server: ServerHandle,
+}
+
+impl Shutdown {
+    pub async fn stop(&self) {
+        self.token.cancel();
+        self.server.stop(true).await;
+    }
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = Db::connect(&settings.database_url).await?;
+        bootstrap_admin(&db, &settings).await?;
+        let shutdown = CancellationToken::new();
+        let head = db.max_event_id().await?;
+        let push = &settings.push;
+        let hub = Arc::new(Hub::new(
+            head,
+            push.ring_capacity,
+            push.queue_capacity,
+            shutdown.clone(),
+        ));
+        tokio::spawn(tailer::run(
+            db.clone(),
+            Arc::clone(&hub),
+            head,
+            push.tail_interval,
+            shutdown.clone(),
+        ));
+        let state = web::Data::new(AppState {
+            db,
+            hub,
+            connections: Arc::new(Connections::new(push.max_streams_per_principal)),
+            settings: Arc::new(settings.clone()),
+            shutdown,
+        });
+
+        let listener = TcpListener::bind(&settings.listen)
+            .with_context(|| format!("binding {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let app_state = state.clone();
+        let max_body = settings.max_body_bytes;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(routes::json_config(max_body))
+                .app_data(routes::query_config())
+                .app_data(routes::path_config())
+                .app_data(web::PayloadConfig::new(max_body))
+                .wrap_fn(|req, srv| {
+                    // Path only: a query string may carry an access token.
+                    let (method, path) = (req.method().clone(), req.path().to_string());
+                    let started = std::time::Instant::now();
+                    srv.call(req).map(move |res| {
+                        if let Ok(r) = &res {
+                            tracing::info!(%method, %path, status = r.status().as_u16(),
+                                ms = started.elapsed().as_secs_f64() * 1e3, "request");
+                        }
+                        res
+                    })
+                })
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+        })
+        .listen(listener)?
+        .disable_signals()
+        .shutdown_timeout(settings.shutdown_timeout.as_secs().max(1));
+        if settings.workers > 0 {
+            server = server.workers(settings.workers);
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn shutdown_handle(&self) -> Shutdown {
+        Shutdown {
+            token: self.state.shutdown.clone(),
+            server: self.server.handle(),
+        }
+    }
+
+    /// Runs until SIGINT/SIGTERM or [`Shutdown::stop`].
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let shutdown = self.shutdown_handle();
+        let db = self.state.db.clone();
+        let signals = tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                wait_for_signal().await;
+                tracing::info!("stopping: ending streams, finishing requests");
+                shutdown.stop().await;
+            }
+        });
+        let result = self.server.await;
+        signals.abort();
+        shutdown.token.cancel();
+        db.close().await;
+        result.context("server")
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Ensures an admin exists. With a configured token, that token is the admin's
+/// session (scripts and tests rely on it); otherwise the first start creates an
+/// admin and prints its token and password once.
+async fn bootstrap_admin(db: &Db, settings: &Settings) -> anyhow::Result<()> {
+    const FOREVER: i64 = 100 * 365 * 24 * 3600 * 1000;
+    let existing = db.first_admin().await?;
+    match (&settings.admin_token, existing) {
+        (Some(token), Some(admin)) => db.create_session(token, admin.id, FOREVER).await,
+        (Some(token), None) => {
+            let admin = create_admin(db, None).await?;
+            db.create_session(token, admin, FOREVER).await
+        }
+        (None, Some(_)) => Ok(()),
+        (None, None) => {
+            let pw = auth::new_token()[3..23].to_string();
+            let admin = create_admin(db, Some(&pw)).await?;
+            let token = auth::new_token();
+            db.create_session(&token, admin, FOREVER).await?;
+            println!(
+                "pointcast: created the admin account (shown once)\n  login: admin\n  password: {pw}\n  token: {token}"
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn create_admin(db: &Db, pw: Option<&str>) -> anyhow::Result<i64> {
+    let hash = match pw {
+        Some(p) => Some(password::hash(p.to_string()).await?),
+        None => None,
+    };
+    let user = db
+        .create_user(
+            &NewUser {
+                role: Role::Admin,
+                login: Some("admin"),
+                name: "Administrator",
+                phone: None,
+                password_hash: hash.as_deref(),
+            },
+            &[],
+        )
+        .await?;
+    Ok(user.id)
+}

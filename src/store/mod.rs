@@ -1,0 +1,269 @@
+//! Storage: one interface over SQLite (embedded default) and PostgreSQL.
+//!
+//! Both backends speak the same SQL text through `sqlx::Any` (`$1` placeholders work
+//! on both), so domain code never knows which one it runs on. The few places where
+//! the backends differ (the writer pool, serialising event appends, waking other
+//! instances) live here and nowhere else.
+//!
+//! Invariants that money depends on live in the per-area modules below, which every
+//! caller goes through.
+
+pub mod events;
+pub mod idempotency;
+mod migrate;
+pub mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Any, AnyConnection, AnyPool, Executor};
+use tokio::sync::Notify;
+
+pub use events::StoredEvent;
+
+/// Which database a [`Db`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Channel that PostgreSQL instances `NOTIFY` after committing events.
+pub const NOTIFY_CHANNEL: &str = "pointcast_events";
+
+/// Advisory lock key serialising event appends on PostgreSQL (see [`Tx::append`]).
+const APPEND_LOCK_KEY: i64 = 0x706f_696e_7463;
+
+/// Handle to the database. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    /// Reads. On SQLite several connections read the WAL concurrently.
+    reader: AnyPool,
+    /// Writes. On SQLite a pool of exactly one connection: SQLite has one writer, and
+    /// queueing for the pool is cheaper and fairer than `SQLITE_BUSY` retries.
+    /// On PostgreSQL the same pool as `reader`.
+    writer: AnyPool,
+    backend: Backend,
+    url: Arc<str>,
+    /// Woken after every commit that appended events, so this instance's tailer
+    /// reads the log at once instead of at its next tick.
+    committed: Arc<Notify>,
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://file` or `postgres://...`) and applies migrations.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = normalise_url(url)?;
+        let (reader, writer) = match backend {
+            Backend::Sqlite => {
+                let writer = sqlite_pool(&url, 1).await?;
+                // Creating the file and switching to WAL happens on the writer first.
+                let reader = sqlite_pool(&url, 8).await?;
+                (reader, writer)
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(32)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(&url)
+                    .await
+                    .context("connecting to PostgreSQL")?;
+                (pool.clone(), pool)
+            }
+        };
+        let db = Self {
+            reader,
+            writer,
+            backend,
+            url: url.into(),
+            committed: Arc::new(Notify::new()),
+        };
+        migrate::run(&db).await.context("applying migrations")?;
+        Ok(db)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The connection URL (after normalisation), for the PostgreSQL listener.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The pool for reads that need no transaction.
+    pub fn reader(&self) -> &AnyPool {
+        &self.reader
+    }
+
+    /// Notified after each local commit that appended events.
+    pub fn committed(&self) -> Arc<Notify> {
+        Arc::clone(&self.committed)
+    }
+
+    /// Starts a write transaction. Append events with [`Tx::append`] and finish with
+    /// [`Tx::commit`]; dropping it rolls back.
+    pub async fn begin(&self) -> anyhow::Result<Tx> {
+        let tx = self
+            .writer
+            .begin()
+            .await
+            .context("beginning a transaction")?;
+        Ok(Tx {
+            tx,
+            db: self.clone(),
+            appended: 0,
+        })
+    }
+
+    /// Closes both pools (graceful shutdown).
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
+
+/// A write transaction that may append events to the log.
+pub struct Tx {
+    tx: sqlx::Transaction<'static, Any>,
+    db: Db,
+    appended: usize,
+}
+
+impl Tx {
+    /// The connection, for the area modules' statements.
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.db.backend
+    }
+
+    /// Appends an event in this transaction; it is published only if the transaction
+    /// commits. Returns its id.
+    ///
+    /// Ids must become visible in id order, or a reader could move its cursor past an
+    /// id that commits later (DESIGN.md §2). SQLite has a single writer, so that holds
+    /// by itself. On PostgreSQL the first append takes a transaction-scoped advisory
+    /// lock held until commit, so event-writing transactions take ids and commit one
+    /// after another. Append events last in a transaction, after its row changes, to
+    /// keep that lock short.
+    pub async fn append(
+        &mut self,
+        channel: &str,
+        event_type: &str,
+        data: &serde_json::Value,
+    ) -> anyhow::Result<i64> {
+        if self.appended == 0 && self.db.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(APPEND_LOCK_KEY)
+                .execute(&mut *self.tx)
+                .await
+                .context("taking the event append lock")?;
+        }
+        let id = events::insert(&mut self.tx, channel, event_type, data).await?;
+        self.appended += 1;
+        Ok(id)
+    }
+
+    /// Commits, then wakes this instance's tailer (and, on PostgreSQL, every other
+    /// instance's listener through `NOTIFY`, delivered at commit).
+    pub async fn commit(mut self) -> anyhow::Result<()> {
+        if self.appended > 0 && self.db.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(NOTIFY_CHANNEL)
+                .execute(&mut *self.tx)
+                .await
+                .context("notifying other instances")?;
+        }
+        self.tx.commit().await.context("committing")?;
+        if self.appended > 0 {
+            self.db.committed.notify_one();
+        }
+        Ok(())
+    }
+}
+
+/// Tells the backend from the URL and makes a SQLite URL create its file.
+fn normalise_url(url: &str) -> anyhow::Result<(Backend, String)> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok((Backend::Postgres, url.to_string()))
+    } else if let Some(rest) = url.strip_prefix("sqlite:") {
+        let with_mode = if rest.contains("mode=") {
+            url.to_string()
+        } else if rest.contains('?') {
+            format!("{url}&mode=rwc")
+        } else {
+            format!("{url}?mode=rwc")
+        };
+        Ok((Backend::Sqlite, with_mode))
+    } else {
+        anyhow::bail!("unsupported database URL {url:?}: use sqlite://FILE or postgres://...")
+    }
+}
+
+async fn sqlite_pool(url: &str, size: u32) -> anyhow::Result<AnyPool> {
+    AnyPoolOptions::new()
+        .max_connections(size)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // synchronous=NORMAL in WAL mode survives a killed process (the WAL is
+                // in the OS page cache); only a power cut can roll back the newest
+                // commits. busy_timeout covers the reader pool's rare checkpoint waits.
+                conn.execute(sqlx::raw_sql(
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
+                     PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;",
+                ))
+                .await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
+        .with_context(|| format!("opening SQLite database {url}"))
+}
+
+/// Milliseconds since the Unix epoch: how every timestamp is stored, on both backends.
+pub fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// True when `e` is a unique-constraint violation (on either backend).
+pub fn is_unique_violation(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<sqlx::Error>()
+            .and_then(|e| e.as_database_error())
+            .is_some_and(|d| d.is_unique_violation())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_get_create_mode() {
+        let (b, u) = normalise_url("sqlite://x.db").unwrap();
+        assert_eq!(b, Backend::Sqlite);
+        assert_eq!(u, "sqlite://x.db?mode=rwc");
+        let (_, u) = normalise_url("sqlite://x.db?cache=shared").unwrap();
+        assert_eq!(u, "sqlite://x.db?cache=shared&mode=rwc");
+        let (_, u) = normalise_url("sqlite://x.db?mode=ro").unwrap();
+        assert_eq!(u, "sqlite://x.db?mode=ro");
+    }
+
+    #[test]
+    fn postgres_urls_pass_through_and_others_fail() {
+        assert_eq!(
+            normalise_url("postgres://u@h/db").unwrap().0,
+            Backend::Postgres
+        );
+        assert!(normalise_url("mysql://x").is_err());
+    }
+}

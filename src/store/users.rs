@@ -1,0 +1,250 @@
+//! Users, sessions and who works at which store.
+
+use anyhow::Context;
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Db, now_millis};
+use crate::auth::{self, Principal, Role};
+
+/// A user as the API shows it (never the password hash).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct User {
+    pub id: i64,
+    pub role: Role,
+    /// Customers log in with it.
+    pub member_no: Option<String>,
+    /// Staff log in with it.
+    pub login: Option<String>,
+    pub name: String,
+    pub phone: Option<String>,
+    pub created_at: String,
+}
+
+/// A new user's fields, already validated and with the password hashed.
+pub struct NewUser<'a> {
+    pub role: Role,
+    pub login: Option<&'a str>,
+    pub name: &'a str,
+    pub phone: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+}
+
+/// The columns [`user_from_row`] reads, in its order.
+macro_rules! user_columns {
+    () => {
+        "id, role, member_no, login, name, phone, created_at"
+    };
+}
+
+pub(crate) fn user_from_row(r: &AnyRow) -> anyhow::Result<User> {
+    let role: String = r.try_get(1)?;
+    Ok(User {
+        id: r.try_get(0)?,
+        role: Role::parse(&role).with_context(|| format!("unknown role {role:?}"))?,
+        member_no: r.try_get(2)?,
+        login: r.try_get(3)?,
+        name: r.try_get(4)?,
+        phone: r.try_get(5)?,
+        created_at: rfc3339(r.try_get(6)?),
+    })
+}
+
+/// Unix milliseconds as RFC 3339 UTC with milliseconds, as the API writes times.
+pub fn rfc3339(millis: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(millis)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Member numbers start here so they all have the same width for a long while.
+const MEMBER_NO_BASE: i64 = 100_000;
+
+impl Db {
+    /// Creates a user; a customer gets the next member number. Fails with a unique
+    /// violation (see [`super::is_unique_violation`]) when the login is taken.
+    pub async fn create_user(&self, new: &NewUser<'_>, store_ids: &[i64]) -> anyhow::Result<User> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO users (role, login, name, phone, password_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(new.role.as_str())
+        .bind(new.login)
+        .bind(new.name)
+        .bind(new.phone)
+        .bind(new.password_hash)
+        .bind(now_millis())
+        .fetch_one(tx.conn())
+        .await
+        .context("inserting a user")?;
+        let id: i64 = row.try_get(0)?;
+        if new.role == Role::Customer {
+            sqlx::query("UPDATE users SET member_no = $1 WHERE id = $2")
+                .bind((MEMBER_NO_BASE + id).to_string())
+                .bind(id)
+                .execute(tx.conn())
+                .await?;
+        }
+        for store_id in store_ids {
+            sqlx::query("INSERT INTO store_staff (store_id, user_id) VALUES ($1, $2)")
+                .bind(store_id)
+                .bind(id)
+                .execute(tx.conn())
+                .await
+                .context("binding staff to a store")?;
+        }
+        let user = fetch_user(tx.conn(), id).await?.context("user vanished")?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    pub async fn user(&self, id: i64) -> anyhow::Result<Option<User>> {
+        let mut conn = self.reader().acquire().await?;
+        fetch_user(&mut conn, id).await
+    }
+
+    /// The user and password hash for a login name or member number.
+    pub async fn user_for_login(
+        &self,
+        login: &str,
+    ) -> anyhow::Result<Option<(User, Option<String>)>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            ", password_hash FROM users WHERE login = $1 OR member_no = $1"
+        ))
+        .bind(login)
+        .fetch_optional(self.reader())
+        .await?;
+        row.map(|r| Ok((user_from_row(&r)?, r.try_get(7)?)))
+            .transpose()
+    }
+
+    /// Stores a session for `token` (its hash only).
+    pub async fn create_session(
+        &self,
+        token: &str,
+        user_id: i64,
+        ttl_millis: i64,
+    ) -> anyhow::Result<()> {
+        let now = now_millis();
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (token_hash) DO UPDATE SET user_id = excluded.user_id, expires_at = excluded.expires_at",
+        )
+        .bind(auth::token_hash(token))
+        .bind(user_id)
+        .bind(now)
+        .bind(now.saturating_add(ttl_millis))
+        .execute(tx.conn())
+        .await
+        .context("creating a session")?;
+        tx.commit().await
+    }
+
+    pub async fn delete_session(&self, token: &str) -> anyhow::Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(auth::token_hash(token))
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await
+    }
+
+    /// The caller a token belongs to, if the session exists and has not expired.
+    pub async fn principal_by_token(&self, token: &str) -> anyhow::Result<Option<Principal>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.role, u.name FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(auth::token_hash(token))
+        .bind(now_millis())
+        .fetch_optional(self.reader())
+        .await
+        .context("looking up a session")?;
+        row.map(|r| {
+            let role: String = r.try_get(1)?;
+            Ok(Principal {
+                user_id: r.try_get(0)?,
+                role: Role::parse(&role).with_context(|| format!("unknown role {role:?}"))?,
+                name: r.try_get(2)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// The stores a staff member works at.
+    pub async fn staff_store_ids(&self, user_id: i64) -> anyhow::Result<Vec<i64>> {
+        let rows =
+            sqlx::query("SELECT store_id FROM store_staff WHERE user_id = $1 ORDER BY store_id")
+                .bind(user_id)
+                .fetch_all(self.reader())
+                .await?;
+        rows.iter()
+            .map(|r| r.try_get(0).map_err(Into::into))
+            .collect()
+    }
+
+    /// Whether `user_id` is staff of `store_id` (admins are staff everywhere).
+    pub async fn is_staff_of(&self, principal: &Principal, store_id: i64) -> anyhow::Result<bool> {
+        if principal.is_admin() {
+            return Ok(true);
+        }
+        if principal.role != Role::Owner {
+            return Ok(false);
+        }
+        let row = sqlx::query("SELECT 1 FROM store_staff WHERE store_id = $1 AND user_id = $2")
+            .bind(store_id)
+            .bind(principal.user_id)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// The customers who joined a store.
+    pub async fn member_ids(&self, store_id: i64) -> anyhow::Result<Vec<i64>> {
+        let rows =
+            sqlx::query("SELECT user_id FROM memberships WHERE store_id = $1 ORDER BY user_id")
+                .bind(store_id)
+                .fetch_all(self.reader())
+                .await?;
+        rows.iter()
+            .map(|r| r.try_get(0).map_err(Into::into))
+            .collect()
+    }
+
+    pub async fn store_exists(&self, store_id: i64) -> anyhow::Result<bool> {
+        Ok(sqlx::query("SELECT 1 FROM stores WHERE id = $1")
+            .bind(store_id)
+            .fetch_optional(self.reader())
+            .await?
+            .is_some())
+    }
+
+    /// The first admin, if any (bootstrap).
+    pub async fn first_admin(&self) -> anyhow::Result<Option<User>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE role = 'admin' ORDER BY id LIMIT 1"
+        ))
+        .fetch_optional(self.reader())
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+}
+
+async fn fetch_user(conn: &mut sqlx::AnyConnection, id: i64) -> anyhow::Result<Option<User>> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(user_from_row).transpose()
+}
