@@ -56,7 +56,7 @@ pub struct ServeArgs {
     #[arg(long, env = "POINTCAST_HEARTBEAT_SECS", default_value_t = 15)]
     pub heartbeat_secs: u64,
     /// Events a subscriber may have queued before it is cut off.
-    #[arg(long, env = "POINTCAST_QUEUE_CAPACITY", default_value_t = 256)]
+    #[arg(long, env = "POINTCAST_QUEUE_CAPACITY", default_value_t = 1024)]
     pub queue_capacity: usize,
     /// Streams one user may hold at once.
     #[arg(long, env = "POINTCAST_MAX_STREAMS", default_value_t = 16)]

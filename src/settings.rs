@@ -47,6 +47,8 @@ pub struct PushSettings {
     pub max_streams_per_principal: usize,
     /// How long the log keeps events; older cursors get `stream.reset`.
     pub retention: Duration,
+    /// How often old events are pruned.
+    pub prune_interval: Duration,
     /// Most events one long-poll answer or one backlog page carries.
     pub batch_limit: usize,
     /// Upper bound of a long-poll's `timeout` parameter.
@@ -60,10 +62,11 @@ impl Default for PushSettings {
         Self {
             heartbeat: Duration::from_secs(15),
             retry: Duration::from_secs(3),
-            queue_capacity: 256,
+            queue_capacity: 1024,
             ring_capacity: 4096,
             max_streams_per_principal: 16,
             retention: Duration::from_secs(7 * 24 * 3600),
+            prune_interval: Duration::from_secs(600),
             batch_limit: 500,
             max_poll_timeout: Duration::from_secs(55),
             tail_interval: Duration::from_secs(1),

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::{self, Role, password};
 use crate::events::connections::Connections;
 use crate::events::hub::Hub;
-use crate::events::tailer;
+use crate::events::{retention, tailer};
 use crate::routes;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -62,6 +62,12 @@ impl Application {
             push.tail_interval,
             shutdown.clone(),
         ));
+        tokio::spawn(retention::run(
+            db.clone(),
+            push.retention,
+            push.prune_interval,
+            shutdown.clone(),
+        ));
         let state = web::Data::new(AppState {
             db,
             hub,
@@ -97,6 +103,7 @@ impl Application {
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
         })
+        .on_connect(crate::events::socket::remember)
         .listen(listener)?
         .disable_signals()
         .shutdown_timeout(settings.shutdown_timeout.as_secs().max(1));

@@ -150,7 +150,12 @@ impl Feed {
                 retry_after: Some(5),
             })?;
 
-        let subscription = state.hub.subscribe(audience.hub_keys(), types.clone());
+        let socket = (transport == Transport::Sse)
+            .then(|| super::socket::duplicate(req))
+            .flatten();
+        let subscription = state
+            .hub
+            .subscribe(audience.hub_keys(), types.clone(), socket);
         let head = state.hub.head();
         let (start, reset) = match cursor {
             None => (head, false),

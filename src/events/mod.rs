@@ -12,6 +12,8 @@ pub mod feed;
 pub mod hub;
 pub mod params;
 pub mod poll;
+pub mod retention;
+pub mod socket;
 pub mod sse;
 pub mod tailer;
 
