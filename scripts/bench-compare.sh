@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Side-by-side load test: pointcast and nginx+nchan, same scenarios, one table.
+#
+# Servers are pinned to core 0 and the load generator to core 1, so neither
+# steals the other's CPU. All traffic stays on 127.0.0.0/8. Everything started
+# here is stopped on exit (trap), whatever happens.
+#
+# usage: scripts/bench-compare.sh [--quick] [--only pointcast|nchan]
+#          [--idle "1000 10000"] [--fanout "1000 10000"] [--poll-fanout "1000"]
+#          [--unicast "10000"] [--rate 1000] [--seconds 10] [--publishes 10]
+#          [--publish announce|grant] [--pointcast-bin PATH] [--out FILE]
+#
+# --pointcast-bin uses an already built server instead of `cargo build --release`
+# at the repository root. If the root does not build, pointcast runs are skipped
+# and only nchan is measured.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PC_PORT=${PC_PORT:-18080}
+NCHAN_PORT=${NCHAN_PORT:-18081}
+ADMIN_TOKEN=${POINTCAST_ADMIN_TOKEN:-bench-admin-$$-$RANDOM}
+
+IDLE="1000 10000"
+FANOUT="1000 10000"
+POLL_FANOUT="1000"
+UNICAST="10000"
+RATE=1000
+SECONDS_=10
+PUBLISHES=10
+INTERVAL_MS=1000
+HOLD=5
+PUBLISH=announce
+ONLY=""
+PC_BIN=""
+OUT=""
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick)
+      IDLE="1000"; FANOUT="1000"; POLL_FANOUT="200"; UNICAST="1000"
+      RATE=200; SECONDS_=3; PUBLISHES=3; INTERVAL_MS=500; HOLD=2 ;;
+    --only) ONLY=$2; shift ;;
+    --idle) IDLE=$2; shift ;;
+    --fanout) FANOUT=$2; shift ;;
+    --poll-fanout) POLL_FANOUT=$2; shift ;;
+    --unicast) UNICAST=$2; shift ;;
+    --rate) RATE=$2; shift ;;
+    --seconds) SECONDS_=$2; shift ;;
+    --publishes) PUBLISHES=$2; shift ;;
+    --publish) PUBLISH=$2; shift ;;
+    --pointcast-bin) PC_BIN=$2; shift ;;
+    --out) OUT=$2; shift ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) echo "unknown option $1" >&2; exit 64 ;;
+  esac
+  shift
+done
+
+TMP=$(mktemp -d /tmp/pointcast-bench.XXXXXX)
+OUT=${OUT:-$ROOT/bench/target/results-$(date +%Y%m%d-%H%M%S).txt}
+PC_PID=""
+NGINX_PID=""
+
+cleanup() {
+  set +e
+  [ -n "$PC_PID" ] && kill "$PC_PID" 2>/dev/null && wait "$PC_PID" 2>/dev/null
+  [ -n "$NGINX_PID" ] && kill -QUIT "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
+  rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+# Every connection is a descriptor, on both sides.
+ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+wait_http() { # url, seconds
+  for _ in $(seq 1 $(( $2 * 10 ))); do
+    curl -s -o /dev/null --max-time 1 "$1" && return 0
+    sleep 0.1
+  done
+  echo "no answer from $1" >&2
+  return 1
+}
+
+echo "== building the load generator"
+cargo build --release --quiet --manifest-path "$ROOT/bench/Cargo.toml"
+BENCH="$ROOT/bench/target/release/pointcast-bench"
+
+want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
+
+TARGETS=()
+if want pointcast; then
+  if [ -z "$PC_BIN" ]; then
+    echo "== building pointcast (release)"
+    if (cd "$ROOT" && cargo build --release --quiet); then
+      PC_BIN="$ROOT/target/release/pointcast"
+    else
+      echo "!! pointcast does not build yet: measuring nchan only" >&2
+    fi
+  fi
+  if [ -n "$PC_BIN" ]; then
+    echo "== starting pointcast on 127.0.0.1:$PC_PORT (core 0)"
+    # --max-streams: anonymous readers are capped per address (16 by default);
+    # the load generator's thousands of readers come from a handful of addresses.
+    POINTCAST_ADMIN_TOKEN=$ADMIN_TOKEN taskset -c 0 "$PC_BIN" serve \
+      --listen "127.0.0.1:$PC_PORT" --database-url "sqlite://$TMP/bench.db" \
+      --bench-endpoints --max-streams 1000000 >"$TMP/pointcast.log" 2>&1 &
+    PC_PID=$!
+    wait_http "http://127.0.0.1:$PC_PORT/healthz" 30
+    TARGETS+=(pointcast)
+  fi
+fi
+
+if want nchan; then
+  if [ ! -e /usr/lib/nginx/modules/ngx_nchan_module.so ]; then
+    echo "== installing nginx and nchan"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx libnginx-mod-nchan >/dev/null
+  fi
+  mkdir -p "$TMP/nginx"
+  cat >"$TMP/nginx/nginx.conf" <<EOF
+# One worker, memory store: the fair counterpart of one pointcast process.
+load_module /usr/lib/nginx/modules/ngx_nchan_module.so;
+daemon off;
+worker_processes 1;
+worker_rlimit_nofile 1048576;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events { worker_connections 200000; multi_accept on; }
+http {
+  access_log off;
+  client_body_temp_path $TMP/nginx/body;
+  proxy_temp_path $TMP/nginx/proxy;
+  fastcgi_temp_path $TMP/nginx/fastcgi;
+  uwsgi_temp_path $TMP/nginx/uwsgi;
+  scgi_temp_path $TMP/nginx/scgi;
+  keepalive_requests 1000000;
+  keepalive_timeout 120s;
+  nchan_max_reserved_memory 512M;
+  server {
+    listen 127.0.0.1:$NCHAN_PORT backlog=4096;
+    location = /healthz { return 200 "ok"; }
+    location ~ ^/pub/(\w+)\$ {
+      nchan_publisher;
+      nchan_channel_id \$1;
+      nchan_message_buffer_length 50;
+      nchan_message_timeout 120s;
+    }
+    # EventSource when the client sends Accept: text/event-stream, else long-poll
+    # (next message asked for with If-Modified-Since / If-None-Match).
+    location ~ ^/sub/(\w+)\$ {
+      nchan_subscriber eventsource longpoll;
+      nchan_channel_id \$1;
+      nchan_subscriber_first_message newest;
+      nchan_eventsource_ping_interval 15;
+    }
+  }
+}
+EOF
+  echo "== starting nginx+nchan on 127.0.0.1:$NCHAN_PORT (core 0)"
+  taskset -c 0 nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" &
+  NGINX_PID=$!
+  wait_http "http://127.0.0.1:$NCHAN_PORT/healthz" 10
+  TARGETS+=(nchan)
+fi
+
+[ ${#TARGETS[@]} -gt 0 ] || { echo "nothing to measure" >&2; exit 1; }
+
+server_args() { # target -> args for the load generator
+  case "$1" in
+    pointcast) echo "--target pointcast --url http://127.0.0.1:$PC_PORT --server-pid $PC_PID --admin-token $ADMIN_TOKEN" ;;
+    nchan)
+      local worker
+      worker=$(pgrep -P "$NGINX_PID" | head -1)
+      echo "--target nchan --url http://127.0.0.1:$NCHAN_PORT --server-pid $worker" ;;
+  esac
+}
+
+run() { # target, scenario args...
+  local t=$1; shift
+  echo "-- $t: $*"
+  # shellcheck disable=SC2046
+  taskset -c 1 "$BENCH" "$@" $(server_args "$t") 2>&1 | tee -a "$OUT" | sed 's/^/   /' || true
+  sleep 2 # let the server reap the closed connections before the next run
+}
+
+: >"$OUT"
+for t in "${TARGETS[@]}"; do
+  for n in $IDLE; do run "$t" idle "$n" --hold-secs "$HOLD"; done
+  for n in $FANOUT; do run "$t" fanout "$n" --publishes "$PUBLISHES" --interval-ms "$INTERVAL_MS"; done
+  for n in $POLL_FANOUT; do run "$t" fanout "$n" --transport poll --publishes "$PUBLISHES" --interval-ms "$INTERVAL_MS"; done
+  for n in $UNICAST; do run "$t" unicast "$n" --rate "$RATE" --seconds "$SECONDS_" --publish "$PUBLISH"; done
+done
+
+echo
+echo "## pointcast vs nchan ($(nproc) cores; servers on core 0, load on core 1)"
+echo
+"$BENCH" table "$OUT"
+echo
+echo "raw results: $OUT"
