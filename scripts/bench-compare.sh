@@ -151,6 +151,7 @@ http {
       nchan_subscriber eventsource longpoll;
       nchan_channel_id \$1;
       nchan_subscriber_first_message newest;
+      nchan_subscriber_timeout 25s; # like pointcast's long-poll timeout=25
       nchan_eventsource_ping_interval 15;
     }
   }

@@ -73,10 +73,10 @@ impl Tally {
 
     /// Records an error message, keeping one count per distinct message.
     pub fn error(&self, e: &Error) {
-        if let Ok(mut m) = self.errors.lock() {
-            if m.len() < 20 || m.contains_key(&e.0) {
-                *m.entry(e.0.clone()).or_default() += 1;
-            }
+        if let Ok(mut m) = self.errors.lock()
+            && (m.len() < 20 || m.contains_key(&e.0))
+        {
+            *m.entry(e.0.clone()).or_default() += 1;
         }
     }
 
