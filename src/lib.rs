@@ -9,7 +9,7 @@
 //!   durable event log and idempotency keys.
 //! - [`events`]: the push core: hub, tailer, feeds, SSE and long-poll.
 //! - [`auth`]: roles, tokens, passwords, extracting the caller.
-//! - [`accounts`], [`announcements`]: domain rules, free of HTTP.
+//! - [`accounts`], [`announcements`], [`stores`]: domain rules, free of HTTP.
 //! - [`routes`]: HTTP handlers only.
 //! - [`error`]: the one API error type and its mapping to HTTP.
 
@@ -24,6 +24,7 @@ pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod stores;
 
 pub use settings::Settings;
 pub use startup::{Application, Shutdown};

@@ -39,13 +39,13 @@ pub async fn poll(
         events.push(std::sync::Arc::new(feed.reset_event()));
     } else {
         drain(&mut feed, &mut events, limit).await?;
-        if events.is_empty() && !timeout.is_zero() {
-            if let Ok(first) = tokio::time::timeout(timeout, feed.next(true)).await {
-                if let Some(e) = first? {
-                    events.push(e);
-                    drain(&mut feed, &mut events, limit).await?;
-                }
-            }
+        if events.is_empty()
+            && !timeout.is_zero()
+            && let Ok(first) = tokio::time::timeout(timeout, feed.next(true)).await
+            && let Some(e) = first?
+        {
+            events.push(e);
+            drain(&mut feed, &mut events, limit).await?;
         }
     }
     let mut body =

@@ -6,6 +6,7 @@ mod announcements;
 mod auth;
 mod bench;
 mod health;
+mod stores;
 mod users;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -23,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/events/poll", web::get().to(events::poll::poll))
                 .configure(auth::configure)
                 .configure(users::configure)
+                .configure(stores::configure)
                 .configure(announcements::configure)
                 .configure(admin::configure)
                 .configure(bench::configure),

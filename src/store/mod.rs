@@ -11,6 +11,7 @@
 pub mod events;
 pub mod idempotency;
 mod migrate;
+pub mod stores;
 pub mod users;
 
 use std::sync::Arc;

@@ -434,3 +434,39 @@ where
     }
     false
 }
+
+impl TestApp {
+    /// Creates an owner (as the admin) and logs in.
+    pub async fn owner(&self, login: &str, store_ids: &[i64]) -> User {
+        let r = self
+            .post(
+                "/api/v1/staff",
+                Some(ADMIN_TOKEN),
+                &json!({"name": login, "login": login, "password": "password123", "role": "owner", "store_ids": store_ids}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED, "create owner");
+        let v: Value = r.json().await.expect("json");
+        let token = self.login(login, "password123").await;
+        User {
+            id: v["id"].as_i64().expect("id"),
+            login: login.into(),
+            token,
+        }
+    }
+
+    /// Creates a store (as the admin); returns its id.
+    pub async fn store(&self, name: &str) -> i64 {
+        let r = self
+            .post(
+                "/api/v1/stores",
+                Some(ADMIN_TOKEN),
+                &json!({"name": name, "lat": 37.5, "lon": 127.0}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED, "create store");
+        r.json::<Value>().await.expect("json")["id"]
+            .as_i64()
+            .expect("id")
+    }
+}

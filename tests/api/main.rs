@@ -4,3 +4,4 @@ mod helpers;
 
 mod auth;
 mod push;
+mod stores;
