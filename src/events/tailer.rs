@@ -71,6 +71,8 @@ pub async fn run(
 
 /// Wakes the tailer on every `NOTIFY` from any instance, and after every reconnect
 /// (notifications sent while disconnected are gone; the tailer's read catches up).
+/// The wake after a reconnect comes once `LISTEN` is active again, so nothing
+/// committed after it can be missed, and nothing before it is unread.
 async fn listen(url: String, wake: Arc<Notify>, shutdown: CancellationToken) {
     loop {
         let mut listener = match PgListener::connect(&url).await {
@@ -93,10 +95,10 @@ async fn listen(url: String, wake: Arc<Notify>, shutdown: CancellationToken) {
                 _ = shutdown.cancelled() => return,
                 n = listener.try_recv() => match n {
                     Ok(Some(_)) => wake.notify_one(),
-                    // The connection dropped; the next try_recv reconnects.
+                    // The connection dropped: build a new one (and LISTEN) above.
                     Ok(None) => {
                         tracing::warn!("LISTEN connection lost; reconnecting");
-                        wake.notify_one();
+                        break;
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "LISTEN receive failed; reconnecting");

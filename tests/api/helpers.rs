@@ -321,6 +321,11 @@ pub struct SseClient {
 }
 
 impl SseClient {
+    /// Reads an SSE response obtained elsewhere (another server process).
+    pub async fn from_response_for_tests(resp: Response) -> Self {
+        Self::from_response(resp).await
+    }
+
     async fn from_response(resp: Response) -> Self {
         let status = resp.status();
         let headers = resp.headers().clone();
