@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::events::connections::Connections;
 use crate::events::hub::Hub;
+use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::store::Db;
 
@@ -16,6 +17,7 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     pub connections: Arc<Connections>,
     pub settings: Arc<Settings>,
+    pub metrics: Arc<Metrics>,
     /// Cancelled when the server begins to stop.
     pub shutdown: CancellationToken,
 }

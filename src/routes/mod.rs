@@ -6,6 +6,7 @@ mod announcements;
 mod auth;
 mod bench;
 mod health;
+mod metrics;
 mod stores;
 mod users;
 
@@ -18,6 +19,7 @@ use crate::events;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(metrics::metrics))
         .service(
             web::scope("/api/v1")
                 .route("/events", web::get().to(events::sse::stream))
