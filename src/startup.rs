@@ -10,6 +10,7 @@ use anyhow::Context;
 use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::throttle::LoginThrottle;
 use crate::auth::{self, Role, password};
 use crate::events::connections::Connections;
 use crate::events::hub::Hub;
@@ -77,6 +78,7 @@ impl Application {
             connections: Arc::new(Connections::new(push.max_streams_per_principal)),
             settings: Arc::new(settings.clone()),
             metrics,
+            login_throttle: LoginThrottle::new(settings.login_throttle.clone()),
             shutdown,
         });
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::throttle::LoginThrottle;
 use crate::events::connections::Connections;
 use crate::events::hub::Hub;
 use crate::metrics::Metrics;
@@ -18,6 +19,7 @@ pub struct AppState {
     pub connections: Arc<Connections>,
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
+    pub login_throttle: LoginThrottle,
     /// Cancelled when the server begins to stop.
     pub shutdown: CancellationToken,
 }
