@@ -10,6 +10,8 @@
 //! - [`events`]: the push core: hub, tailer, feeds, SSE and long-poll.
 //! - [`auth`]: roles, tokens, passwords, extracting the caller.
 //! - [`accounts`], [`announcements`], [`stores`]: domain rules, free of HTTP.
+//! - [`shop`]: record shop rules; [`demo`]: `serve --demo` data; [`client`]: the
+//!   `pointcast shop` terminal client.
 //! - [`routes`]: HTTP handlers only.
 //! - [`error`]: the one API error type and its mapping to HTTP.
 
@@ -17,10 +19,13 @@ pub mod accounts;
 pub mod announcements;
 pub mod auth;
 pub mod cli;
+pub mod client;
+pub mod demo;
 pub mod error;
 pub mod events;
 pub mod routes;
 pub mod settings;
+pub mod shop;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -6,6 +6,7 @@ mod announcements;
 mod auth;
 mod bench;
 mod health;
+mod shop;
 mod stores;
 mod users;
 
@@ -26,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(users::configure)
                 .configure(stores::configure)
                 .configure(announcements::configure)
+                .configure(shop::configure)
                 .configure(admin::configure)
                 .configure(bench::configure),
         );

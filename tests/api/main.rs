@@ -4,4 +4,5 @@ mod helpers;
 
 mod auth;
 mod push;
+mod shop;
 mod stores;
