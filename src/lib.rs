@@ -11,6 +11,8 @@
 //! - [`auth`]: roles, tokens, passwords, extracting the caller.
 //! - [`jobs`]: the scheduler and the scheduled jobs.
 //! - [`accounts`], [`announcements`], [`stores`]: domain rules, free of HTTP.
+//! - [`shop`]: record shop rules; [`demo`]: `serve --demo` data; [`client`]: the
+//!   `pointcast shop` terminal client.
 //! - [`routes`]: HTTP handlers only.
 //! - [`error`]: the one API error type and its mapping to HTTP.
 
@@ -18,12 +20,15 @@ pub mod accounts;
 pub mod announcements;
 pub mod auth;
 pub mod cli;
+pub mod client;
+pub mod demo;
 pub mod error;
 pub mod events;
 pub mod jobs;
 pub mod metrics;
 pub mod routes;
 pub mod settings;
+pub mod shop;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -49,6 +49,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = Db::connect(&settings.database_url).await?;
         bootstrap_admin(&db, &settings).await?;
+        crate::demo::seed_if_asked(&db, &settings).await?;
         let shutdown = CancellationToken::new();
         let head = db.max_event_id().await?;
         let push = &settings.push;

@@ -8,6 +8,7 @@ mod bench;
 mod health;
 mod jobs;
 mod metrics;
+mod shop;
 mod stores;
 mod users;
 
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(users::configure)
                 .configure(stores::configure)
                 .configure(announcements::configure)
+                .configure(shop::configure)
                 .configure(admin::configure)
                 .configure(jobs::configure)
                 .configure(bench::configure),

@@ -25,6 +25,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0001_foundation.sql"),
     },
     Migration {
+        version: 3,
+        name: "shop",
+        sqlite: include_str!("../../migrations/sqlite/0003_shop.sql"),
+        postgres: include_str!("../../migrations/postgres/0003_shop.sql"),
+    },
+    Migration {
         version: 5,
         name: "jobs",
         sqlite: include_str!("../../migrations/sqlite/0005_jobs.sql"),

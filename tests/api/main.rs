@@ -9,4 +9,5 @@ mod jobs;
 mod metrics;
 mod push;
 mod scale;
+mod shop;
 mod stores;
