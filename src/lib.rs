@@ -10,6 +10,8 @@
 //! - [`events`]: the push core: hub, tailer, feeds, SSE and long-poll.
 //! - [`auth`]: roles, tokens, passwords, extracting the caller.
 //! - [`accounts`], [`announcements`], [`stores`]: domain rules, free of HTTP.
+//! - [`support`]: the customer center (conversations, inquiries); [`mail`] sends
+//!   its outbox over SMTP.
 //! - [`routes`]: HTTP handlers only.
 //! - [`error`]: the one API error type and its mapping to HTTP.
 
@@ -19,12 +21,14 @@ pub mod auth;
 pub mod cli;
 pub mod error;
 pub mod events;
+pub mod mail;
 pub mod routes;
 pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod store;
 pub mod stores;
+pub mod support;
 
 pub use settings::Settings;
 pub use startup::{Application, Shutdown};

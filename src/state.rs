@@ -4,18 +4,24 @@
 
 use std::sync::Arc;
 
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::events::connections::Connections;
 use crate::events::hub::Hub;
 use crate::settings::Settings;
 use crate::store::Db;
+use crate::support::ratelimit::RateLimiter;
 
 pub struct AppState {
     pub db: Db,
     pub hub: Arc<Hub>,
     pub connections: Arc<Connections>,
     pub settings: Arc<Settings>,
+    /// Chat message rate per user (the customer center).
+    pub support_limiter: Arc<RateLimiter>,
+    /// Wakes the mailer after a mail was put in the outbox.
+    pub mail_wake: Arc<Notify>,
     /// Cancelled when the server begins to stop.
     pub shutdown: CancellationToken,
 }

@@ -7,6 +7,7 @@ mod auth;
 mod bench;
 mod health;
 mod stores;
+mod support;
 mod users;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -26,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(users::configure)
                 .configure(stores::configure)
                 .configure(announcements::configure)
+                .configure(support::configure)
                 .configure(admin::configure)
                 .configure(bench::configure),
         );

@@ -11,7 +11,9 @@
 pub mod events;
 pub mod idempotency;
 mod migrate;
+pub mod outbox;
 pub mod stores;
+pub mod support;
 pub mod users;
 
 use std::sync::Arc;

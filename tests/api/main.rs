@@ -4,4 +4,6 @@ mod helpers;
 
 mod auth;
 mod push;
+mod smtp_sink;
 mod stores;
+mod support;
