@@ -22,9 +22,9 @@ async fn open(app: &TestApp, customer: &User, store_id: Option<i64>, text: &str)
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED, "open a conversation");
-    r.json::<Value>().await.unwrap()["conversation"]["id"]
+    r.json::<Value>().await.expect("json")["conversation"]["id"]
         .as_i64()
-        .unwrap()
+        .expect("conversation id")
 }
 
 async fn say(app: &TestApp, token: &str, conversation: i64, text: &str) -> reqwest::Response {
@@ -515,7 +515,7 @@ async fn spawn_mailing_app(db: Option<std::sync::Arc<TestDb>>, sink: &SmtpSink) 
 }
 
 async fn inquiries(app: &TestApp) -> Vec<Value> {
-    let (status, v) = json_of(&app, "/api/v1/inquiries", Some(ADMIN_TOKEN)).await;
+    let (status, v) = json_of(app, "/api/v1/inquiries", Some(ADMIN_TOKEN)).await;
     assert_eq!(status, StatusCode::OK);
     v["inquiries"].as_array().cloned().unwrap_or_default()
 }
@@ -689,7 +689,7 @@ async fn without_mail_settings_an_inquiry_is_stored_and_pushed_only() {
 async fn raw_sse(app: &TestApp, token: &str) -> tokio::net::TcpStream {
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
         .await
-        .unwrap();
+        .expect("connect");
     s.write_all(
         format!(
             "GET /api/v1/events?topics= HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nAuthorization: Bearer {token}\r\n\r\n"
@@ -697,14 +697,14 @@ async fn raw_sse(app: &TestApp, token: &str) -> tokio::net::TcpStream {
         .as_bytes(),
     )
     .await
-    .unwrap();
+    .expect("send the request");
     let mut seen = Vec::new();
     let mut buf = [0u8; 4096];
     while !String::from_utf8_lossy(&seen).contains("stream.open") {
         let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
             .await
             .expect("stream.open within 10 s")
-            .unwrap();
+            .expect("read");
         assert!(n > 0, "stream closed early");
         seen.extend_from_slice(&buf[..n]);
     }
@@ -753,4 +753,52 @@ async fn presence_shows_an_open_stream_and_drops_it_by_the_next_heartbeat_after_
     // comes back and the next write fails); allow one extra beat for scheduling.
     let took = gone.elapsed();
     assert!(took <= heartbeat * 3, "dropped after {took:?}");
+}
+
+#[tokio::test]
+async fn two_instances_on_postgresql_send_each_mail_once() {
+    let sink = SmtpSink::start().await;
+    let a = spawn_mailing_app(None, &sink).await;
+    if !a.db.is_postgres() {
+        return; // SQLite runs one instance: one writer, one mailer.
+    }
+    let b = spawn_mailing_app(Some(a.db.clone()), &sink).await;
+    let posts: Vec<_> = (0..8)
+        .map(|i| {
+            let app = if i % 2 == 0 { &a } else { &b };
+            let (c, u) = (app.client.clone(), app.url("/api/v1/inquiries"));
+            tokio::spawn(async move {
+                c.post(u)
+                    .json(&json!({"subject": format!("n{i}"), "message": "m", "reply_to": "x@example.com"}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        })
+        .collect();
+    for p in posts {
+        assert_eq!(p.await.unwrap(), StatusCode::CREATED);
+    }
+    sink.wait_for(8).await;
+    assert!(
+        eventually(|| async {
+            inquiries(&a)
+                .await
+                .iter()
+                .all(|i| i["mail_status"] == "sent")
+        })
+        .await
+    );
+    let mut subjects: Vec<String> = sink
+        .messages()
+        .await
+        .iter()
+        .map(|m| m.header("Subject").unwrap_or_default())
+        .collect();
+    subjects.sort();
+    let want: Vec<String> = (0..8)
+        .map(|i| format!("[pointcast inquiry] n{i}"))
+        .collect();
+    assert_eq!(subjects, want);
 }
