@@ -13,6 +13,8 @@
 //! - [`accounts`], [`announcements`], [`stores`]: domain rules, free of HTTP.
 //! - [`shop`]: record shop rules; [`demo`]: `serve --demo` data; [`client`]: the
 //!   `pointcast shop` terminal client.
+//! - [`support`]: the customer center (conversations, inquiries); [`mail`] sends
+//!   its outbox over SMTP.
 //! - [`routes`]: HTTP handlers only.
 //! - [`error`]: the one API error type and its mapping to HTTP.
 
@@ -25,6 +27,7 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod jobs;
+pub mod mail;
 pub mod metrics;
 pub mod routes;
 pub mod settings;
@@ -33,6 +36,7 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod stores;
+pub mod support;
 
 pub use settings::Settings;
 pub use startup::{Application, Shutdown};

@@ -10,6 +10,7 @@ mod jobs;
 mod metrics;
 mod shop;
 mod stores;
+mod support;
 mod users;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -31,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(stores::configure)
                 .configure(announcements::configure)
                 .configure(shop::configure)
+                .configure(support::configure)
                 .configure(admin::configure)
                 .configure(jobs::configure)
                 .configure(bench::configure),

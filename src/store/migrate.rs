@@ -31,6 +31,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0003_shop.sql"),
     },
     Migration {
+        version: 4,
+        name: "support",
+        sqlite: include_str!("../../migrations/sqlite/0004_support.sql"),
+        postgres: include_str!("../../migrations/postgres/0004_support.sql"),
+    },
+    Migration {
         version: 5,
         name: "jobs",
         sqlite: include_str!("../../migrations/sqlite/0005_jobs.sql"),

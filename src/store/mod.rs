@@ -12,8 +12,10 @@ pub mod events;
 pub mod idempotency;
 pub mod jobs;
 mod migrate;
+pub mod outbox;
 pub mod shop;
 pub mod stores;
+pub mod support;
 pub mod users;
 
 use std::sync::Arc;

@@ -10,4 +10,6 @@ mod metrics;
 mod push;
 mod scale;
 mod shop;
+mod smtp_sink;
 mod stores;
+mod support;
