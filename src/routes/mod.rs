@@ -6,6 +6,7 @@ mod announcements;
 mod auth;
 mod bench;
 mod health;
+mod loyalty;
 mod stores;
 mod users;
 
@@ -25,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(auth::configure)
                 .configure(users::configure)
                 .configure(stores::configure)
+                .configure(loyalty::configure)
                 .configure(announcements::configure)
                 .configure(admin::configure)
                 .configure(bench::configure),

@@ -11,6 +11,7 @@
 pub mod events;
 pub mod idempotency;
 mod migrate;
+pub mod mileage;
 pub mod stores;
 pub mod users;
 

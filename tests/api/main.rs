@@ -3,5 +3,6 @@
 mod helpers;
 
 mod auth;
+mod loyalty;
 mod push;
 mod stores;
