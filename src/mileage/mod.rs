@@ -144,7 +144,7 @@ mod tests {
         assert_eq!(convert(1499, 1500), (0, 1499));
         assert_eq!(convert(1500, 1500), (1, 0));
         assert_eq!(convert(3001, 1500), (2, 1));
-        assert_eq!(convert(100_000 + 1499, 1500), (67, 1099));
+        assert_eq!(convert(100_000 + 1499, 1500), (67, 999));
         assert_eq!(convert(10, 0), (0, 10));
     }
 
