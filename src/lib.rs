@@ -10,7 +10,7 @@
 //! - [`events`]: the push core: hub, tailer, feeds, SSE and long-poll.
 //! - [`auth`]: roles, tokens, passwords, extracting the caller.
 //! - [`jobs`]: the scheduler and the scheduled jobs.
-//! - [`accounts`], [`announcements`], [`stores`]: domain rules, free of HTTP.
+//! - [`accounts`], [`announcements`], [`stores`], [`mileage`]: domain rules, free of HTTP.
 //! - [`shop`]: record shop rules; [`demo`]: `serve --demo` data; [`client`]: the
 //!   `pointcast shop` terminal client.
 //! - [`support`]: the customer center (conversations, inquiries); [`mail`] sends
@@ -29,6 +29,7 @@ pub mod events;
 pub mod jobs;
 pub mod mail;
 pub mod metrics;
+pub mod mileage;
 pub mod routes;
 pub mod settings;
 pub mod shop;

@@ -7,6 +7,7 @@ mod auth;
 mod bench;
 mod health;
 mod jobs;
+mod loyalty;
 mod metrics;
 mod shop;
 mod stores;
@@ -30,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(auth::configure)
                 .configure(users::configure)
                 .configure(stores::configure)
+                .configure(loyalty::configure)
                 .configure(announcements::configure)
                 .configure(shop::configure)
                 .configure(support::configure)

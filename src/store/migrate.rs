@@ -25,6 +25,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0001_foundation.sql"),
     },
     Migration {
+        version: 2,
+        name: "loyalty",
+        sqlite: include_str!("../../migrations/sqlite/0002_loyalty.sql"),
+        postgres: include_str!("../../migrations/postgres/0002_loyalty.sql"),
+    },
+    Migration {
         version: 3,
         name: "shop",
         sqlite: include_str!("../../migrations/sqlite/0003_shop.sql"),

@@ -12,6 +12,7 @@ pub mod events;
 pub mod idempotency;
 pub mod jobs;
 mod migrate;
+pub mod mileage;
 pub mod outbox;
 pub mod shop;
 pub mod stores;

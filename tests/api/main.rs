@@ -6,6 +6,7 @@ mod helpers;
 
 mod auth;
 mod jobs;
+mod loyalty;
 mod metrics;
 mod push;
 mod scale;
