@@ -38,7 +38,7 @@ pub enum AnnounceError {
 }
 
 /// What was sent.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Sent {
     /// How many events were appended (one per recipient channel).
     pub events: usize,

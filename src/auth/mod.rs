@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 pub use extract::{MaybePrincipal, token_from_request};
 
 /// A user's role (DESIGN.md §3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Customer,

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::auth::Role;
 
 /// How a client is connected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Transport {
     Sse,
@@ -30,7 +30,7 @@ impl Transport {
 }
 
 /// One open connection, as `GET /admin/connections` lists it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ConnectionInfo {
     pub id: u64,
     pub user_id: Option<i64>,

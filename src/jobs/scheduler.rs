@@ -29,7 +29,7 @@ const LEASE: chrono::Duration = chrono::Duration::minutes(10);
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
 /// A job as `GET /admin/jobs` shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JobView {
     pub name: String,
     pub description: &'static str,
@@ -41,7 +41,7 @@ pub struct JobView {
 }
 
 /// One run as its history shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RunView {
     pub id: i64,
     pub job: String,

@@ -10,6 +10,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Who is connected now: user, role, transport, since, remote address.
+#[utoipa::path(get, path = "/api/v1/admin/connections", tag = "admin",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::routes::openapi::ConnectionList),
+        (status = 403, description = "Admins only"),
+    ))]
 async fn connections(state: web::Data<AppState>, who: Principal) -> ApiResult<HttpResponse> {
     if !who.is_admin() {
         return Err(ApiError::Forbidden("admins only"));

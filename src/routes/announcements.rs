@@ -26,7 +26,7 @@ impl From<AnnounceError> for ApiError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Body {
     text: String,
@@ -36,6 +36,15 @@ struct Body {
     all: bool,
 }
 
+/// Exactly one target: `user_id` (admins), `store_id` (admins; owners for their
+/// stores) or `all: true` (admins; the public `announcements` topic).
+#[utoipa::path(post, path = "/api/v1/announcements", tag = "announcements", request_body = Body,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = crate::announcements::Sent),
+        (status = 403, description = "Not allowed to announce to that target"),
+        (status = 404, description = "No such user or store"),
+    ))]
 async fn create(
     state: web::Data<AppState>,
     who: Principal,

@@ -13,13 +13,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/me", web::get().to(me));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct LoginBody {
     /// A customer's member number or a staff login.
     login: String,
     password: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
+    responses(
+        (status = 200, description = "Logged in; the token is also set as a cookie",
+            body = crate::routes::openapi::LoginAnswer),
+        (status = 401, description = "Wrong login or password"),
+        (status = 429, description = "Too many failed logins; see Retry-After"),
+    ))]
 async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -70,6 +77,8 @@ async fn login(
         .json(json!({ "token": token, "user": user })))
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "The session is ended and the cookie removed")))]
 async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -83,6 +92,9 @@ async fn logout(
     Ok(HttpResponse::NoContent().cookie(gone).finish())
 }
 
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, description = "The caller, with the stores they work at",
+        body = crate::routes::openapi::UserWithStores)))]
 async fn me(state: web::Data<AppState>, who: Principal) -> ApiResult<HttpResponse> {
     let user = state
         .db

@@ -33,18 +33,29 @@ fn admin(who: &Principal) -> ApiResult<()> {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/jobs", tag = "admin", security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::routes::openapi::JobList),
+        (status = 403, description = "Admins only"),
+    ))]
 async fn list(state: web::Data<AppState>, who: Principal) -> ApiResult<HttpResponse> {
     admin(&who)?;
     Ok(HttpResponse::Ok().json(json!({ "jobs": state.scheduler.list().await? })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Reschedule {
     schedule: String,
     time_zone: Option<String>,
 }
 
+#[utoipa::path(put, path = "/api/v1/admin/jobs/{name}", tag = "admin", params(("name" = String, Path, description = "job name")),
+    request_body = Reschedule, security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::jobs::scheduler::JobView),
+        (status = 403, description = "Admins only"),
+    ))]
 async fn reschedule(
     state: web::Data<AppState>,
     who: Principal,
@@ -59,6 +70,13 @@ async fn reschedule(
     Ok(HttpResponse::Ok().json(job))
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/jobs/{name}/run", tag = "admin", params(("name" = String, Path, description = "job name")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = crate::jobs::scheduler::RunView),
+        (status = 403, description = "Admins only"),
+        (status = 409, description = "The job is running"),
+    ))]
 async fn run(
     state: web::Data<AppState>,
     who: Principal,
@@ -68,11 +86,18 @@ async fn run(
     Ok(HttpResponse::Created().json(state.scheduler.run_now(&name).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct RunsQuery {
     limit: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/jobs/{name}/runs", tag = "admin",
+    params(("name" = String, Path, description = "job name"), RunsQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::routes::openapi::RunList),
+        (status = 403, description = "Admins only"),
+    ))]
 async fn runs(
     state: web::Data<AppState>,
     who: Principal,

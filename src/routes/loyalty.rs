@@ -94,6 +94,14 @@ async fn ensure_member_manager(
     }
 }
 
+/// The customer themself, or staff of the store, enrol a member (idempotent).
+#[utoipa::path(put, path = "/api/v1/stores/{id}/members/{user_id}", tag = "members", params(("id" = i64, Path, description = "store id"), ("user_id" = i64, Path, description = "user id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Already a member", body = crate::routes::openapi::Membership),
+        (status = 201, description = "Joined", body = crate::routes::openapi::Membership),
+        (status = 403, description = "Not yourself, nor staff of this store"),
+        (status = 422, description = "The user is not a customer"),
+    ))]
 async fn join(
     state: web::Data<AppState>,
     who: Principal,
@@ -111,6 +119,11 @@ async fn join(
     })
 }
 
+#[utoipa::path(delete, path = "/api/v1/stores/{id}/members/{user_id}", tag = "members", params(("id" = i64, Path, description = "store id"), ("user_id" = i64, Path, description = "user id")), security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Not a member (any more)"),
+        (status = 403, description = "Not yourself, nor staff of this store"),
+    ))]
 async fn leave(
     state: web::Data<AppState>,
     who: Principal,
@@ -123,6 +136,11 @@ async fn leave(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(get, path = "/api/v1/stores/{id}/members", tag = "members", params(("id" = i64, Path, description = "store id")), security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::routes::openapi::MemberList),
+        (status = 403, description = "Staff of this store only"),
+    ))]
 async fn members(
     state: web::Data<AppState>,
     who: Principal,
@@ -134,14 +152,26 @@ async fn members(
 
 /// `points` is taken as raw JSON so that `1.5` or `"10"` get a clear 422 from
 /// [`Points::from_json`] rather than serde's generic message.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct GrantBody {
     #[serde(default)]
+    #[schema(value_type = i64)]
     points: Value,
     reason: String,
 }
 
+/// Grants mileage; crossing the store's threshold converts points to coupons. A
+/// retry with the same `Idempotency-Key` answers the saved result.
+#[utoipa::path(post, path = "/api/v1/stores/{id}/members/{user_id}/mileage", tag = "mileage",
+    params(("id" = i64, Path, description = "store id"), ("user_id" = i64, Path, description = "user id"), ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters")),
+    request_body = GrantBody, security(("bearer" = [])),
+    responses(
+        (status = 201, body = crate::routes::openapi::GrantAnswer),
+        (status = 400, description = "Missing or malformed Idempotency-Key"),
+        (status = 403, description = "Staff of this store only"),
+        (status = 409, description = "The key was used for a different request"),
+    ))]
 async fn grant(
     state: web::Data<AppState>,
     who: Principal,
@@ -195,6 +225,13 @@ async fn grant(
         .body(answer.body))
 }
 
+#[utoipa::path(post, path = "/api/v1/coupons/{id}/redeem", tag = "coupons",
+    params(("id" = i64, Path, description = "coupon id")), security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::routes::openapi::Redeemed),
+        (status = 403, description = "Staff of the coupon's store only"),
+        (status = 409, description = "Already redeemed"),
+    ))]
 async fn redeem(
     state: web::Data<AppState>,
     who: Principal,
@@ -224,7 +261,8 @@ async fn redeem(
 }
 
 /// `?before=ID&limit=N` (newest first; default 50, at most 200).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct PageQuery {
     store_id: Option<i64>,
@@ -256,6 +294,13 @@ fn next_before(ids: impl Iterator<Item = i64>, len: usize, page: Page) -> Option
         .flatten()
 }
 
+#[utoipa::path(get, path = "/api/v1/stores/{id}/redemptions", tag = "coupons",
+    params(("id" = i64, Path, description = "store id"), PageQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::routes::openapi::RedemptionPage),
+        (status = 403, description = "Staff of this store only"),
+        (status = 422, description = "limit out of range"),
+    ))]
 async fn redemptions(
     state: web::Data<AppState>,
     who: Principal,
@@ -269,6 +314,11 @@ async fn redemptions(
     Ok(HttpResponse::Ok().json(json!({ "redemptions": list, "next_before": next })))
 }
 
+#[utoipa::path(get, path = "/api/v1/users/{id}/mileage", tag = "mileage", params(("id" = i64, Path, description = "user id")), security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::routes::openapi::Balances),
+        (status = 403, description = "Only yourself or an admin"),
+    ))]
 async fn balances(
     state: web::Data<AppState>,
     who: Principal,
@@ -279,6 +329,13 @@ async fn balances(
         .json(json!({ "user_id": *id, "balances": state.db.balances(*id).await? })))
 }
 
+#[utoipa::path(get, path = "/api/v1/users/{id}/mileage/entries", tag = "mileage",
+    params(("id" = i64, Path, description = "user id"), PageQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::routes::openapi::EntryPage),
+        (status = 403, description = "Only yourself or an admin"),
+        (status = 422, description = "limit out of range"),
+    ))]
 async fn entries(
     state: web::Data<AppState>,
     who: Principal,
@@ -292,12 +349,20 @@ async fn entries(
     Ok(HttpResponse::Ok().json(json!({ "entries": list, "next_before": next })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct CouponQuery {
     status: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/users/{id}/coupons", tag = "coupons",
+    params(("id" = i64, Path, description = "user id"), CouponQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::routes::openapi::CouponList),
+        (status = 403, description = "Only yourself or an admin"),
+        (status = 422, description = "status is not active or redeemed"),
+    ))]
 async fn coupons(
     state: web::Data<AppState>,
     who: Principal,

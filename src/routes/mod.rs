@@ -9,6 +9,7 @@ mod health;
 mod jobs;
 mod loyalty;
 mod metrics;
+pub mod openapi;
 mod shop;
 mod stores;
 mod support;
@@ -37,7 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(support::configure)
                 .configure(admin::configure)
                 .configure(jobs::configure)
-                .configure(bench::configure),
+                .configure(bench::configure)
+                .configure(openapi::configure),
         );
 }
 

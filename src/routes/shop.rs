@@ -73,10 +73,14 @@ async fn require_staff(state: &AppState, who: &Principal, store_id: i64) -> ApiR
     Ok(())
 }
 
+#[utoipa::path(get, path = "/api/v1/products", tag = "products",
+    responses((status = 200, body = crate::routes::openapi::ProductList)))]
 async fn list_products(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(json!({ "products": state.db.products().await? })))
 }
 
+#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "products", params(("id" = i64, Path, description = "product id")),
+    responses((status = 200, body = crate::store::shop::Product)))]
 async fn get_product(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     let p = state
         .db
@@ -86,7 +90,7 @@ async fn get_product(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResul
     Ok(HttpResponse::Ok().json(p))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateProduct {
     title: String,
@@ -94,6 +98,11 @@ struct CreateProduct {
     price: i64,
 }
 
+#[utoipa::path(post, path = "/api/v1/products", tag = "products", request_body = CreateProduct, security(("bearer" = [])),
+    responses(
+        (status = 201, body = crate::store::shop::Product),
+        (status = 403, description = "Admins only"),
+    ))]
 async fn create_product(
     state: web::Data<AppState>,
     who: Principal,
@@ -110,7 +119,7 @@ async fn create_product(
         .json(p))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchProduct {
     title: Option<String>,
@@ -118,6 +127,12 @@ struct PatchProduct {
     price: Option<i64>,
 }
 
+#[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "products", params(("id" = i64, Path, description = "product id")),
+    request_body = PatchProduct, security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::store::shop::Product),
+        (status = 403, description = "Admins only"),
+    ))]
 async fn update_product(
     state: web::Data<AppState>,
     who: Principal,
@@ -132,6 +147,8 @@ async fn update_product(
     Ok(HttpResponse::Ok().json(p))
 }
 
+#[utoipa::path(get, path = "/api/v1/products/{id}/history", tag = "products", params(("id" = i64, Path, description = "product id")),
+    responses((status = 200, body = crate::routes::openapi::ProductHistory)))]
 async fn product_history(
     state: web::Data<AppState>,
     id: web::Path<i64>,
@@ -144,6 +161,8 @@ async fn product_history(
 }
 
 /// One album's stock at every store (the terminal client's "stock of an album").
+#[utoipa::path(get, path = "/api/v1/products/{id}/stock", tag = "stock", params(("id" = i64, Path, description = "product id")),
+    responses((status = 200, body = crate::routes::openapi::ProductStock)))]
 async fn product_stock(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     if state.db.product(*id).await?.is_none() {
         return Err(ApiError::NotFound("product"));
@@ -153,6 +172,8 @@ async fn product_stock(state: web::Data<AppState>, id: web::Path<i64>) -> ApiRes
 }
 
 /// Public, as the live shop page of a visitor shows it.
+#[utoipa::path(get, path = "/api/v1/stores/{id}/stock", tag = "stock", params(("id" = i64, Path, description = "store id")),
+    responses((status = 200, body = crate::routes::openapi::StoreStock)))]
 async fn store_stock(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     if !state.db.store_exists(*id).await? {
         return Err(ApiError::NotFound("store"));
@@ -161,13 +182,20 @@ async fn store_stock(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResul
     Ok(HttpResponse::Ok().json(json!({ "store_id": *id, "stock": stock })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SetStock {
     quantity: i64,
     reason: Option<String>,
 }
 
+/// Sets the quantity held (a count); `reason` defaults to `count`.
+#[utoipa::path(put, path = "/api/v1/stores/{id}/stock/{product_id}", tag = "stock", params(("id" = i64, Path, description = "store id"), ("product_id" = i64, Path, description = "product id")),
+    request_body = SetStock, security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::store::shop::StockChange),
+        (status = 403, description = "Staff of this store only"),
+    ))]
 async fn set_stock(
     state: web::Data<AppState>,
     who: Principal,
@@ -185,13 +213,20 @@ async fn set_stock(
     Ok(HttpResponse::Ok().json(change))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AdjustStock {
     delta: i64,
     reason: Option<String>,
 }
 
+/// Adds or removes units; `reason` defaults to `adjustment`.
+#[utoipa::path(post, path = "/api/v1/stores/{id}/stock/{product_id}/adjust", tag = "stock", params(("id" = i64, Path, description = "store id"), ("product_id" = i64, Path, description = "product id")),
+    request_body = AdjustStock, security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::store::shop::StockChange),
+        (status = 403, description = "Staff of this store only"),
+    ))]
 async fn adjust_stock(
     state: web::Data<AppState>,
     who: Principal,
@@ -209,7 +244,7 @@ async fn adjust_stock(
     Ok(HttpResponse::Ok().json(change))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PlaceOrder {
     store_id: i64,
@@ -219,6 +254,16 @@ struct PlaceOrder {
 
 /// `Idempotency-Key` is required: a buyer's retry after a lost answer must not buy
 /// twice.
+#[utoipa::path(post, path = "/api/v1/orders", tag = "orders",
+    params(("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters")),
+    request_body = PlaceOrder, security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Ordered (also on a replay; see Idempotent-Replayed)",
+            body = crate::store::shop::Order),
+        (status = 400, description = "Missing or malformed Idempotency-Key"),
+        (status = 404, description = "No such store or product"),
+        (status = 409, description = "`insufficient_stock` (with `available`), or the key was used for a different order"),
+    ))]
 async fn place_order(
     state: web::Data<AppState>,
     who: Principal,
@@ -265,6 +310,12 @@ async fn place_order(
         .body(answer.body))
 }
 
+#[utoipa::path(get, path = "/api/v1/users/{id}/orders", tag = "orders",
+    params(("id" = i64, Path, description = "user id")), security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::routes::openapi::OrderList),
+        (status = 403, description = "Only yourself or an admin"),
+    ))]
 async fn user_orders(
     state: web::Data<AppState>,
     who: Principal,
@@ -280,12 +331,19 @@ async fn user_orders(
     Ok(HttpResponse::Ok().json(json!({ "orders": orders })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SalesQuery {
     from: String,
     to: String,
 }
 
+/// Units sold per UTC day and album, `from` to `to` (dates, inclusive).
+#[utoipa::path(get, path = "/api/v1/stores/{id}/sales", tag = "sales", params(("id" = i64, Path, description = "store id"), SalesQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::routes::openapi::Sales),
+        (status = 403, description = "Staff of this store only"),
+    ))]
 async fn sales(
     state: web::Data<AppState>,
     who: Principal,
@@ -299,6 +357,11 @@ async fn sales(
     Ok(HttpResponse::Ok().json(json!({ "store_id": *id, "from": from, "to": to, "sales": rows })))
 }
 
+#[utoipa::path(get, path = "/api/v1/stores/{id}/inventory", tag = "sales", params(("id" = i64, Path, description = "store id")), security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::routes::openapi::Inventory),
+        (status = 403, description = "Staff of this store only"),
+    ))]
 async fn inventory(
     state: web::Data<AppState>,
     who: Principal,

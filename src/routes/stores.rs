@@ -29,7 +29,7 @@ impl From<StoreError> for ApiError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateStore {
     name: String,
@@ -40,6 +40,12 @@ struct CreateStore {
     coupon_threshold: Option<i64>,
 }
 
+#[utoipa::path(post, path = "/api/v1/stores", tag = "stores", request_body = CreateStore,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = crate::store::stores::Store),
+        (status = 403, description = "Admins only"),
+    ))]
 async fn create(
     state: web::Data<AppState>,
     who: Principal,
@@ -74,13 +80,20 @@ async fn create(
     Ok(HttpResponse::Created().json(store))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     /// `lat,lon`: sort by distance from there, nearest first, and give `distance_km`.
     near: Option<String>,
 }
 
+/// Every store; with `?near=lat,lon` nearest first, with `distance_km`.
+#[utoipa::path(get, path = "/api/v1/stores", tag = "stores", params(ListQuery),
+    responses(
+        (status = 200, body = crate::routes::openapi::StoreList),
+        (status = 422, description = "`near` is not `lat,lon` within range"),
+    ))]
 async fn list(state: web::Data<AppState>, q: web::Query<ListQuery>) -> ApiResult<HttpResponse> {
     let stores = state.db.stores().await?;
     let Some(near) = q.near.as_deref() else {
@@ -120,7 +133,7 @@ async fn ensure_store_staff(state: &AppState, who: &Principal, id: i64) -> ApiRe
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateStore {
     name: Option<String>,
@@ -130,6 +143,12 @@ struct UpdateStore {
     coupon_threshold: Option<i64>,
 }
 
+#[utoipa::path(patch, path = "/api/v1/stores/{id}", tag = "stores", params(("id" = i64, Path, description = "store id")),
+    request_body = UpdateStore, security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::store::stores::Store),
+        (status = 403, description = "Only admins and this store's staff"),
+    ))]
 async fn update(
     state: web::Data<AppState>,
     who: Principal,
@@ -154,7 +173,7 @@ async fn update(
     Ok(HttpResponse::Ok().json(store))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DesignBody {
     shape: String,
@@ -163,6 +182,12 @@ struct DesignBody {
 }
 
 /// Changes the design of coupons issued from now on; every change is logged.
+#[utoipa::path(put, path = "/api/v1/stores/{id}/coupon-design", tag = "stores", params(("id" = i64, Path, description = "store id")),
+    request_body = DesignBody, security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::store::stores::DesignChange),
+        (status = 403, description = "Only admins and this store's staff"),
+    ))]
 async fn set_design(
     state: web::Data<AppState>,
     who: Principal,
@@ -179,6 +204,12 @@ async fn set_design(
     Ok(HttpResponse::Ok().json(change))
 }
 
+#[utoipa::path(get, path = "/api/v1/stores/{id}/coupon-design/history", tag = "stores",
+    params(("id" = i64, Path, description = "store id")), security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::routes::openapi::DesignHistory),
+        (status = 403, description = "Only admins and this store's staff"),
+    ))]
 async fn design_history(
     state: web::Data<AppState>,
     who: Principal,
@@ -191,6 +222,8 @@ async fn design_history(
     Ok(HttpResponse::Ok().json(json!({ "history": state.db.design_history(*id).await? })))
 }
 
+#[utoipa::path(get, path = "/api/v1/stores/{id}", tag = "stores", params(("id" = i64, Path, description = "store id")),
+    responses((status = 200, body = crate::store::stores::Store)))]
 async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     let store = state
         .db
@@ -200,7 +233,7 @@ async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpRe
     Ok(HttpResponse::Ok().json(store))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateStaff {
     name: String,
@@ -212,6 +245,13 @@ struct CreateStaff {
 }
 
 /// An admin creates an owner (bound to stores) or another admin.
+#[utoipa::path(post, path = "/api/v1/staff", tag = "staff", request_body = CreateStaff,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = crate::routes::openapi::UserWithStores),
+        (status = 403, description = "Admins only"),
+        (status = 409, description = "The login is taken"),
+    ))]
 async fn create_staff(
     state: web::Data<AppState>,
     who: Principal,

@@ -45,13 +45,20 @@ impl From<SupportError> for ApiError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OpenBody {
     text: String,
     store_id: Option<i64>,
 }
 
+/// A customer opens a conversation, with a store (`store_id`) or the admins.
+#[utoipa::path(post, path = "/api/v1/support/conversations", tag = "support", request_body = OpenBody, security(("bearer" = [])),
+    responses(
+        (status = 201, body = crate::support::conversations::Opened),
+        (status = 403, description = "Only customers open conversations"),
+        (status = 429, description = "Writing too fast; see Retry-After"),
+    ))]
 async fn open(
     state: web::Data<AppState>,
     who: Principal,
@@ -68,7 +75,8 @@ async fn open(
     Ok(HttpResponse::Created().json(opened))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     status: Option<String>,
@@ -76,6 +84,8 @@ struct ListQuery {
     limit: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/api/v1/support/conversations", tag = "support", params(ListQuery), security(("bearer" = [])),
+    responses((status = 200, body = crate::routes::openapi::ConversationPage)))]
 async fn list(
     state: web::Data<AppState>,
     who: Principal,
@@ -90,13 +100,17 @@ async fn list(
     Ok(HttpResponse::Ok().json(json!({ "conversations": list, "next_before": next_before })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct PageQuery {
     before: Option<i64>,
     limit: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/api/v1/support/conversations/{id}", tag = "support",
+    params(("id" = i64, Path, description = "conversation id"), PageQuery), security(("bearer" = [])),
+    responses((status = 200, body = crate::support::conversations::Thread)))]
 async fn thread(
     state: web::Data<AppState>,
     who: Principal,
@@ -108,12 +122,19 @@ async fn thread(
     Ok(HttpResponse::Ok().json(thread))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TextBody {
     text: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/support/conversations/{id}/messages", tag = "support",
+    params(("id" = i64, Path, description = "conversation id")), request_body = TextBody, security(("bearer" = [])),
+    responses(
+        (status = 201, body = crate::store::support::Message),
+        (status = 409, description = "The conversation is closed"),
+        (status = 429, description = "Writing too fast; see Retry-After"),
+    ))]
 async fn write(
     state: web::Data<AppState>,
     who: Principal,
@@ -125,6 +146,12 @@ async fn write(
     Ok(HttpResponse::Created().json(message))
 }
 
+#[utoipa::path(post, path = "/api/v1/support/conversations/{id}/close", tag = "support",
+    params(("id" = i64, Path, description = "conversation id")), security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::store::support::Conversation),
+        (status = 409, description = "Already closed"),
+    ))]
 async fn close(
     state: web::Data<AppState>,
     who: Principal,
@@ -134,7 +161,7 @@ async fn close(
     Ok(HttpResponse::Ok().json(conversation))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct InquiryBody {
     subject: String,
@@ -143,6 +170,9 @@ struct InquiryBody {
 }
 
 /// Open to anyone; a token, if sent, names the sender.
+#[utoipa::path(post, path = "/api/v1/inquiries", tag = "inquiries", request_body = InquiryBody,
+    security((), ("bearer" = [])),
+    responses((status = 201, body = crate::support::inquiries::Received)))]
 async fn inquire(
     state: web::Data<AppState>,
     who: MaybePrincipal,
@@ -164,6 +194,11 @@ async fn inquire(
 }
 
 /// Admins read inquiries with the state of their mail.
+#[utoipa::path(get, path = "/api/v1/inquiries", tag = "inquiries", params(PageQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::routes::openapi::InquiryList),
+        (status = 403, description = "Admins only"),
+    ))]
 async fn list_inquiries(
     state: web::Data<AppState>,
     who: Principal,

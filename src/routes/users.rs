@@ -23,7 +23,7 @@ impl From<AccountError> for ApiError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SignUp {
     name: String,
@@ -32,6 +32,9 @@ struct SignUp {
 }
 
 /// Open sign-up of a customer; answers with the member number to log in with.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = SignUp,
+    responses((status = 201, description = "Signed up; log in with `member_no`",
+        body = crate::store::users::User)))]
 async fn sign_up(state: web::Data<AppState>, body: web::Json<SignUp>) -> ApiResult<HttpResponse> {
     let name = Name::parse(&body.name)?;
     let phone = Phone::parse(&body.phone)?;
@@ -57,6 +60,12 @@ async fn sign_up(state: web::Data<AppState>, body: web::Json<SignUp>) -> ApiResu
 }
 
 /// The user themself, an admin, or an owner of a store the user belongs to.
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path, description = "user id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::routes::openapi::UserDetail),
+        (status = 403, description = "Not yourself, an admin, or an owner of the user's store"),
+    ))]
 async fn get(
     state: web::Data<AppState>,
     who: Principal,
@@ -83,6 +92,12 @@ async fn get(
 }
 
 /// Whether a user id exists (200 or 404, no body): staff check before enrolling.
+#[utoipa::path(head, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path, description = "user id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user exists"),
+        (status = 403, description = "Only staff look up other users"),
+    ))]
 async fn exists(
     state: web::Data<AppState>,
     who: Principal,
@@ -97,7 +112,7 @@ async fn exists(
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Patch {
     name: Option<String>,
@@ -107,6 +122,12 @@ struct Patch {
 
 /// The user themself or an admin changes name, phone or password. A new password
 /// ends the user's other sessions (the caller's own stays).
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path, description = "user id")),
+    request_body = Patch, security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::store::users::User),
+        (status = 403, description = "Only yourself or an admin"),
+    ))]
 async fn update(
     state: web::Data<AppState>,
     who: Principal,
@@ -151,7 +172,7 @@ async fn update(
     Ok(HttpResponse::Ok().json(user))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Location {
     lat: f64,
@@ -159,6 +180,12 @@ struct Location {
 }
 
 /// A user shares where they are (for "stores near me"); only for themself.
+#[utoipa::path(put, path = "/api/v1/users/{id}/location", tag = "users", params(("id" = i64, Path, description = "user id")),
+    request_body = Location, security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::routes::openapi::LocationShared),
+        (status = 403, description = "Only your own location"),
+    ))]
 async fn share_location(
     state: web::Data<AppState>,
     who: Principal,

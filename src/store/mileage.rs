@@ -25,7 +25,7 @@ use crate::mileage::{self, MileageError, Points, Reason};
 pub const GRANT_SCOPE: &str = "grant";
 
 /// One ledger entry.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Entry {
     pub id: i64,
     pub store_id: i64,
@@ -61,7 +61,7 @@ fn entry_from_row(r: &AnyRow) -> anyhow::Result<Entry> {
 }
 
 /// A coupon as its holder and the store see it.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Coupon {
     pub id: i64,
     pub store_id: i64,
@@ -104,7 +104,7 @@ fn coupon_from_row(r: &AnyRow) -> anyhow::Result<Coupon> {
 }
 
 /// A member's balance at one store.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Balance {
     pub store_id: i64,
     pub store_name: String,
@@ -115,7 +115,7 @@ pub struct Balance {
 }
 
 /// A store's member as its staff see them.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Member {
     pub user_id: i64,
     pub name: String,
@@ -126,7 +126,7 @@ pub struct Member {
 }
 
 /// One logged redemption.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Redemption {
     pub id: i64,
     pub coupon_id: i64,
@@ -137,7 +137,7 @@ pub struct Redemption {
 }
 
 /// Who did something, as events and logs name them.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Person {
     pub id: i64,
     pub name: String,

@@ -24,7 +24,7 @@ use crate::shop::{
 pub const ORDER_SCOPE: &str = "order";
 
 /// An album as the API shows it.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Product {
     pub id: i64,
     pub title: String,
@@ -53,7 +53,7 @@ fn product_from_row(r: &AnyRow) -> anyhow::Result<Product> {
 }
 
 /// One entry of an album's history: its values after a change and before it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ProductChange {
     pub title: String,
     pub artist: String,
@@ -65,7 +65,7 @@ pub struct ProductChange {
 }
 
 /// The stock of one album at one store.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct StockItem {
     pub store_id: i64,
     pub store_name: String,
@@ -79,7 +79,7 @@ pub struct StockItem {
 }
 
 /// A stock change as the API answers it and `stock.changed` carries it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct StockChange {
     pub store_id: i64,
     pub product_id: i64,
@@ -93,7 +93,7 @@ pub struct StockChange {
 }
 
 /// An order as the API shows it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Order {
     pub id: i64,
     pub user_id: i64,
@@ -118,7 +118,7 @@ pub struct OrderAnswer {
 }
 
 /// Units sold of one album at one store on one UTC day.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct SalesRow {
     pub day: String,
     pub product_id: i64,
@@ -130,7 +130,7 @@ pub struct SalesRow {
 }
 
 /// One line of a store's inventory view.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct InventoryRow {
     pub product_id: i64,
     pub title: String,

@@ -10,7 +10,7 @@ use super::{Db, now_millis};
 use crate::stores::{Design, NewStore, StorePatch};
 
 /// A store as the API shows it.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Store {
     pub id: i64,
     pub name: String,
@@ -25,7 +25,7 @@ pub struct Store {
 }
 
 /// How a store's coupons look.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct CouponDesign {
     pub shape: String,
     pub color: String,
@@ -33,7 +33,7 @@ pub struct CouponDesign {
 }
 
 /// One change of a store's coupon design: what it became, who changed it, when.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct DesignChange {
     pub id: i64,
     pub store_id: i64,

@@ -15,7 +15,7 @@ use super::{Db, Tx, now_millis};
 use crate::auth::{Principal, Role};
 
 /// A conversation as the API shows it.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Conversation {
     pub id: i64,
     pub customer: Party,
@@ -30,7 +30,7 @@ pub struct Conversation {
 }
 
 /// Who wrote or owns something, as shown beside it.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Party {
     pub id: i64,
     pub name: String,
@@ -48,7 +48,7 @@ impl From<&Principal> for Party {
 }
 
 /// One message of a conversation.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Message {
     pub id: i64,
     pub conversation_id: i64,
@@ -69,7 +69,7 @@ pub enum Scope {
 }
 
 /// An inquiry as stored.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Inquiry {
     pub id: i64,
     pub user_id: Option<i64>,

@@ -9,7 +9,7 @@ use super::{Db, now_millis};
 use crate::auth::{self, Principal, Role};
 
 /// A user as the API shows it (never the password hash).
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct User {
     pub id: i64,
     pub role: Role,

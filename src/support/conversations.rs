@@ -19,7 +19,7 @@ use crate::store::Db;
 use crate::store::support::{self as sql, Conversation, Message, Party, Scope};
 
 /// A conversation with one page of its messages.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Thread {
     pub conversation: Conversation,
     /// Oldest first.
@@ -29,7 +29,7 @@ pub struct Thread {
 }
 
 /// What opening answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Opened {
     pub conversation: Conversation,
     pub message: Message,

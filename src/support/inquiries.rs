@@ -17,7 +17,7 @@ use crate::store::support as sql;
 use crate::store::users::rfc3339;
 
 /// What posting answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Received {
     pub id: i64,
     pub created_at: String,
