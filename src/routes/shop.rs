@@ -226,6 +226,7 @@ struct AdjustStock {
     responses(
         (status = 200, body = crate::store::shop::StockChange),
         (status = 403, description = "Staff of this store only"),
+        (status = 409, description = "`insufficient_stock`: removing more than is held"),
     ))]
 async fn adjust_stock(
     state: web::Data<AppState>,

@@ -8,6 +8,7 @@ mod auth;
 mod jobs;
 mod loyalty;
 mod metrics;
+mod openapi;
 mod push;
 mod scale;
 mod shop;
