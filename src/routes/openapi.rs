@@ -438,12 +438,12 @@ fn finish(mut doc: Value) -> Value {
                         "An error"
                     });
                 }
-                if !bodyless && (status.starts_with('4') || status.starts_with('5')) {
-                    if r.get("content")
-                        .is_none_or(|c| c.as_object().is_none_or(|c| c.is_empty()))
-                    {
-                        r["content"] = error.clone();
-                    }
+                let is_error = status.starts_with('4') || status.starts_with('5');
+                let no_content = r
+                    .get("content")
+                    .is_none_or(|c| c.as_object().is_none_or(|c| c.is_empty()));
+                if is_error && no_content && !bodyless {
+                    r["content"] = error.clone();
                 }
             }
         }
