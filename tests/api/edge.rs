@@ -50,7 +50,7 @@ impl Raw {
     }
 
     /// Reads to the end of the stream (the server closes), within 10 s.
-    async fn to_end(&mut self) -> String {
+    async fn read_to_close(&mut self) -> String {
         tokio::time::timeout(Duration::from_secs(10), self.io.read_to_end(&mut self.got))
             .await
             .expect("the server closes within 10 s")
@@ -158,7 +158,7 @@ async fn a_bad_token_or_cursor_on_the_lean_path_is_the_usual_json_error() {
     let mut raw = Raw::connect(&app).await;
     raw.send(&stream_request("", "Authorization: Bearer nope\r\n"))
         .await;
-    let (head, body) = error_parts(&raw.to_end().await);
+    let (head, body) = error_parts(&raw.read_to_close().await);
     assert!(head.starts_with("http/1.1 401 "), "{head}");
     assert!(head.contains("content-type: application/json"), "{head}");
     assert!(head.contains("www-authenticate: bearer"), "{head}");
@@ -167,26 +167,26 @@ async fn a_bad_token_or_cursor_on_the_lean_path_is_the_usual_json_error() {
 
     let mut raw = Raw::connect(&app).await;
     raw.send(&stream_request("?access_token=nope", "")).await;
-    let (head, body) = error_parts(&raw.to_end().await);
+    let (head, body) = error_parts(&raw.read_to_close().await);
     assert!(head.starts_with("http/1.1 401 "), "{head}");
     assert_eq!(body["error"]["code"], "unauthorized");
 
     let mut raw = Raw::connect(&app).await;
     raw.send(&stream_request("?cursor=abc", "")).await;
-    let (head, body) = error_parts(&raw.to_end().await);
+    let (head, body) = error_parts(&raw.read_to_close().await);
     assert!(head.starts_with("http/1.1 400 "), "{head}");
     assert_eq!(body["error"]["code"], "bad_cursor");
 
     let mut raw = Raw::connect(&app).await;
     raw.send(&stream_request("", "Last-Event-ID: -3\r\n")).await;
-    let (head, body) = error_parts(&raw.to_end().await);
+    let (head, body) = error_parts(&raw.read_to_close().await);
     assert!(head.starts_with("http/1.1 400 "), "{head}");
     assert_eq!(body["error"]["code"], "bad_cursor");
 
     let mut raw = Raw::connect(&app).await;
     raw.send("GET /api/v1/events HTTP/1.1\r\nBad Header\r\n\r\n")
         .await;
-    let (head, _) = error_parts(&raw.to_end().await);
+    let (head, _) = error_parts(&raw.read_to_close().await);
     assert!(head.starts_with("http/1.1 400 "), "{head}");
 
     let mut raw = Raw::connect(&app).await;
@@ -195,7 +195,7 @@ async fn a_bad_token_or_cursor_on_the_lean_path_is_the_usual_json_error() {
         &format!("X-Big: {}\r\n", "a".repeat(9000)),
     ))
     .await;
-    let (head, body) = error_parts(&raw.to_end().await);
+    let (head, body) = error_parts(&raw.read_to_close().await);
     assert!(head.starts_with("http/1.1 431 "), "{head}");
     assert_eq!(body["error"]["code"], "headers_too_large");
 
@@ -286,7 +286,7 @@ async fn the_lean_path_ends_streams_at_shutdown() {
     raw.until("event: stream.open\n").await;
     let t = Instant::now();
     app.stop().await;
-    raw.to_end().await;
+    raw.read_to_close().await;
     assert!(
         t.elapsed() < Duration::from_secs(5),
         "took {:?}",
