@@ -7,14 +7,18 @@ mod auth;
 mod bench;
 mod health;
 mod jobs;
+mod loyalty;
 mod metrics;
+mod shop;
 mod stores;
+mod support;
 mod users;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::ApiError;
 use crate::events;
+use crate::store::idempotency::IdempotencyKey;
 
 /// Every route of the server.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -28,7 +32,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(auth::configure)
                 .configure(users::configure)
                 .configure(stores::configure)
+                .configure(loyalty::configure)
                 .configure(announcements::configure)
+                .configure(shop::configure)
+                .configure(support::configure)
                 .configure(admin::configure)
                 .configure(jobs::configure)
                 .configure(bench::configure),
@@ -66,6 +73,27 @@ pub fn query_config() -> web::QueryConfig {
 /// Path segments of the wrong shape (`/users/abc`) are a 404: no such thing exists.
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|_, _| ApiError::NotFound("resource").into())
+}
+
+/// The `Idempotency-Key` header that grants and orders require: a retry after a
+/// lost answer must not credit or buy twice.
+pub fn idempotency_key(req: &HttpRequest) -> Result<IdempotencyKey, ApiError> {
+    let value = req.headers().get("idempotency-key").ok_or_else(|| {
+        ApiError::bad_request(
+            "missing_idempotency_key",
+            "send an Idempotency-Key header with this request",
+        )
+    })?;
+    value
+        .to_str()
+        .ok()
+        .and_then(|s| IdempotencyKey::parse(s).ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 128 visible ASCII characters",
+            )
+        })
 }
 
 /// Unknown routes answer the JSON error shape too.
