@@ -42,6 +42,9 @@ pub enum ApiError {
         message: String,
         retry_after: Option<u64>,
     },
+    /// 431: the request head is larger than the server reads.
+    #[error("request header fields too large")]
+    HeadersTooLarge,
     /// 503: shutting down or not ready.
     #[error("service unavailable")]
     Unavailable,
@@ -83,6 +86,7 @@ impl ApiError {
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::HeadersTooLarge => "headers_too_large",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable => "unavailable",
             Self::Unexpected(_) => "internal",
@@ -106,6 +110,7 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -113,6 +118,18 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        let mut resp = HttpResponse::build(self.status_code());
+        if let Some(header) = self.extra_header() {
+            resp.insert_header(header);
+        }
+        resp.json(self.body())
+    }
+}
+
+impl ApiError {
+    /// The JSON body `{"error": {"code", "message", ...}}`. A server fault is logged
+    /// here and answered with a generic message.
+    pub fn body(&self) -> Value {
         let message = match self {
             Self::Unexpected(e) => {
                 tracing::error!(error = ?e, "request failed");
@@ -129,18 +146,19 @@ impl ResponseError for ApiError {
         {
             body.extend(d.clone());
         }
-        let mut resp = HttpResponse::build(self.status_code());
-        if let Self::TooManyRequests {
-            retry_after: Some(s),
-            ..
-        } = self
-        {
-            resp.insert_header(("Retry-After", s.to_string()));
+        json!({ "error": body })
+    }
+
+    /// The one header some errors add: `Retry-After` on 429, `WWW-Authenticate` on 401.
+    pub fn extra_header(&self) -> Option<(&'static str, String)> {
+        match self {
+            Self::TooManyRequests {
+                retry_after: Some(s),
+                ..
+            } => Some(("Retry-After", s.to_string())),
+            Self::Unauthorized(_) => Some(("WWW-Authenticate", "Bearer".to_string())),
+            _ => None,
         }
-        if let Self::Unauthorized(_) = self {
-            resp.insert_header(("WWW-Authenticate", "Bearer"));
-        }
-        resp.json(json!({ "error": body }))
     }
 }
 

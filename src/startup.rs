@@ -1,13 +1,22 @@
 //! Building and running the server. Tests call the same [`Application::build`] with
 //! port 0, so they exercise exactly what `pointcast serve` runs.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
+use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Duration;
 
-use actix_web::dev::{Server, ServerHandle, Service};
-use actix_web::{App, HttpServer, web};
+use actix_http::HttpService;
+use actix_service::{
+    IntoServiceFactory, ServiceFactory, ServiceFactoryExt, fn_factory, fn_service, map_config,
+};
+use actix_web::body::MessageBody;
+use actix_web::dev::{AppConfig, Server, ServerHandle, Service, ServiceRequest, ServiceResponse};
+use actix_web::http::KeepAlive;
+use actix_web::{App, web};
 use anyhow::Context;
 use futures_util::FutureExt;
+use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -15,7 +24,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::auth::{self, Role, password};
 use crate::events::connections::Connections;
 use crate::events::hub::Hub;
-use crate::events::{retention, tailer};
+use crate::events::{edge, retention, socket, tailer};
 use crate::jobs::scheduler::Scheduler;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
@@ -102,47 +111,21 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen)
             .with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
-        let app_state = state.clone();
-        let max_body = settings.max_body_bytes;
-        let mut server = HttpServer::new(move || {
-            App::new()
-                .app_data(app_state.clone())
-                .app_data(routes::json_config(max_body))
-                .app_data(routes::query_config())
-                .app_data(routes::path_config())
-                .app_data(web::PayloadConfig::new(max_body))
-                .wrap_fn({
-                    let metrics = Arc::clone(&app_state.metrics);
-                    move |req, srv| {
-                        // Path only: a query string may carry an access token.
-                        let (method, path) = (req.method().clone(), req.path().to_string());
-                        let started = std::time::Instant::now();
-                        let metrics = Arc::clone(&metrics);
-                        srv.call(req).map(move |res| {
-                            if let Ok(r) = &res {
-                                metrics.record_response(r.status().as_u16());
-                                tracing::info!(%method, %path, status = r.status().as_u16(),
-                                    ms = started.elapsed().as_secs_f64() * 1e3, "request");
-                            }
-                            res
-                        })
-                    }
-                })
-                .configure(routes::configure)
-                .default_service(web::to(routes::not_found))
-        })
-        .on_connect(crate::events::socket::on_connect(
-            settings.push.stalled_timeout,
-        ))
-        .listen(listener)?
-        .disable_signals()
-        .shutdown_timeout(settings.shutdown_timeout.as_secs().max(1));
+        let mut builder = actix_server::Server::build()
+            .disable_signals()
+            .shutdown_timeout(settings.shutdown_timeout.as_secs().max(1));
         if settings.workers > 0 {
-            server = server.workers(settings.workers);
+            builder = builder.workers(settings.workers);
         }
+        let factory = {
+            let (state, addr) = (state.clone(), listener.local_addr()?);
+            let signal = builder.graceful_shutdown_signal();
+            move || worker_service(state.clone(), addr, signal.clone())
+        };
+        let server = builder.listen("pointcast", listener, factory)?.run();
         Ok(Self {
             port,
-            server: server.run(),
+            server,
             state,
         })
     }
@@ -176,6 +159,105 @@ impl Application {
         db.close().await;
         result.context("server")
     }
+}
+
+/// How long a new connection may take to show its first bytes before it is handed
+/// to actix undecided (actix's own request timeout then applies).
+const ROUTE_WAIT: Duration = Duration::from_secs(2);
+
+/// The per-worker service for accepted connections: socket options, then a peek at
+/// the first bytes; a connection that opens with a stream request is served by the
+/// lean path ([`edge`]), every other one by actix-web's HTTP/1 service, built
+/// exactly as `HttpServer::listen` builds it.
+fn worker_service(
+    state: web::Data<AppState>,
+    addr: SocketAddr,
+    shutdown_signal: actix_server::GracefulShutdownSignal,
+) -> impl ServiceFactory<TcpStream, Config = (), Response = (), Error = (), InitError = ()> {
+    {
+        let signal = shutdown_signal;
+        let max_body = state.settings.max_body_bytes;
+        let app = app(state.clone(), max_body)
+            .into_factory()
+            .map_err(|err: actix_web::Error| err.error_response());
+        let h1 = HttpService::build()
+            .graceful_shutdown_signal(move || {
+                let signal = signal.clone();
+                async move { signal.notified().await }
+            })
+            .keep_alive(KeepAlive::default())
+            .client_request_timeout(Duration::from_secs(5))
+            .client_disconnect_timeout(Duration::from_secs(1))
+            .h1_allow_half_closed(true)
+            .local_addr(addr)
+            .finish(map_config(app, move |_| {
+                AppConfig::__priv_test_new(false, addr.to_string(), addr)
+            }))
+            .tcp();
+        fn_factory(move || {
+            let h1 = h1.new_service(());
+            let state = state.clone();
+            async move {
+                let h1 = Rc::new(h1.await?);
+                let stalled = state.settings.push.stalled_timeout;
+                Ok(fn_service(move |io: TcpStream| {
+                    let (h1, state) = (Rc::clone(&h1), state.clone());
+                    async move {
+                        socket::configure(&io, stalled);
+                        if edge::wants_edge(&io, ROUTE_WAIT).await {
+                            let _ = io.set_nodelay(true);
+                            edge::serve(io, state).await;
+                            Ok(())
+                        } else {
+                            // Boxed: the HTTP/1 dispatcher's state would otherwise size
+                            // every stream connection's future too.
+                            Box::pin(h1.call(io)).await.map_err(|_| ())
+                        }
+                    }
+                }))
+            }
+        })
+    }
+}
+
+/// The actix-web application: every route but the lean stream path.
+fn app(
+    app_state: web::Data<AppState>,
+    max_body: usize,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(app_state.clone())
+        .app_data(routes::json_config(max_body))
+        .app_data(routes::query_config())
+        .app_data(routes::path_config())
+        .app_data(web::PayloadConfig::new(max_body))
+        .wrap_fn({
+            let metrics = Arc::clone(&app_state.metrics);
+            move |req, srv| {
+                // Path only: a query string may carry an access token.
+                let (method, path) = (req.method().clone(), req.path().to_string());
+                let started = std::time::Instant::now();
+                let metrics = Arc::clone(&metrics);
+                srv.call(req).map(move |res| {
+                    if let Ok(r) = &res {
+                        metrics.record_response(r.status().as_u16());
+                        tracing::info!(%method, %path, status = r.status().as_u16(),
+                            ms = started.elapsed().as_secs_f64() * 1e3, "request");
+                    }
+                    res
+                })
+            }
+        })
+        .configure(routes::configure)
+        .default_service(web::to(routes::not_found))
 }
 
 async fn wait_for_signal() {

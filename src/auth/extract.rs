@@ -11,22 +11,47 @@ use crate::state::AppState;
 
 /// The token a request carries, if any.
 pub fn token_from_request(req: &HttpRequest) -> Option<String> {
-    if let Some(v) = req.headers().get("authorization") {
-        let v = v.to_str().ok()?;
-        let (scheme, token) = v.split_once(' ')?;
+    let cookie = req.cookie(SESSION_COOKIE);
+    token_from_parts(
+        req.headers().get("authorization").map(|v| v.as_bytes()),
+        cookie.as_ref().map(|c| c.value()),
+        req.path()
+            .starts_with("/api/v1/events")
+            .then(|| req.query_string()),
+    )
+}
+
+/// The one rule for finding a token, shared with the lean stream path
+/// ([`crate::events::edge`]), which has no `HttpRequest`: the `Authorization`
+/// header decides when present (a non-Bearer scheme means no token), then the
+/// session cookie, then `?access_token=` where `events_query` is given (event
+/// routes only).
+pub fn token_from_parts(
+    authorization: Option<&[u8]>,
+    session_cookie: Option<&str>,
+    events_query: Option<&str>,
+) -> Option<String> {
+    if let Some(v) = authorization {
+        let v = actix_web::http::header::HeaderValue::from_bytes(v).ok()?;
+        let (scheme, token) = v.to_str().ok()?.split_once(' ')?;
         return scheme
             .eq_ignore_ascii_case("bearer")
             .then(|| token.trim().to_string());
     }
-    if let Some(c) = req.cookie(SESSION_COOKIE) {
-        return Some(c.value().to_string());
+    if let Some(c) = session_cookie {
+        return Some(c.to_string());
     }
-    if req.path().starts_with("/api/v1/events") {
-        return web::Query::<AccessToken>::from_query(req.query_string())
-            .ok()
-            .and_then(|q| q.into_inner().access_token);
-    }
-    None
+    web::Query::<AccessToken>::from_query(events_query?)
+        .ok()
+        .and_then(|q| q.into_inner().access_token)
+}
+
+/// The session cookie's value in a raw `Cookie` header (`a=1; pointcast_session=x`).
+pub fn session_cookie(header: &str) -> Option<&str> {
+    header.split(';').find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name.trim() == SESSION_COOKIE).then(|| value.trim().trim_matches('"'))
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -34,18 +59,30 @@ struct AccessToken {
     access_token: Option<String>,
 }
 
-async fn resolve(
-    state: Option<web::Data<AppState>>,
+/// The principal a token names; `None` without a token; 401 for a token that does
+/// not check out.
+pub async fn principal_for(
+    state: &AppState,
     token: Option<String>,
 ) -> Result<Option<Principal>, ApiError> {
     let Some(token) = token else {
         return Ok(None);
     };
-    let state = state.ok_or_else(|| anyhow::anyhow!("app state missing"))?;
     match state.db.principal_by_token(&token).await? {
         Some(p) => Ok(Some(p)),
         None => Err(ApiError::Unauthorized("invalid or expired token")),
     }
+}
+
+async fn resolve(
+    state: Option<web::Data<AppState>>,
+    token: Option<String>,
+) -> Result<Option<Principal>, ApiError> {
+    if token.is_none() {
+        return Ok(None);
+    }
+    let state = state.ok_or_else(|| anyhow::anyhow!("app state missing"))?;
+    principal_for(&state, token).await
 }
 
 impl FromRequest for Principal {

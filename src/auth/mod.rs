@@ -4,7 +4,7 @@
 //! so a leaked database does not leak sessions. Lookups go by that hash, which also
 //! makes the comparison independent of how many leading characters match.
 
-mod extract;
+pub mod extract;
 pub mod password;
 pub mod throttle;
 

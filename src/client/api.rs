@@ -53,7 +53,8 @@ pub struct Placed {
     pub stock_left: i64,
 }
 
-/// A logged-in connection to one server.
+/// A logged-in connection to one server. Cloning shares the connection pool.
+#[derive(Clone)]
 pub struct Api {
     client: Client,
     base: String,
@@ -115,6 +116,55 @@ impl Api {
             .header("Idempotency-Key", key)
             .json(&json!({"store_id": store_id, "product_id": product_id, "quantity": quantity}));
         decode(&self.send(req).await?)
+    }
+
+    /// Opens a customer-center conversation with its first message; returns its id.
+    pub async fn open_conversation(&self, text: &str) -> CallResult<i64> {
+        let req = self
+            .authed(
+                self.client
+                    .post(format!("{}/support/conversations", self.base)),
+            )
+            .json(&json!({ "text": text }));
+        let v = self.send(req).await?;
+        v["conversation"]["id"]
+            .as_i64()
+            .ok_or_else(|| bad("conversation.id"))
+    }
+
+    pub async fn send_message(&self, conversation: i64, text: &str) -> CallResult<()> {
+        let req = self
+            .authed(self.client.post(format!(
+                "{}/support/conversations/{conversation}/messages",
+                self.base
+            )))
+            .json(&json!({ "text": text }));
+        self.send(req).await.map(|_| ())
+    }
+
+    pub async fn close_conversation(&self, conversation: i64) -> CallResult<()> {
+        let req = self.authed(self.client.post(format!(
+            "{}/support/conversations/{conversation}/close",
+            self.base
+        )));
+        self.send(req).await.map(|_| ())
+    }
+
+    /// One long-poll for events of the given type prefix; `None` starts from now.
+    pub async fn poll(
+        &self,
+        cursor: Option<i64>,
+        timeout_secs: u64,
+        types: &str,
+    ) -> CallResult<(Vec<Value>, i64)> {
+        let mut path = format!("/events/poll?timeout={timeout_secs}&types={types}&topics=");
+        if let Some(c) = cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let v = self.get(&path).await?;
+        let events = v["events"].as_array().cloned().unwrap_or_default();
+        let cursor = v["cursor"].as_i64().ok_or_else(|| bad("cursor"))?;
+        Ok((events, cursor))
     }
 
     async fn get(&self, path: &str) -> CallResult<Value> {

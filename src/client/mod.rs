@@ -320,15 +320,97 @@ where
         }
     }
 
-    /// The customer center. Closed for now: the support API is built in its own
-    /// issue. To wire it, open a conversation here with
-    /// `POST /support/conversations {text}`, print `support.message` events from
-    /// `GET /events?types=support.` and send each line typed until `EXIT` with
-    /// `POST /support/conversations/{id}/messages`.
+    /// Menu 4: a live 1:1 chat with the customer center. The first line opens a
+    /// conversation; replies arrive as they are written (a long-poll on
+    /// `support.` events runs beside the input); each line typed is sent; `EXIT`
+    /// closes the conversation and goes back to the menu.
     async fn customer_center(&mut self) -> anyhow::Result<()> {
-        self.say2(
-            "The customer center is closed for now. Please try again later.",
-            "고객센터는 현재 운영하지 않습니다. 나중에 다시 이용해 주세요.",
-        )
+        let first = match self
+            .ask(
+                "Your question for the customer center (EXIT to go back):",
+                "고객센터에 문의할 내용을 입력하세요 (EXIT: 돌아가기):",
+            )
+            .await?
+        {
+            Choice::Line(l) if !l.is_empty() && !l.eq_ignore_ascii_case("exit") => l,
+            _ => return Ok(()),
+        };
+        // Start at the current cursor: only this chat's replies are shown.
+        let cursor = match self.api.poll(None, 0, "support.").await {
+            Ok((_, c)) => c,
+            Err(e) => return self.fail(&e),
+        };
+        let id = match self.api.open_conversation(&first).await {
+            Ok(id) => id,
+            Err(e) => return self.fail(&e),
+        };
+        let msg = match self.lang {
+            Lang::En => format!(
+                "Connected to the customer center (conversation #{id}). Type a message; EXIT leaves."
+            ),
+            Lang::Ko => {
+                format!("고객센터에 연결되었습니다 (상담 #{id}). 메시지를 입력하세요. EXIT: 나가기")
+            }
+        };
+        self.say(&msg)?;
+        let (tx, mut replies) = tokio::sync::mpsc::channel::<serde_json::Value>(64);
+        let api = self.api.clone();
+        let poller = tokio::spawn(async move {
+            let mut cursor = cursor;
+            loop {
+                match api.poll(Some(cursor), 25, "support.").await {
+                    Ok((events, next)) => {
+                        cursor = next;
+                        for e in events {
+                            if tx.send(e).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+                }
+            }
+        });
+        loop {
+            tokio::select! {
+                line = self.lines.next_line() => match line?.map(|l| l.trim().to_string()) {
+                    None => break,
+                    Some(l) if l.eq_ignore_ascii_case("exit") => {
+                        if let Err(e) = self.api.close_conversation(id).await {
+                            self.fail(&e)?;
+                        }
+                        break;
+                    }
+                    Some(l) if l.is_empty() => {}
+                    Some(l) => {
+                        if let Err(e) = self.api.send_message(id, &l).await {
+                            self.fail(&e)?;
+                        }
+                    }
+                },
+                Some(e) = replies.recv() => {
+                    let data = &e["data"];
+                    match e["type"].as_str() {
+                        Some("support.message")
+                            if data["conversation_id"] == id && data["message"]["sender"]["role"] != "customer" =>
+                        {
+                            let line = format!(
+                                "[{}] {}",
+                                data["message"]["sender"]["name"].as_str().unwrap_or("staff"),
+                                data["message"]["text"].as_str().unwrap_or("")
+                            );
+                            self.say(&line)?;
+                        }
+                        Some("support.closed") if data["conversation"]["id"] == id => {
+                            self.say2("The customer center closed this conversation.", "고객센터가 상담을 종료했습니다.")?;
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        poller.abort();
+        self.say2("You left the customer center.", "고객센터에서 나왔습니다.")
     }
 }

@@ -70,6 +70,31 @@ pub struct Opening {
     pub reset: bool,
 }
 
+/// What a reader asked for, taken out of its request by whichever front end
+/// received it (the actix handlers, or the lean stream path in [`super::edge`]).
+pub struct FeedRequest {
+    /// The `Last-Event-ID` header as text; `Some("?")` when it is not visible ASCII.
+    pub cursor_header: Option<String>,
+    /// The client's address, for the anonymous cap and the connection list.
+    pub remote: Option<std::net::IpAddr>,
+    pub principal: Option<Principal>,
+    pub query: StreamQuery,
+}
+
+impl FeedRequest {
+    pub fn from_http(req: &HttpRequest, principal: Option<Principal>, query: StreamQuery) -> Self {
+        Self {
+            cursor_header: req
+                .headers()
+                .get("last-event-id")
+                .map(|v| v.to_str().unwrap_or("?").to_string()),
+            remote: req.peer_addr().map(|a| a.ip()),
+            principal,
+            query,
+        }
+    }
+}
+
 pub struct Feed {
     state: actix_web::web::Data<AppState>,
     subscription: Subscription,
@@ -87,16 +112,16 @@ impl Feed {
     /// Authorises, admits and registers a reader, and works out where it starts.
     pub async fn open(
         state: actix_web::web::Data<AppState>,
-        req: &HttpRequest,
-        principal: Option<Principal>,
-        query: &StreamQuery,
+        request: FeedRequest,
         transport: Transport,
     ) -> Result<(Self, Opening), ApiError> {
-        let header_cursor = req
-            .headers()
-            .get("last-event-id")
-            .map(|v| v.to_str().unwrap_or("?").to_string());
-        let cursor = header_cursor
+        let FeedRequest {
+            cursor_header,
+            remote,
+            principal,
+            query,
+        } = request;
+        let cursor = cursor_header
             .as_deref()
             .or(query.cursor.as_deref())
             .or(query.last_event_id.as_deref())
@@ -125,9 +150,8 @@ impl Feed {
             ));
         }
 
-        let remote = req
-            .peer_addr()
-            .map(|a| a.ip().to_string())
+        let remote = remote
+            .map(|a| a.to_string())
             .unwrap_or_else(|| "unknown".into());
         let key = match &principal {
             Some(p) => format!("user:{}", p.user_id),
@@ -195,7 +219,9 @@ impl Feed {
                 continue;
             }
             if let Some(after) = self.backlog_after {
-                self.load_backlog(after).await?;
+                // Boxed: the database read is a large future, and an unboxed one would
+                // make every idle reader's state as large as the rare backlog read.
+                Box::pin(self.load_backlog(after)).await?;
                 continue;
             }
             if self.subscription.cut().is_cancelled() {

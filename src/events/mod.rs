@@ -8,6 +8,7 @@
 //! [`sse`] and [`poll`].
 
 pub mod connections;
+pub mod edge;
 pub mod feed;
 pub mod hub;
 pub mod params;
@@ -17,6 +18,7 @@ pub mod socket;
 pub mod sse;
 pub mod tailer;
 
+use bytes::Bytes;
 use bytestring::ByteString;
 use serde_json::json;
 
@@ -70,6 +72,9 @@ pub struct Event {
     pub id_text: ByteString,
     /// The whole envelope as one line of JSON.
     pub json: ByteString,
+    /// The complete SSE block (`id:`, `event:`, `data:`, blank line), built once and
+    /// written as is to every stream that carries this event.
+    pub frame: Bytes,
 }
 
 impl Event {
@@ -84,13 +89,7 @@ impl Event {
             rfc3339(s.at),
             s.data
         );
-        Self {
-            id: s.id,
-            channel: s.channel.clone(),
-            event_type: s.event_type.clone().into(),
-            id_text: s.id.to_string().into(),
-            json: json.into(),
-        }
+        Self::new(s.id, s.channel.clone(), s.event_type.clone().into(), json)
     }
 
     /// A control event (`stream.open`, `stream.reset`) that is not in the log.
@@ -103,14 +102,36 @@ impl Event {
             "data": data,
         })
         .to_string();
+        Self::new(cursor, String::new(), event_type.into(), json)
+    }
+
+    fn new(id: i64, channel: String, event_type: ByteString, json: String) -> Self {
+        let id_text = ByteString::from(id.to_string());
+        let frame = sse_frame(&id_text, &event_type, &json);
         Self {
-            id: cursor,
-            channel: String::new(),
-            event_type: event_type.into(),
-            id_text: cursor.to_string().into(),
+            id,
+            channel,
+            event_type,
+            id_text,
             json: json.into(),
+            frame,
         }
     }
+}
+
+/// One SSE block: `id: N`, `event: TYPE`, `data: JSON`, then a blank line — the
+/// framing actix-web-lab used to produce per reader, now built once per event.
+/// Neither part can contain a line break: ids are digits, type names are ours, and
+/// the envelope is one line of JSON (serde_json escapes control characters).
+fn sse_frame(id: &str, event_type: &str, json: &str) -> Bytes {
+    let mut f = Vec::with_capacity(id.len() + event_type.len() + json.len() + 24);
+    for (field, value) in [("id: ", id), ("event: ", event_type), ("data: ", json)] {
+        f.extend_from_slice(field.as_bytes());
+        f.extend_from_slice(value.as_bytes());
+        f.push(b'\n');
+    }
+    f.push(b'\n');
+    Bytes::from(f)
 }
 
 #[cfg(test)]
@@ -132,5 +153,9 @@ mod tests {
         assert_eq!(v["at"], "1970-01-01T00:00:00.000Z");
         assert_eq!(v["data"]["text"], "a \"quote\"");
         assert!(!e.json.contains('\n'));
+        assert_eq!(
+            std::str::from_utf8(&e.frame).unwrap(),
+            format!("id: 7\nevent: announcement\ndata: {}\n\n", e.json)
+        );
     }
 }

@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::Event;
 use super::connections::Transport;
-use super::feed::Feed;
+use super::feed::{Feed, FeedRequest};
 use super::params::{self, StreamQuery};
 use crate::auth::MaybePrincipal;
 use crate::error::ApiError;
@@ -33,8 +33,8 @@ pub async fn poll(
     let limit = state.settings.push.batch_limit;
     let metrics = std::sync::Arc::clone(&state.metrics);
     let started = std::time::Instant::now();
-    let (mut feed, opening) =
-        Feed::open(state, &req, principal.0, &query, Transport::LongPoll).await?;
+    let request = FeedRequest::from_http(&req, principal.0, query.into_inner());
+    let (mut feed, opening) = Feed::open(state, request, Transport::LongPoll).await?;
 
     let mut events: Vec<std::sync::Arc<Event>> = Vec::new();
     if opening.reset {

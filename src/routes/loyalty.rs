@@ -12,7 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::mileage::{MileageError, Points, Reason};
 use crate::state::AppState;
 use crate::store::Db;
-use crate::store::idempotency::{IdempotencyKey, request_hash};
+use crate::store::idempotency::request_hash;
 use crate::store::mileage::{Grant, Page};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -181,24 +181,7 @@ async fn grant(
 ) -> ApiResult<HttpResponse> {
     let (store_id, user_id) = path.into_inner();
     ensure_staff(&state.db, &who, store_id).await?;
-    let key = match req.headers().get("idempotency-key") {
-        None => {
-            return Err(ApiError::bad_request(
-                "missing_idempotency_key",
-                "a grant needs an Idempotency-Key header",
-            ));
-        }
-        Some(v) => v
-            .to_str()
-            .ok()
-            .and_then(|s| IdempotencyKey::parse(s).ok())
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_idempotency_key",
-                    "Idempotency-Key must be 1 to 128 visible ASCII characters",
-                )
-            })?,
-    };
+    let key = super::idempotency_key(&req)?;
     let points = Points::from_json(&body.points)?;
     let reason = Reason::parse(&body.reason)?;
     let hash = request_hash(&[
@@ -219,9 +202,13 @@ async fn grant(
             request_hash: &hash,
         })
         .await?;
+    if !answer.replayed {
+        state.metrics.grants.inc();
+    }
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::CREATED);
     Ok(HttpResponse::build(status)
         .content_type("application/json")
+        .insert_header(("Idempotent-Replayed", answer.replayed.to_string()))
         .body(answer.body))
 }
 

@@ -19,6 +19,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::ApiError;
 use crate::events;
+use crate::store::idempotency::IdempotencyKey;
 
 /// Every route of the server.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -74,6 +75,27 @@ pub fn query_config() -> web::QueryConfig {
 /// Path segments of the wrong shape (`/users/abc`) are a 404: no such thing exists.
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|_, _| ApiError::NotFound("resource").into())
+}
+
+/// The `Idempotency-Key` header that grants and orders require: a retry after a
+/// lost answer must not credit or buy twice.
+pub fn idempotency_key(req: &HttpRequest) -> Result<IdempotencyKey, ApiError> {
+    let value = req.headers().get("idempotency-key").ok_or_else(|| {
+        ApiError::bad_request(
+            "missing_idempotency_key",
+            "send an Idempotency-Key header with this request",
+        )
+    })?;
+    value
+        .to_str()
+        .ok()
+        .and_then(|s| IdempotencyKey::parse(s).ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 128 visible ASCII characters",
+            )
+        })
 }
 
 /// Unknown routes answer the JSON error shape too.

@@ -11,7 +11,6 @@ use crate::shop::{
     self, Delta, NewProduct, Period, ProductUpdate, Quantity, ShopError, StockLevel,
 };
 use crate::state::AppState;
-use crate::store::idempotency::IdempotencyKey;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/products", web::get().to(list_products))
@@ -271,26 +270,7 @@ async fn place_order(
     req: HttpRequest,
     body: web::Json<PlaceOrder>,
 ) -> ApiResult<HttpResponse> {
-    let key = req
-        .headers()
-        .get("idempotency-key")
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "missing_idempotency_key",
-                "send an Idempotency-Key header with each order",
-            )
-        })?
-        .to_str()
-        .map_err(|_| {
-            ApiError::bad_request(
-                "invalid_idempotency_key",
-                "Idempotency-Key must be visible ASCII characters",
-            )
-        })
-        .and_then(|k| {
-            IdempotencyKey::parse(k)
-                .map_err(|m| ApiError::bad_request("invalid_idempotency_key", m))
-        })?;
+    let key = super::idempotency_key(&req)?;
     let quantity = Quantity::parse(body.quantity)?;
     let answer = state
         .db
@@ -304,6 +284,9 @@ async fn place_order(
         replayed = answer.replayed,
         "order"
     );
+    if !answer.replayed && answer.status == 201 {
+        state.metrics.orders.inc();
+    }
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::CREATED);
     Ok(HttpResponse::build(status)
         .content_type("application/json")

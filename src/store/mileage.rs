@@ -159,6 +159,8 @@ pub struct Grant<'a> {
 pub struct Answer {
     pub status: u16,
     pub body: String,
+    /// True when this is a retry's replay of the first answer (nothing credited).
+    pub replayed: bool,
 }
 
 /// Paging through a list newest first: ids below `before`, at most `limit`.
@@ -184,7 +186,13 @@ impl Db {
         let mut tx = self.begin().await?;
         match idempotency::claim(&mut tx, GRANT_SCOPE, g.by.user_id, g.key, g.request_hash).await? {
             // Dropping the transaction rolls back; nothing was written.
-            Claim::Replay { status, body } => return Ok(Answer { status, body }),
+            Claim::Replay { status, body } => {
+                return Ok(Answer {
+                    status,
+                    body,
+                    replayed: true,
+                });
+            }
             Claim::Mismatch => return Err(MileageError::KeyReused),
             Claim::New => {}
         }
@@ -334,7 +342,11 @@ impl Db {
             .await?;
         }
         tx.commit().await?;
-        Ok(Answer { status: 201, body })
+        Ok(Answer {
+            status: 201,
+            body,
+            replayed: false,
+        })
     }
 
     /// Redeems an active coupon once, logs the redemption and tells its holder and

@@ -139,8 +139,10 @@ pub struct InventoryRow {
     pub quantity: i64,
     /// Units sold in the last [`crate::shop::RECENT_SALES_DAYS`] days.
     pub sold_7d: i64,
-    /// Filled by the optimal-stock job (jobs issue); `null` until then.
+    /// From the latest `optimal-stock` run; `null` until it has run.
     pub optimal_stock: Option<i64>,
+    /// `low` (under the optimum), `ok`, or `unknown` before the first run.
+    pub status: &'static str,
 }
 
 impl Db {
@@ -614,8 +616,10 @@ impl Db {
             "SELECT p.id, p.title, p.artist, p.price, k.quantity,
                     CAST(COALESCE((SELECT SUM(o.quantity) FROM orders o
                         WHERE o.store_id = k.store_id AND o.product_id = k.product_id
-                          AND o.created_at >= $2), 0) AS BIGINT)
+                          AND o.created_at >= $2), 0) AS BIGINT),
+                    os.optimum
              FROM stock k JOIN products p ON p.id = k.product_id
+             LEFT JOIN optimal_stock os ON os.store_id = k.store_id AND os.product_id = k.product_id
              WHERE k.store_id = $1 ORDER BY p.id",
         )
         .bind(store_id)
@@ -625,14 +629,21 @@ impl Db {
         .context("reading inventory")?;
         rows.iter()
             .map(|r| {
+                let quantity: i64 = r.try_get(4)?;
+                let optimal_stock: Option<i64> = r.try_get(6)?;
                 Ok(InventoryRow {
                     product_id: r.try_get(0)?,
                     title: r.try_get(1)?,
                     artist: r.try_get(2)?,
                     price: r.try_get(3)?,
-                    quantity: r.try_get(4)?,
+                    quantity,
                     sold_7d: r.try_get(5)?,
-                    optimal_stock: None,
+                    optimal_stock,
+                    status: match optimal_stock {
+                        None => "unknown",
+                        Some(o) if quantity < o => "low",
+                        Some(_) => "ok",
+                    },
                 })
             })
             .collect()

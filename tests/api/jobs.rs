@@ -299,3 +299,121 @@ async fn malformed_schedules_and_unknown_jobs_change_nothing() {
         StatusCode::FORBIDDEN
     );
 }
+
+async fn order(app: &TestApp, token: &str, store: i64, product: i64, quantity: i64) {
+    let r = app
+        .client
+        .post(app.url("/api/v1/orders"))
+        .bearer_auth(token)
+        .header("Idempotency-Key", format!("k-{store}-{product}-{quantity}"))
+        .json(&json!({"store_id": store, "product_id": product, "quantity": quantity}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
+
+async fn album_with_stock(app: &TestApp, store: i64, title: &str, quantity: i64) -> i64 {
+    let r = app
+        .post(
+            "/api/v1/products",
+            Some(ADMIN_TOKEN),
+            &json!({"title": title, "artist": "A", "price": 20000}),
+        )
+        .await;
+    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let r = app
+        .client
+        .put(app.url(&format!("/api/v1/stores/{store}/stock/{id}")))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"quantity": quantity, "reason": "delivery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    id
+}
+
+#[tokio::test]
+async fn seeded_sales_give_the_documented_optimum_and_one_stock_low_live() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = app_at(&clock).await;
+    let store = app.store("Hongdae").await;
+    let owner = app.owner("owner.hong", &[store]).await;
+    let kim = app.customer("Kim").await;
+    let hot = album_with_stock(&app, store, "Hot", 30).await;
+    let slow = album_with_stock(&app, store, "Slow", 100).await;
+    order(&app, &kim.token, store, hot, 28).await; // 2 left
+    order(&app, &kim.token, store, slow, 3).await; // 97 left
+    let mut staff = app.sse("types=stock.low", Some(&owner.token), None).await;
+    staff.next().await;
+
+    let r = app
+        .post(
+            "/api/v1/admin/jobs/optimal-stock/run",
+            Some(ADMIN_TOKEN),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let run: Value = r.json().await.unwrap();
+    assert_eq!(run["outcome"], "ok");
+    assert_eq!(run["summary"], json!({"products": 2, "low": 1}));
+
+    // optimum = ceil(sold / 14 * (3 + 2)): Hot 28 -> 10, Slow 3 -> 2.
+    let low = staff.take(1).await.remove(0);
+    assert_eq!(low.data["data"]["product_id"], hot);
+    assert_eq!(low.data["data"]["quantity"], 2);
+    assert_eq!(low.data["data"]["optimum"], 10);
+    assert!(
+        staff
+            .next_within(Duration::from_millis(300))
+            .await
+            .is_none(),
+        "one stock.low"
+    );
+
+    let inv: Value = app
+        .get(
+            &format!("/api/v1/stores/{store}/inventory"),
+            Some(&owner.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let row = |id: i64| {
+        inv["inventory"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["product_id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(
+        (
+            row(hot)["optimal_stock"].clone(),
+            row(hot)["status"].clone()
+        ),
+        (json!(10), json!("low"))
+    );
+    assert_eq!(
+        (
+            row(slow)["optimal_stock"].clone(),
+            row(slow)["status"].clone()
+        ),
+        (json!(2), json!("ok"))
+    );
+
+    let r = app
+        .post(
+            "/api/v1/admin/jobs/sales-rollup/run",
+            Some(ADMIN_TOKEN),
+            &json!({}),
+        )
+        .await;
+    let run: Value = r.json().await.unwrap();
+    assert_eq!(run["outcome"], "ok");
+    assert_eq!(run["summary"]["rows"], 2);
+}

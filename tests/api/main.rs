@@ -5,6 +5,7 @@
 mod helpers;
 
 mod auth;
+mod edge;
 mod jobs;
 mod loyalty;
 mod metrics;

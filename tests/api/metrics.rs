@@ -1,4 +1,4 @@
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
 
@@ -42,4 +42,68 @@ async fn a_scrape_shows_what_a_scripted_session_did() {
     assert_eq!(sample(&scrape, "pointcast_delivery_lag_seconds_count"), 3.0);
     assert!(sample(&scrape, "pointcast_http_responses_total{class=\"4xx\"}") >= 1.0);
     assert!(sample(&scrape, "pointcast_db_transaction_seconds_count") >= 5.0);
+    assert_eq!(sample(&scrape, "pointcast_grants_total"), 0.0);
+    assert_eq!(sample(&scrape, "pointcast_orders_total"), 0.0);
+}
+
+#[tokio::test]
+async fn grants_and_orders_are_counted_once_even_when_retried() {
+    let app = spawn_app().await;
+    let store = app.store("Seoul").await;
+    let kim = app.customer("Kim").await;
+    let r = app
+        .client
+        .put(app.url(&format!("/api/v1/stores/{store}/members/{}", kim.id)))
+        .bearer_auth(&kim.token)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let product = app
+        .post(
+            "/api/v1/products",
+            Some(ADMIN_TOKEN),
+            &json!({"title": "T", "artist": "A", "price": 1000}),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    app.client
+        .put(app.url(&format!("/api/v1/stores/{store}/stock/{product}")))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"quantity": 5}))
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let r = app
+            .client
+            .post(app.url(&format!(
+                "/api/v1/stores/{store}/members/{}/mileage",
+                kim.id
+            )))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("Idempotency-Key", "g1")
+            .json(&json!({"points": 100, "reason": "visit"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let r = app
+            .client
+            .post(app.url("/api/v1/orders"))
+            .bearer_auth(&kim.token)
+            .header("Idempotency-Key", "o1")
+            .json(&json!({"store_id": store, "product_id": product, "quantity": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let scrape = app.get("/metrics", None).await.text().await.unwrap();
+    assert_eq!(sample(&scrape, "pointcast_grants_total"), 1.0);
+    assert_eq!(sample(&scrape, "pointcast_orders_total"), 1.0);
 }

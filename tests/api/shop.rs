@@ -919,7 +919,7 @@ async fn the_terminal_client_lists_albums_shows_stock_buys_and_shows_the_drop() 
     let kim = app.customer("Kim").await;
 
     let script = format!(
-        "1\n2\n{album}\n3\n{album}\n{store}\n2\n2\n{album}\n3\n{album}\n{store}\n9\n4\n7\nabc\n0\n"
+        "1\n2\n{album}\n3\n{album}\n{store}\n2\n2\n{album}\n3\n{album}\n{store}\n9\n4\nEXIT\n7\nabc\n0\n"
     );
     let (ok, out) = run_client(&app, &kim.login, &script).await;
 
@@ -946,7 +946,10 @@ async fn the_terminal_client_lists_albums_shows_stock_buys_and_shows_the_drop() 
         out.contains("Not enough stock: only 3 left at this store. Nothing was bought."),
         "{out}"
     );
-    assert!(out.contains("customer center is closed"), "{out}");
+    assert!(
+        out.contains("Your question for the customer center"),
+        "{out}"
+    );
     assert!(out.contains("\"7\" is not on the menu"), "{out}");
     assert!(out.contains("\"abc\" is not on the menu"), "{out}");
     assert!(out.trim_end().ends_with("Bye."), "{out}");
@@ -968,4 +971,106 @@ async fn the_terminal_client_says_clearly_when_login_fails_or_input_ends() {
     assert!(ok, "{out}");
     assert!(out.contains("There is no album with that number."), "{out}");
     assert!(out.trim_end().ends_with("Bye."), "{out}");
+}
+
+/// Reads the child's stdout until a line contains `needle`.
+async fn read_until(
+    out: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    needle: &str,
+) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let mut seen = String::new();
+    loop {
+        let line = tokio::time::timeout_at(deadline, out.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("no {needle:?} in:\n{seen}"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("output ended before {needle:?}:\n{seen}"));
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains(needle) {
+            return seen;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_terminal_clients_customer_center_chats_live_until_exit() {
+    use tokio::io::AsyncBufReadExt;
+    let app = spawn_app().await;
+    let kim = app.customer("Kim").await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_pointcast"))
+        .args([
+            "shop",
+            "--url",
+            &app.address,
+            "--login",
+            &kim.login,
+            "--password",
+            "password123",
+            "--lang",
+            "en",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    stdin
+        .write_all(b"4\nIs Abbey Road in stock?\n")
+        .await
+        .unwrap();
+    read_until(&mut out, "Connected to the customer center").await;
+
+    // The staff see the question and answer; the answer shows up in the terminal.
+    let list: Value = app
+        .get("/api/v1/support/conversations", Some(ADMIN_TOKEN))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = list["conversations"][0]["id"].as_i64().unwrap();
+    let r = app
+        .post(
+            &format!("/api/v1/support/conversations/{id}/messages"),
+            Some(ADMIN_TOKEN),
+            &json!({"text": "Yes, 3 left at Hongdae"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    read_until(&mut out, "Yes, 3 left at Hongdae").await;
+
+    stdin.write_all(b"Great, thanks\nEXIT\n0\n").await.unwrap();
+    read_until(&mut out, "You left the customer center").await;
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success());
+    let conv: Value = app
+        .get(
+            &format!("/api/v1/support/conversations/{id}"),
+            Some(ADMIN_TOKEN),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let texts: Vec<&str> = conv["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "Is Abbey Road in stock?",
+            "Yes, 3 left at Hongdae",
+            "Great, thanks"
+        ]
+    );
+    assert_eq!(conv["conversation"]["status"], "closed");
 }

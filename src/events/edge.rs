@@ -1,0 +1,410 @@
+//! The lean SSE path: `GET /api/v1/events` served straight off the socket.
+//!
+//! actix-http gives every connection an 8 KB read and an 8 KB write buffer for its
+//! whole life, and frames each event again for each reader; for a push server whose
+//! connections are mostly idle streams that is most of its memory. So the server
+//! peeks at the first bytes of each new connection ([`wants_edge`], never consuming
+//! them): a connection that opens with `GET /api/v1/events` (followed by ` ` or `?`)
+//! is served here, everything else goes to actix unchanged.
+//!
+//! Here the request head is read into a temporary buffer that is freed before the
+//! stream starts; the request is authorised and opened exactly as the actix handler
+//! does ([`crate::auth::extract`], [`Feed::open`]); errors get the usual JSON error
+//! response and the connection closes. A stream answers `Connection: close` and
+//! writes the raw event stream, no chunking, until the client goes, the feed is cut
+//! (overflow, shutdown) or a write fails. While idle a stream holds its socket, its
+//! feed and a timer: no buffer.
+
+use std::time::{Duration, Instant};
+
+use actix_web::ResponseError;
+use actix_web::web;
+use bytes::Bytes;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tracing::Instrument;
+
+use super::connections::Transport;
+use super::feed::{Feed, FeedRequest};
+use super::params::StreamQuery;
+use super::sse::{HEARTBEAT, first_event, preamble, with_ready};
+use crate::auth::extract::{principal_for, session_cookie, token_from_parts};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// What a connection must start with to be served here.
+const PREFIX: &[u8] = b"GET /api/v1/events";
+/// How much of a connection's start is peeked at: the prefix and the byte after it.
+const PEEK_BYTES: usize = 32;
+/// The largest request head read.
+const MAX_HEAD: usize = 8 * 1024;
+/// How long a client may take to send its request head.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where the first bytes of a connection send it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Route {
+    Edge,
+    Actix,
+    /// Too few bytes yet to tell.
+    Undecided,
+}
+
+/// Routes on the first bytes: `GET /api/v1/events` then ` ` or `?` is ours
+/// (`/api/v1/events/poll` and everything else is actix's).
+pub fn classify(start: &[u8]) -> Route {
+    if start.len() > PREFIX.len() {
+        if start.starts_with(PREFIX) && matches!(start[PREFIX.len()], b' ' | b'?') {
+            Route::Edge
+        } else {
+            Route::Actix
+        }
+    } else if PREFIX.starts_with(start) {
+        Route::Undecided
+    } else {
+        Route::Actix
+    }
+}
+
+/// Peeks (without consuming) at the start of a new connection, waiting at most
+/// `wait` for enough bytes to decide. Anything undecided goes to actix, which then
+/// applies its own request timeout.
+pub async fn wants_edge(io: &TcpStream, wait: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut buf = [0u8; PEEK_BYTES];
+    loop {
+        let n = match tokio::time::timeout_at(deadline, io.peek(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => n,
+            _ => return false,
+        };
+        match classify(&buf[..n]) {
+            Route::Edge => return true,
+            Route::Actix => return false,
+            // The socket stays readable with the bytes already there: wait a little
+            // for the rest of a request that arrives in pieces.
+            Route::Undecided => {
+                if tokio::time::timeout_at(deadline, tokio::time::sleep(Duration::from_millis(5)))
+                    .await
+                    .is_err()
+                {
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+/// Serves one connection whose first request is `GET /api/v1/events`.
+pub async fn serve(mut io: TcpStream, state: web::Data<AppState>) {
+    let heartbeat = state.settings.push.heartbeat;
+    // Boxed: reading, authorising and opening need far more state than streaming,
+    // and that state is freed before the stream starts.
+    let Some(mut feed) = Box::pin(open(&mut io, state)).await else {
+        return;
+    };
+    // By reference: moved into `pump`, the socket and feed would take their space
+    // twice in this future.
+    pump(&mut io, &mut feed, heartbeat).await;
+}
+
+/// Reads the request, opens the feed and writes the response head and preamble;
+/// or writes the error and returns `None`.
+async fn open(io: &mut TcpStream, state: web::Data<AppState>) -> Option<Feed> {
+    let started = Instant::now();
+    let span = tracing::info_span!("stream", user_id = tracing::field::Empty, transport = "sse");
+    let retry = state.settings.push.retry;
+    let opened = async {
+        let head = read_head(io).await?;
+        let query = web::Query::<StreamQuery>::from_query(&head.query)
+            .map_err(|e| ApiError::bad_request("bad_query", e.to_string()))?
+            .into_inner();
+        let token = token_from_parts(
+            head.authorization.as_deref(),
+            head.cookie.as_deref().and_then(session_cookie),
+            Some(&head.query),
+        );
+        let principal = principal_for(&state, token).await?;
+        if let Some(p) = &principal {
+            tracing::Span::current().record("user_id", p.user_id);
+        }
+        let request = FeedRequest {
+            cursor_header: head.last_event_id,
+            remote: io.peer_addr().ok().map(|a| a.ip()),
+            principal,
+            query,
+        };
+        Ok::<_, HeadError>(Feed::open(state.clone(), request, Transport::Sse).await?)
+    }
+    .instrument(span)
+    .await;
+    let status = match opened {
+        Ok((feed, opening)) => {
+            let mut out = Vec::with_capacity(512);
+            out.extend_from_slice(STREAM_HEAD);
+            out.extend_from_slice(&preamble(&feed, &opening, retry));
+            let sent = io.write_all(&out).await.is_ok();
+            log_request(&state, 200, started);
+            return sent.then_some(feed);
+        }
+        Err(HeadError::Gone) => return None,
+        Err(HeadError::Api(e)) => {
+            let status = e.status_code().as_u16();
+            write_error(io, &e).await;
+            status
+        }
+    };
+    log_request(&state, status, started);
+    None
+}
+
+const STREAM_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\n\
+content-type: text/event-stream\r\n\
+content-encoding: identity\r\n\
+cache-control: no-cache, no-store\r\n\
+x-accel-buffering: no\r\n\
+connection: close\r\n\r\n";
+
+/// Streams until the client goes, the feed is cut, or a write fails.
+async fn pump(io: &mut TcpStream, feed: &mut Feed, heartbeat: Duration) {
+    let cut = feed.cut_token();
+    let beat = tokio::time::sleep(heartbeat);
+    tokio::pin!(beat);
+    loop {
+        let bytes = tokio::select! {
+            biased;
+            next = feed.next(true) => match first_event(next) {
+                Some(e) => with_ready(e, feed).await,
+                None => break,
+            },
+            ready = io.readable() => {
+                if ready.is_err() || client_gone(io) {
+                    break;
+                }
+                continue;
+            }
+            () = &mut beat => Bytes::from_static(HEARTBEAT),
+        };
+        let written = tokio::select! {
+            r = io.write_all(&bytes) => r.is_ok(),
+            () = cut.cancelled() => false,
+        };
+        if !written {
+            break;
+        }
+        beat.as_mut().reset(tokio::time::Instant::now() + heartbeat);
+    }
+    let _ = io.shutdown().await;
+}
+
+/// Reads whatever the client sent after its request (nothing is expected) and says
+/// whether it closed the connection. Reads a bounded amount per wake-up so a client
+/// that keeps sending cannot hold the worker.
+fn client_gone(io: &TcpStream) -> bool {
+    let mut sink = [0u8; 64];
+    for _ in 0..16 {
+        match io.try_read(&mut sink) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
+/// Why no stream was opened.
+enum HeadError {
+    /// The client went or was too slow: nothing to answer.
+    Gone,
+    Api(ApiError),
+}
+
+impl From<ApiError> for HeadError {
+    fn from(e: ApiError) -> Self {
+        Self::Api(e)
+    }
+}
+
+/// What the stream needs from the request head.
+#[derive(Debug, Default, PartialEq)]
+pub struct Head {
+    /// The raw query string (after `?`), empty when there is none.
+    pub query: String,
+    pub authorization: Option<Vec<u8>>,
+    pub cookie: Option<String>,
+    /// `Last-Event-ID`; `"?"` when not visible ASCII (a 400, as on the actix path).
+    pub last_event_id: Option<String>,
+}
+
+async fn read_head(io: &mut TcpStream) -> Result<Head, HeadError> {
+    let deadline = tokio::time::Instant::now() + HEAD_TIMEOUT;
+    let mut buf: Vec<u8> = Vec::with_capacity(1024);
+    loop {
+        if buf.len() == buf.capacity() {
+            buf.reserve(buf.capacity());
+        }
+        let n = match tokio::time::timeout_at(deadline, io.read_buf(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => n,
+            _ => return Err(HeadError::Gone),
+        };
+        debug_assert!(n > 0);
+        match parse_head(&buf) {
+            Ok(Some(head)) => return Ok(head),
+            Ok(None) if buf.len() < MAX_HEAD => continue,
+            Ok(None) => return Err(ApiError::HeadersTooLarge.into()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Parses a request head; `Ok(None)` while it is incomplete.
+pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, ApiError> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(buf) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) if buf.len() <= MAX_HEAD => return Ok(None),
+        Ok(httparse::Status::Partial) | Err(httparse::Error::TooManyHeaders) => {
+            return Err(ApiError::HeadersTooLarge);
+        }
+        Err(e) => return Err(ApiError::bad_request("bad_request", e.to_string())),
+    }
+    let mut head = Head {
+        query: req
+            .path
+            .and_then(|p| p.split_once('?'))
+            .map(|(_, q)| q.to_string())
+            .unwrap_or_default(),
+        ..Head::default()
+    };
+    for h in req.headers.iter() {
+        if h.name.eq_ignore_ascii_case("authorization") {
+            head.authorization.get_or_insert_with(|| h.value.to_vec());
+        } else if h.name.eq_ignore_ascii_case("cookie") {
+            let value = String::from_utf8_lossy(h.value);
+            if head.cookie.is_none() || session_cookie(&value).is_some() {
+                head.cookie = Some(value.into_owned());
+            }
+        } else if h.name.eq_ignore_ascii_case("last-event-id") {
+            head.last_event_id
+                .get_or_insert_with(|| visible_ascii(h.value));
+        }
+    }
+    Ok(Some(head))
+}
+
+/// A header value as text, or `"?"` when it is not visible ASCII — what actix's
+/// `HeaderValue::to_str` refuses, so both paths answer such a cursor alike.
+fn visible_ascii(v: &[u8]) -> String {
+    match std::str::from_utf8(v) {
+        Ok(s) if v.iter().all(|&b| b == b'\t' || (32..127).contains(&b)) => s.to_string(),
+        _ => "?".to_string(),
+    }
+}
+
+/// Writes `e` as the usual JSON error response, then closes gently: the client's
+/// unread bytes are drained for a moment so the close does not turn into a reset
+/// that would destroy the response before the client reads it.
+async fn write_error(io: &mut TcpStream, e: &ApiError) {
+    let status = e.status_code();
+    let body = e.body().to_string();
+    let mut out = format!(
+        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
+        body.len()
+    );
+    if let Some((name, value)) = e.extra_header() {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out.push_str("\r\n");
+    out.push_str(&body);
+    if io.write_all(out.as_bytes()).await.is_err() {
+        return;
+    }
+    let _ = io.shutdown().await;
+    let mut sink = [0u8; 1024];
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let mut left = 64 * 1024;
+        while left > 0 {
+            match io.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left -= n.min(left),
+            }
+        }
+    })
+    .await;
+}
+
+fn log_request(state: &AppState, status: u16, started: Instant) {
+    state.metrics.record_response(status);
+    tracing::info!(
+        method = "GET",
+        path = "/api/v1/events",
+        status,
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        edge = true,
+        "request"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_stream_route_is_ours() {
+        assert_eq!(classify(b"GET /api/v1/events HTTP/1.1\r\n"), Route::Edge);
+        assert_eq!(
+            classify(b"GET /api/v1/events?topics=x HTTP/1.1"),
+            Route::Edge
+        );
+        assert_eq!(
+            classify(b"GET /api/v1/events/poll?x HTTP/1.1"),
+            Route::Actix
+        );
+        assert_eq!(classify(b"GET /api/v1/eventsx HTTP/1.1"), Route::Actix);
+        assert_eq!(classify(b"POST /api/v1/events HTTP/1.1"), Route::Actix);
+        assert_eq!(classify(b"GET /healthz HTTP/1.1"), Route::Actix);
+        assert_eq!(classify(b"GET /api/v1/ev"), Route::Undecided);
+        assert_eq!(classify(b"GET /api/v1/events"), Route::Undecided);
+        assert_eq!(classify(b""), Route::Undecided);
+    }
+
+    #[test]
+    fn the_head_yields_query_and_credentials() {
+        let head = parse_head(
+            b"GET /api/v1/events?topics=products&access_token=t HTTP/1.1\r\nHost: x\r\n\
+              Authorization: Bearer abc\r\nCookie: a=1\r\nCookie: pointcast_session=s; b=2\r\n\
+              Last-Event-ID: 42\r\n\r\n",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(head.query, "topics=products&access_token=t");
+        assert_eq!(head.authorization.as_deref(), Some(&b"Bearer abc"[..]));
+        assert_eq!(head.cookie.as_deref().and_then(session_cookie), Some("s"));
+        assert_eq!(head.last_event_id.as_deref(), Some("42"));
+
+        assert!(
+            parse_head(b"GET /api/v1/events HTTP/1.1\r\nHost")
+                .unwrap()
+                .is_none()
+        );
+        assert!(parse_head(b"GET /api/v1/events HTTP/1.1\r\nBad Header\r\n\r\n").is_err());
+        let e = parse_head(b"GET /api/v1/events HTTP/1.1\r\nLast-Event-ID: \xff\r\n\r\n");
+        assert_eq!(e.unwrap().unwrap().last_event_id.as_deref(), Some("?"));
+    }
+
+    fn future_size<A, B, F: Future>(_: fn(A, B) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    #[test]
+    fn an_idle_stream_is_small() {
+        // The whole state of one stream connection while it waits (the future that
+        // actix-server's worker keeps), without any buffer.
+        let serve = future_size(serve);
+        eprintln!("edge::serve future: {serve} bytes");
+        assert!(serve < 1024, "edge::serve future is {serve} bytes");
+    }
+}
