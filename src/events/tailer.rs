@@ -57,6 +57,7 @@ pub async fn run(
                         .map(|r| Arc::new(Event::from_stored(r)))
                         .collect();
                     hub.publish(&events);
+                    db.mark_published(last);
                     let now = crate::store::now_millis();
                     for r in &rows {
                         let lag = u64::try_from(now - r.at).unwrap_or(0);

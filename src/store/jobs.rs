@@ -246,7 +246,7 @@ impl Db {
         let rows = sqlx::query(
             "SELECT s.store_id, s.product_id, s.quantity, p.title,
                     COALESCE(sp.window_days, 14), COALESCE(sp.lead_time_days, 3), COALESCE(sp.safety_days, 2),
-                    (SELECT COALESCE(SUM(o.quantity), 0) FROM orders o
+                    (SELECT CAST(COALESCE(SUM(o.quantity), 0) AS BIGINT) FROM orders o
                       WHERE o.store_id = s.store_id AND o.product_id = s.product_id
                         AND o.created_at >= $1 - COALESCE(sp.window_days, 14) * 86400000)
              FROM stock s

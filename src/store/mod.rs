@@ -41,6 +41,9 @@ pub enum Backend {
 /// Channel that PostgreSQL instances `NOTIFY` after committing events.
 pub const NOTIFY_CHANNEL: &str = "pointcast_events";
 
+/// Longest a commit waits for its events to be published locally.
+const PUBLISH_WAIT: Duration = Duration::from_secs(2);
+
 /// Advisory lock key serialising event appends on PostgreSQL (see [`Tx::append`]).
 const APPEND_LOCK_KEY: i64 = 0x706f_696e_7463;
 
@@ -58,6 +61,9 @@ pub struct Db {
     /// Woken after every commit that appended events, so this instance's tailer
     /// reads the log at once instead of at its next tick.
     committed: Arc<Notify>,
+    /// The newest id this instance's tailer has handed to the hub; commits wait on
+    /// it so that their events are live before the request that made them answers.
+    published: Arc<tokio::sync::watch::Sender<i64>>,
     /// Write transaction timings, for `/metrics`.
     pub stats: Arc<DbStats>,
 }
@@ -96,6 +102,7 @@ impl Db {
             backend,
             url: url.into(),
             committed: Arc::new(Notify::new()),
+            published: Arc::new(tokio::sync::watch::Sender::new(0)),
             stats: Arc::new(DbStats {
                 transactions: Histogram::new(LATENCY_BOUNDS),
             }),
@@ -119,6 +126,17 @@ impl Db {
     }
 
     /// Notified after each local commit that appended events.
+    /// Called by the tailer after publishing everything up to `id`.
+    pub fn mark_published(&self, id: i64) {
+        self.published.send_if_modified(|p| {
+            let newer = id > *p;
+            if newer {
+                *p = id;
+            }
+            newer
+        });
+    }
+
     pub fn committed(&self) -> Arc<Notify> {
         Arc::clone(&self.committed)
     }
@@ -136,6 +154,7 @@ impl Db {
             tx,
             db: self.clone(),
             appended: 0,
+            last_id: 0,
             started,
         })
     }
@@ -152,6 +171,8 @@ pub struct Tx {
     tx: sqlx::Transaction<'static, Any>,
     db: Db,
     appended: usize,
+    /// Id of the newest event appended in this transaction.
+    last_id: i64,
     started: std::time::Instant,
 }
 
@@ -188,6 +209,7 @@ impl Tx {
                 .context("taking the event append lock")?;
         }
         let id = events::insert(&mut self.tx, channel, event_type, data).await?;
+        self.last_id = id;
         self.appended += 1;
         Ok(id)
     }
@@ -206,6 +228,12 @@ impl Tx {
         self.db.stats.transactions.observe(self.started.elapsed());
         if self.appended > 0 {
             self.db.committed.notify_one();
+            // Read your writes: once the request that made these events answers,
+            // they are live on this instance (any reader here will find them).
+            // Bounded, so a stalled tailer delays answers but never blocks them.
+            let mut published = self.db.published.subscribe();
+            let last = self.last_id;
+            let _ = tokio::time::timeout(PUBLISH_WAIT, published.wait_for(|p| *p >= last)).await;
         }
         Ok(())
     }
