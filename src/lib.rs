@@ -19,6 +19,7 @@ pub mod auth;
 pub mod cli;
 pub mod error;
 pub mod events;
+pub mod metrics;
 pub mod routes;
 pub mod settings;
 pub mod startup;

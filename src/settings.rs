@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+pub use crate::auth::throttle::ThrottleSettings;
+
 /// Everything the server needs to start. Cheap to clone; shared read-only.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -29,6 +31,7 @@ pub struct Settings {
     /// Largest JSON body accepted (413 above).
     pub max_body_bytes: usize,
     pub push: PushSettings,
+    pub login_throttle: ThrottleSettings,
 }
 
 /// Knobs of the push core (DESIGN.md §2). Named durations rather than literals, so
@@ -88,6 +91,7 @@ impl Default for Settings {
             shutdown_timeout: Duration::from_secs(5),
             max_body_bytes: 64 * 1024,
             push: PushSettings::default(),
+            login_throttle: ThrottleSettings::default(),
         }
     }
 }

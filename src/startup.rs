@@ -10,10 +10,12 @@ use anyhow::Context;
 use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::throttle::LoginThrottle;
 use crate::auth::{self, Role, password};
 use crate::events::connections::Connections;
 use crate::events::hub::Hub;
 use crate::events::{retention, tailer};
+use crate::metrics::Metrics;
 use crate::routes;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -55,9 +57,11 @@ impl Application {
             push.queue_capacity,
             shutdown.clone(),
         ));
+        let metrics = Arc::new(Metrics::default());
         tokio::spawn(tailer::run(
             db.clone(),
             Arc::clone(&hub),
+            Arc::clone(&metrics),
             head,
             push.tail_interval,
             shutdown.clone(),
@@ -73,6 +77,8 @@ impl Application {
             hub,
             connections: Arc::new(Connections::new(push.max_streams_per_principal)),
             settings: Arc::new(settings.clone()),
+            metrics,
+            login_throttle: LoginThrottle::new(settings.login_throttle.clone()),
             shutdown,
         });
 
@@ -88,17 +94,22 @@ impl Application {
                 .app_data(routes::query_config())
                 .app_data(routes::path_config())
                 .app_data(web::PayloadConfig::new(max_body))
-                .wrap_fn(|req, srv| {
-                    // Path only: a query string may carry an access token.
-                    let (method, path) = (req.method().clone(), req.path().to_string());
-                    let started = std::time::Instant::now();
-                    srv.call(req).map(move |res| {
-                        if let Ok(r) = &res {
-                            tracing::info!(%method, %path, status = r.status().as_u16(),
-                                ms = started.elapsed().as_secs_f64() * 1e3, "request");
-                        }
-                        res
-                    })
+                .wrap_fn({
+                    let metrics = Arc::clone(&app_state.metrics);
+                    move |req, srv| {
+                        // Path only: a query string may carry an access token.
+                        let (method, path) = (req.method().clone(), req.path().to_string());
+                        let started = std::time::Instant::now();
+                        let metrics = Arc::clone(&metrics);
+                        srv.call(req).map(move |res| {
+                            if let Ok(r) = &res {
+                                metrics.record_response(r.status().as_u16());
+                                tracing::info!(%method, %path, status = r.status().as_u16(),
+                                    ms = started.elapsed().as_secs_f64() * 1e3, "request");
+                            }
+                            res
+                        })
+                    }
                 })
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))

@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::throttle::LoginThrottle;
 use crate::events::connections::Connections;
 use crate::events::hub::Hub;
+use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::store::Db;
 
@@ -16,6 +18,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     pub connections: Arc<Connections>,
     pub settings: Arc<Settings>,
+    pub metrics: Arc<Metrics>,
+    pub login_throttle: LoginThrottle,
     /// Cancelled when the server begins to stop.
     pub shutdown: CancellationToken,
 }

@@ -6,6 +6,7 @@
 
 mod extract;
 pub mod password;
+pub mod throttle;
 
 use std::fmt;
 

@@ -31,6 +31,8 @@ pub async fn poll(
     )
     .map_err(|e| ApiError::bad_request("bad_timeout", e.to_string()))?;
     let limit = state.settings.push.batch_limit;
+    let metrics = std::sync::Arc::clone(&state.metrics);
+    let started = std::time::Instant::now();
     let (mut feed, opening) =
         Feed::open(state, &req, principal.0, &query, Transport::LongPoll).await?;
 
@@ -47,6 +49,10 @@ pub async fn poll(
             events.push(e);
             drain(&mut feed, &mut events, limit).await?;
         }
+    }
+    metrics.poll_wait.observe(started.elapsed());
+    if events.is_empty() && !timeout.is_zero() {
+        metrics.poll_timeouts.inc();
     }
     let mut body =
         String::with_capacity(32 + events.iter().map(|e| e.json.len() + 1).sum::<usize>());

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Event;
 use super::hub::Hub;
+use crate::metrics::Metrics;
 use crate::store::{Backend, Db, NOTIFY_CHANNEL};
 
 const BATCH: usize = 1000;
@@ -24,6 +25,7 @@ const BATCH: usize = 1000;
 pub async fn run(
     db: Db,
     hub: Arc<Hub>,
+    metrics: Arc<Metrics>,
     start_after: i64,
     tick: Duration,
     shutdown: CancellationToken,
@@ -55,6 +57,11 @@ pub async fn run(
                         .map(|r| Arc::new(Event::from_stored(r)))
                         .collect();
                     hub.publish(&events);
+                    let now = crate::store::now_millis();
+                    for r in &rows {
+                        let lag = u64::try_from(now - r.at).unwrap_or(0);
+                        metrics.delivery_lag.observe(Duration::from_millis(lag));
+                    }
                     if rows.len() < BATCH {
                         break;
                     }

@@ -20,9 +20,25 @@ struct LoginBody {
     password: String,
 }
 
-async fn login(state: web::Data<AppState>, body: web::Json<LoginBody>) -> ApiResult<HttpResponse> {
+async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginBody>,
+) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let now = std::time::Instant::now();
+    if let Err(wait) = state.login_throttle.check(&body.login, &address, now) {
+        return Err(ApiError::TooManyRequests {
+            message: "too many failed logins; try again later".into(),
+            retry_after: Some(wait),
+        });
+    }
     if body.login.len() > 64 || body.password.len() > 512 {
+        state.login_throttle.failed(&body.login, &address, now);
         return Err(ApiError::Unauthorized("wrong login or password"));
     }
     let found = state.db.user_for_login(body.login.trim()).await?;
@@ -31,10 +47,12 @@ async fn login(state: web::Data<AppState>, body: web::Json<LoginBody>) -> ApiRes
         None => (None, None),
     };
     if !password::verify(body.password, hash).await? {
+        state.login_throttle.failed(&body.login, &address, now);
         tracing::info!(login = %body.login, "login refused");
         return Err(ApiError::Unauthorized("wrong login or password"));
     }
     let user = user.ok_or(ApiError::Unauthorized("wrong login or password"))?;
+    state.login_throttle.succeeded(&body.login);
     let token = auth::new_token();
     state
         .db

@@ -6,6 +6,7 @@ mod announcements;
 mod auth;
 mod bench;
 mod health;
+mod metrics;
 mod pages;
 mod stores;
 mod users;
@@ -20,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(pages::configure)
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(metrics::metrics))
         .service(
             web::scope("/api/v1")
                 .route("/events", web::get().to(events::sse::stream))

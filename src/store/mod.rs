@@ -22,6 +22,8 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
 use tokio::sync::Notify;
 
+use crate::metrics::{Histogram, LATENCY_BOUNDS};
+
 pub use events::StoredEvent;
 
 /// Which database a [`Db`] talks to.
@@ -51,6 +53,14 @@ pub struct Db {
     /// Woken after every commit that appended events, so this instance's tailer
     /// reads the log at once instead of at its next tick.
     committed: Arc<Notify>,
+    /// Write transaction timings, for `/metrics`.
+    pub stats: Arc<DbStats>,
+}
+
+/// How long write transactions take, begin to commit (including the wait for
+/// SQLite's single writer or PostgreSQL's append lock).
+pub struct DbStats {
+    pub transactions: Histogram,
 }
 
 impl Db {
@@ -81,6 +91,9 @@ impl Db {
             backend,
             url: url.into(),
             committed: Arc::new(Notify::new()),
+            stats: Arc::new(DbStats {
+                transactions: Histogram::new(LATENCY_BOUNDS),
+            }),
         };
         migrate::run(&db).await.context("applying migrations")?;
         Ok(db)
@@ -108,6 +121,7 @@ impl Db {
     /// Starts a write transaction. Append events with [`Tx::append`] and finish with
     /// [`Tx::commit`]; dropping it rolls back.
     pub async fn begin(&self) -> anyhow::Result<Tx> {
+        let started = std::time::Instant::now();
         let tx = self
             .writer
             .begin()
@@ -117,6 +131,7 @@ impl Db {
             tx,
             db: self.clone(),
             appended: 0,
+            started,
         })
     }
 
@@ -132,6 +147,7 @@ pub struct Tx {
     tx: sqlx::Transaction<'static, Any>,
     db: Db,
     appended: usize,
+    started: std::time::Instant,
 }
 
 impl Tx {
@@ -182,6 +198,7 @@ impl Tx {
                 .context("notifying other instances")?;
         }
         self.tx.commit().await.context("committing")?;
+        self.db.stats.transactions.observe(self.started.elapsed());
         if self.appended > 0 {
             self.db.committed.notify_one();
         }

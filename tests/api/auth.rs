@@ -155,3 +155,45 @@ async fn unknown_routes_answer_json_404() {
     assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
     assert_eq!(app.get("/readyz", None).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn repeated_failed_logins_lock_the_account_with_retry_after_without_slowing_others() {
+    let app = spawn_app_with(|s| s.login_throttle.per_account = 3).await;
+    let (kim, lee) = (app.customer("Kim").await, app.customer("Lee").await);
+    for _ in 0..3 {
+        let r = app
+            .post(
+                "/api/v1/auth/login",
+                None,
+                &json!({"login": kim.login, "password": "guess-guess"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"login": kim.login, "password": "password123"}),
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked even with the right password"
+    );
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait > 0 && wait <= 900);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "too_many_requests");
+    // Lee, from the same address, still logs in; Kim's existing session still works.
+    app.login(&lee.login, "password123").await;
+    assert_eq!(
+        app.get("/api/v1/me", Some(&kim.token)).await.status(),
+        StatusCode::OK
+    );
+}

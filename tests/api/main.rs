@@ -5,6 +5,7 @@
 mod helpers;
 
 mod auth;
+mod metrics;
 mod push;
 mod scale;
 mod stores;

@@ -1,0 +1,59 @@
+use std::sync::atomic::Ordering;
+
+use actix_web::{HttpResponse, web};
+
+use crate::events::connections::Transport;
+use crate::state::AppState;
+
+/// Prometheus text exposition of this instance's counters.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let hub = &state.hub.stats;
+    let c = &state.connections;
+    let extra = [
+        (
+            "pointcast_connections_sse",
+            "gauge",
+            "Open SSE streams.",
+            c.count(Transport::Sse) as u64,
+        ),
+        (
+            "pointcast_connections_long_poll",
+            "gauge",
+            "Long-polls waiting now.",
+            c.count(Transport::LongPoll) as u64,
+        ),
+        (
+            "pointcast_events_published_total",
+            "counter",
+            "Committed events handed to the hub.",
+            hub.published.load(Ordering::Relaxed),
+        ),
+        (
+            "pointcast_events_delivered_total",
+            "counter",
+            "Events put on subscriber queues.",
+            hub.delivered.load(Ordering::Relaxed),
+        ),
+        (
+            "pointcast_queue_overflows_total",
+            "counter",
+            "Subscribers cut off because their queue was full.",
+            hub.overflows.load(Ordering::Relaxed),
+        ),
+        (
+            "pointcast_event_head",
+            "gauge",
+            "Id of the newest event published.",
+            state.hub.head().max(0) as u64,
+        ),
+    ];
+    let mut body = state.metrics.render(&extra);
+    state.db.stats.transactions.render_into(
+        &mut body,
+        "pointcast_db_transaction_seconds",
+        "Write transactions, begin to commit.",
+    );
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(body)
+}
