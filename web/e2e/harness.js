@@ -143,7 +143,8 @@ export async function open(ctx, url) {
   const page = await ctx.newPage();
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
+  // Failed requests are logged by the browser itself; the pages show them in words.
+  page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) page.errors.push(m.text()); });
   await page.goto(url);
   return page;
 }

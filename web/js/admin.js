@@ -5,7 +5,7 @@
 import * as API from './api.js';
 import { Live } from './live.js';
 import { ChatLog, threadMessages } from './chat.js';
-import { initLang, onLangChange, t, fmtNumber, fmtTime, fmtWon } from './i18n.js';
+import { initLang, onLangChange, t, fmtNumber, fmtTime, fmtClock, fmtWon } from './i18n.js';
 import { $, el, toast, showError, showOk, renderState, eventText, newKey, busy } from './ui.js';
 
 const STORE_KEY = 'pointcast.admin.store';
@@ -296,14 +296,14 @@ async function loadConnections() {
   box.replaceChildren(el('table', { class: 'table' }, el('tbody', {}, list.map((c) => el('tr', {},
     el('td', {}, c.name || t('admin.visitor'), ' ', el('small', { class: 'muted' }, c.role || '')),
     el('td', {}, el('span', { class: 'badge' }, c.transport)),
-    el('td', { class: 'num muted' }, fmtTime(c.since)))))));
+    el('td', { class: 'num muted' }, fmtClock(c.since)))))));
 }
 
 // ---------- live ----------
 
 function onEvent(env) {
   const d = env.data || {};
-  const li = el('li', { dataset: { eventId: env.id, type: env.type } }, el('time', {}, fmtTime(env.at)), el('span', {}, eventText(env)));
+  const li = el('li', { dataset: { eventId: env.id, type: env.type } }, el('time', {}, fmtClock(env.at)), el('span', {}, eventText(env)));
   $('#feed').prepend(li);
   while ($('#feed').children.length > 80) $('#feed').lastChild.remove();
   switch (env.type) {

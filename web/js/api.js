@@ -5,10 +5,12 @@ const TOKEN_KEY = 'pointcast.token';
 
 /** An error the person can read: the API's own code and message. */
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, body = {}) {
     super(message);
     this.status = status;
     this.code = code;
+    /** The whole error object: a 409 may carry more (e.g. `available`). */
+    this.body = body;
   }
 }
 
@@ -52,7 +54,7 @@ export async function api(method, path, body, { idempotencyKey } = {}) {
   }
   if (!res.ok) {
     const e = (data && data.error) || {};
-    throw new ApiError(res.status, e.code || `http_${res.status}`, e.message || res.statusText || `HTTP ${res.status}`);
+    throw new ApiError(res.status, e.code || `http_${res.status}`, e.message || res.statusText || `HTTP ${res.status}`, e);
   }
   return data;
 }

@@ -5,7 +5,7 @@
 import * as API from './api.js';
 import { Live } from './live.js';
 import { ChatLog, threadMessages, threadConversation } from './chat.js';
-import { initLang, onLangChange, t, fmtNumber, fmtWon, fmtTime } from './i18n.js';
+import { initLang, onLangChange, t, fmtNumber, fmtWon, fmtTime, fmtClock } from './i18n.js';
 import { $, el, toast, showError, showOk, renderState, eventText, couponEl, progressEl, busy } from './ui.js';
 
 const state = {
@@ -36,9 +36,13 @@ async function loadMileage() {
     const data = await API.get(`/users/${state.user.id}/mileage`);
     state.balances = new Map();
     for (const b of API.list(data, 'balances', 'stores', 'mileage')) {
-      const id = b.store_id ?? b.store?.id;
-      state.balances.set(Number(id), Number(b.balance ?? b.points ?? 0));
-      if (b.store && !state.stores.has(Number(id))) state.stores.set(Number(id), b.store);
+      const id = Number(b.store_id ?? b.store?.id);
+      // A store the customer left keeps its balance for a return, but is not shown.
+      if (b.member === false && !b.balance) continue;
+      state.balances.set(id, Number(b.balance ?? b.points ?? 0));
+      const known = state.stores.get(id) || { id, name: b.store_name || b.store?.name };
+      if (b.coupon_threshold) known.coupon_threshold = b.coupon_threshold;
+      state.stores.set(id, known);
     }
     state.unavailable.mileage = null;
   } catch (e) {
@@ -206,7 +210,7 @@ async function sendChat(form) {
 
 function addFeed(env) {
   const li = el('li', { dataset: { eventId: env.id, type: env.type } },
-    el('time', {}, fmtTime(env.at)), el('span', {}, eventText(env)));
+    el('time', {}, fmtClock(env.at)), el('span', {}, eventText(env)));
   $('#feed').prepend(li);
   while ($('#feed').children.length > 50) $('#feed').lastChild.remove();
 }

@@ -126,6 +126,12 @@ export function fmtWon(n) {
   return lang === 'ko' ? `${fmtNumber(n)}원` : `₩${fmtNumber(n)}`;
 }
 
+/** Hours and minutes only (lists where the day is today). */
+export function fmtClock(iso) {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '' : d.toLocaleTimeString(lang === 'ko' ? 'ko-KR' : 'en-US', { hour: '2-digit', minute: '2-digit' });
+}
+
 export function fmtTime(iso) {
   if (!iso) return '';
   const d = new Date(iso);

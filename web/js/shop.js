@@ -109,7 +109,7 @@ async function buy(product, card, qtyInput, msg, button) {
         } catch {
           /* the grid keeps what it had */
         }
-        const left = state.stock.get(product.id) ?? 0;
+        const left = Number.isFinite(Number(e.body?.available)) ? Number(e.body.available) : state.stock.get(product.id) ?? 0;
         renderStock(card, left);
         msg.className = 'form-msg album-msg error';
         msg.textContent = t('shop.insufficient', { n: left, title: product.title });

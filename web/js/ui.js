@@ -80,17 +80,17 @@ export function renderState(state) {
 export function eventVars(env) {
   const d = env.data || {};
   const pick = (...vals) => vals.find((v) => v !== undefined && v !== null);
-  const store = pick(d.store?.name, d.store_name, d.coupon?.store_name, d.store_id !== undefined ? `#${d.store_id}` : undefined, '');
+  const store = pick(d.store?.name, d.store_name, d.order?.store_name, d.coupon?.store_name, d.store_id !== undefined ? `#${d.store_id}` : undefined, '');
   return {
     type: env.type,
     store,
-    points: fmtNumber(pick(d.points, d.entry?.points, d.entry?.delta, 0)),
+    points: fmtNumber(pick(d.points, d.entry?.points, 0)),
     balance: fmtNumber(pick(d.balance, d.entry?.balance_after, 0)),
-    qty: pick(d.quantity, d.order?.quantity, 1),
-    title: pick(d.product?.title, d.title, d.order?.product_title, d.product_title, ''),
-    n: pick(d.stock, d.quantity_left, d.available, d.remaining, d.on_hand, d.quantity, ''),
-    name: pick(d.from?.name, d.user?.name, d.customer?.name, d.message?.author_name, d.author?.name, d.sender?.name, d.name, ''),
-    text: pick(d.text, d.message?.text, d.message?.body, ''),
+    qty: pick(d.order?.quantity, d.quantity, 1),
+    title: pick(d.product?.title, d.order?.title, d.title, ''),
+    n: pick(d.stock_left, d.stock, d.available, d.quantity, ''),
+    name: pick(d.message?.sender?.name, d.from?.name, d.user?.name, d.conversation?.customer?.name, d.customer?.name, d.name, ''),
+    text: pick(d.text, d.message?.text, ''),
     subject: pick(d.subject, d.inquiry?.subject, ''),
   };
 }
