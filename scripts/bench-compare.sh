@@ -176,12 +176,34 @@ server_args() { # target -> args for the load generator
   esac
 }
 
+server_pid() { # target -> the pid holding its connections
+  case "$1" in
+    pointcast) echo "$PC_PID" ;;
+    nchan) pgrep -P "$NGINX_PID" | head -1 ;;
+  esac
+}
+
+# Waits (at most 40 s) until the server has let go of the last run's sockets. A
+# server notices a client that reset its connection only when it next writes to
+# it (pointcast: at the next heartbeat, 15 s), and with the open-file limit a
+# container allows, the leftovers of a 10k run plus the next 10k run can exceed it.
+wait_released() { # target
+  local pid fds
+  pid=$(server_pid "$1")
+  for _ in $(seq 1 80); do
+    fds=$(ls "/proc/$pid/fd" 2>/dev/null | wc -l)
+    [ "$fds" -lt 200 ] && return 0
+    sleep 0.5
+  done
+  echo "   (server still holds $fds descriptors)"
+}
+
 run() { # target, scenario args...
   local t=$1; shift
   echo "-- $t: $*"
   # shellcheck disable=SC2046
   taskset -c 1 "$BENCH" "$@" $(server_args "$t") 2>&1 | tee -a "$OUT" | sed 's/^/   /' || true
-  sleep 2 # let the server reap the closed connections before the next run
+  wait_released "$t"
 }
 
 : >"$OUT"

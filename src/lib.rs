@@ -9,6 +9,7 @@
 //!   durable event log and idempotency keys.
 //! - [`events`]: the push core: hub, tailer, feeds, SSE and long-poll.
 //! - [`auth`]: roles, tokens, passwords, extracting the caller.
+//! - [`jobs`]: the scheduler and the scheduled jobs.
 //! - [`accounts`], [`announcements`], [`stores`]: domain rules, free of HTTP.
 //! - [`routes`]: HTTP handlers only.
 //! - [`error`]: the one API error type and its mapping to HTTP.
@@ -19,6 +20,7 @@ pub mod auth;
 pub mod cli;
 pub mod error;
 pub mod events;
+pub mod jobs;
 pub mod metrics;
 pub mod routes;
 pub mod settings;

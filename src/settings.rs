@@ -3,7 +3,10 @@
 //! `cli.rs` fills it from flags and `POINTCAST_*` variables; tests build it in code
 //! (`Settings::for_tests`) so no test touches process-wide environment variables.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::jobs::clock::{Clock, SystemClock};
 
 pub use crate::auth::throttle::ThrottleSettings;
 
@@ -32,6 +35,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub push: PushSettings,
     pub login_throttle: ThrottleSettings,
+    /// The scheduler's clock; tests put a [`crate::jobs::clock::ManualClock`] here.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Knobs of the push core (DESIGN.md §2). Named durations rather than literals, so
@@ -92,6 +97,7 @@ impl Default for Settings {
             max_body_bytes: 64 * 1024,
             push: PushSettings::default(),
             login_throttle: ThrottleSettings::default(),
+            clock: Arc::new(SystemClock),
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::auth::{self, Role, password};
 use crate::events::connections::Connections;
 use crate::events::hub::Hub;
 use crate::events::{retention, tailer};
+use crate::jobs::scheduler::Scheduler;
 use crate::metrics::Metrics;
 use crate::routes;
 use crate::settings::Settings;
@@ -72,6 +73,9 @@ impl Application {
             push.prune_interval,
             shutdown.clone(),
         ));
+        let scheduler = Scheduler::new(db.clone(), Arc::clone(&settings.clock));
+        scheduler.install().await?;
+        tokio::spawn(Arc::clone(&scheduler).run(shutdown.clone()));
         let state = web::Data::new(AppState {
             db,
             hub,
@@ -79,6 +83,7 @@ impl Application {
             settings: Arc::new(settings.clone()),
             metrics,
             login_throttle: LoginThrottle::new(settings.login_throttle.clone()),
+            scheduler,
             shutdown,
         });
 

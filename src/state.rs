@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::throttle::LoginThrottle;
 use crate::events::connections::Connections;
 use crate::events::hub::Hub;
+use crate::jobs::scheduler::Scheduler;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::store::Db;
@@ -20,6 +21,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
     pub login_throttle: LoginThrottle,
+    pub scheduler: Arc<Scheduler>,
     /// Cancelled when the server begins to stop.
     pub shutdown: CancellationToken,
 }

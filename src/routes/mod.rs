@@ -6,6 +6,7 @@ mod announcements;
 mod auth;
 mod bench;
 mod health;
+mod jobs;
 mod metrics;
 mod pages;
 mod stores;
@@ -31,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(stores::configure)
                 .configure(announcements::configure)
                 .configure(admin::configure)
+                .configure(jobs::configure)
                 .configure(bench::configure),
         );
 }

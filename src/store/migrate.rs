@@ -17,12 +17,20 @@ struct Migration {
 }
 
 /// Every migration, in order. Append; never edit one that has shipped.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sqlite: include_str!("../../migrations/sqlite/0001_foundation.sql"),
-    postgres: include_str!("../../migrations/postgres/0001_foundation.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "foundation",
+        sqlite: include_str!("../../migrations/sqlite/0001_foundation.sql"),
+        postgres: include_str!("../../migrations/postgres/0001_foundation.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "jobs",
+        sqlite: include_str!("../../migrations/sqlite/0005_jobs.sql"),
+        postgres: include_str!("../../migrations/postgres/0005_jobs.sql"),
+    },
+];
 
 /// Lock key so that several instances starting together migrate one at a time.
 const MIGRATE_LOCK_KEY: i64 = 0x6d69_6772_6174;

@@ -10,6 +10,7 @@
 
 pub mod events;
 pub mod idempotency;
+pub mod jobs;
 mod migrate;
 pub mod stores;
 pub mod users;

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod auth;
+mod jobs;
 mod metrics;
 mod push;
 mod scale;
