@@ -45,9 +45,17 @@ static ASSETS: &[Asset] = &[
     asset!("js/i18n.js", "js/i18n.js", "text/javascript; charset=utf-8"),
     asset!("js/chat.js", "js/chat.js", "text/javascript; charset=utf-8"),
     asset!("js/ui.js", "js/ui.js", "text/javascript; charset=utf-8"),
-    asset!("js/customer.js", "js/customer.js", "text/javascript; charset=utf-8"),
+    asset!(
+        "js/customer.js",
+        "js/customer.js",
+        "text/javascript; charset=utf-8"
+    ),
     asset!("js/shop.js", "js/shop.js", "text/javascript; charset=utf-8"),
-    asset!("js/admin.js", "js/admin.js", "text/javascript; charset=utf-8"),
+    asset!(
+        "js/admin.js",
+        "js/admin.js",
+        "text/javascript; charset=utf-8"
+    ),
     asset!("favicon.svg", "favicon.svg", "image/svg+xml"),
 ];
 
@@ -64,11 +72,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(move |req: HttpRequest| async move { serve(&req, &PAGES[i], true) }),
         );
     }
-    cfg.route("/assets/{path:.*}", web::get().to(asset))
-        .route(
-            "/favicon.ico",
-            web::get().to(|req: HttpRequest| async move { serve(&req, &ASSETS[ASSETS.len() - 1], false) }),
-        );
+    cfg.route("/assets/{path:.*}", web::get().to(asset)).route(
+        "/favicon.ico",
+        web::get()
+            .to(|req: HttpRequest| async move { serve(&req, &ASSETS[ASSETS.len() - 1], false) }),
+    );
 }
 
 async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {

@@ -139,7 +139,7 @@ async function loadInventory() {
     el('tbody', {}, products.map((p) => {
       const n = qty.get(p.id) ?? 0;
       const r = inv.get(p.id) || {};
-      const optimal = r.optimal ?? r.optimal_quantity ?? r.optimal_stock;
+      const optimal = r.optimum ?? r.optimal ?? r.optimal_quantity ?? r.optimal_stock;
       const low = r.low === true || r.is_low === true || (optimal !== undefined && optimal !== null && n < optimal) || n <= 2;
       const input = el('input', { type: 'number', min: '0', value: n, 'aria-label': `${p.title} ${t('admin.stock')}` });
       return el('tr', { dataset: { productId: p.id } },
@@ -259,7 +259,7 @@ async function loadJobs() {
   }
   box.replaceChildren(el('table', { class: 'table' }, el('tbody', {}, jobs.map((j) => {
     const input = el('input', { value: j.schedule || '', 'aria-label': t('admin.schedule') });
-    input.style.width = '8rem';
+    input.style.width = '9rem';
     const save = el('button', { class: 'btn-ghost small', type: 'button', onclick: (ev) => busy(ev.currentTarget, async () => {
       try {
         await API.put(`/admin/jobs/${encodeURIComponent(j.name)}`, { schedule: input.value.trim() });
@@ -276,7 +276,10 @@ async function loadJobs() {
         showError(e);
       }
     }) }, t('admin.run'));
-    return el('tr', {}, el('td', {}, el('strong', {}, j.name), el('br'), el('small', { class: 'muted' }, fmtTime(j.last_run_at || j.last_run?.finished_at))),
+    return el('tr', { dataset: { job: j.name } },
+      el('td', {}, el('strong', {}, j.name), j.running ? el('span', { class: 'badge' }, ' ⏳') : '', el('br'),
+        el('small', { class: 'muted' }, j.description || ''), el('br'),
+        el('small', { class: 'muted' }, `${t('admin.next_run')}: ${fmtTime(j.next_run_at) || '—'} · ${t('admin.last_run')}: ${fmtTime(j.last_run_at) || '—'}`)),
       el('td', {}, input), el('td', { class: 'num' }, save, ' ', run));
   }))));
 }

@@ -89,7 +89,7 @@ export function eventVars(env) {
     qty: pick(d.order?.quantity, d.quantity, 1),
     title: pick(d.product?.title, d.order?.title, d.title, ''),
     n: pick(d.stock_left, d.stock, d.available, d.quantity, ''),
-    name: pick(d.message?.sender?.name, d.from?.name, d.user?.name, d.conversation?.customer?.name, d.customer?.name, d.name, ''),
+    name: pick(d.message?.sender?.name, d.from?.name, d.user?.name, d.conversation?.customer?.name, d.customer?.name, d.name, typeof d.job === 'string' ? d.job : undefined, ''),
     text: pick(d.text, d.message?.text, ''),
     subject: pick(d.subject, d.inquiry?.subject, ''),
   };
