@@ -40,6 +40,7 @@ async function newAdmin() {
 }
 
 async function shot(page, name) {
+  await page.evaluate(() => window.scrollTo(0, 0));
   const path = join(DOCS, `screenshot-${name}.png`);
   await page.screenshot({ path, fullPage: false });
   assert.ok(statSync(path).size < 300 * 1024, `${name} screenshot under 300 KB`);
@@ -259,8 +260,21 @@ test('the console lists who is connected and shows jobs or says they are not the
   await liveState(page);
   await page.click('#conn-refresh');
   await page.waitForSelector('#connections td:has-text("Console Admin")');
-  await page.waitForSelector('#jobs table, #jobs .placeholder');
+  await page.waitForSelector('#jobs .job, #jobs .placeholder');
   if (!adminShot) await shot(page, 'admin');
   assert.deepEqual(page.errors, []);
+  await ctx.close();
+});
+
+test('the pages fit a phone screen without sideways scrolling', async () => {
+  const ctx = await context(browser, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  for (const path of ['/', '/shop', '/admin']) {
+    const page = await open(ctx, `${server.base}${path}`);
+    await page.waitForLoadState('networkidle').catch(() => {});
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(wide <= 390, `${path} is ${wide}px wide on a 390px screen`);
+    assert.deepEqual(page.errors, [], path);
+    await page.close();
+  }
   await ctx.close();
 });

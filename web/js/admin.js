@@ -257,13 +257,13 @@ async function loadJobs() {
     if (e.status === 404) return box.replaceChildren(el('p', { class: 'placeholder' }, t('admin.jobs_missing')));
     return sectionNote(box, e);
   }
-  box.replaceChildren(el('table', { class: 'table' }, el('tbody', {}, jobs.map((j) => {
-    const input = el('input', { value: j.schedule || '', 'aria-label': t('admin.schedule') });
-    input.style.width = '9rem';
+  box.replaceChildren(...jobs.map((j) => {
+    const input = el('input', { value: j.schedule || '', 'aria-label': t('admin.schedule'), name: 'schedule' });
     const save = el('button', { class: 'btn-ghost small', type: 'button', onclick: (ev) => busy(ev.currentTarget, async () => {
       try {
         await API.put(`/admin/jobs/${encodeURIComponent(j.name)}`, { schedule: input.value.trim() });
         toast(t('admin.saved'), 'ok');
+        loadJobs();
       } catch (e) {
         showError(e);
       }
@@ -276,12 +276,12 @@ async function loadJobs() {
         showError(e);
       }
     }) }, t('admin.run'));
-    return el('tr', { dataset: { job: j.name } },
-      el('td', {}, el('strong', {}, j.name), j.running ? el('span', { class: 'badge' }, ' ⏳') : '', el('br'),
-        el('small', { class: 'muted' }, j.description || ''), el('br'),
-        el('small', { class: 'muted' }, `${t('admin.next_run')}: ${fmtTime(j.next_run_at) || '—'} · ${t('admin.last_run')}: ${fmtTime(j.last_run_at) || '—'}`)),
-      el('td', {}, input), el('td', { class: 'num' }, save, ' ', run));
-  }))));
+    return el('div', { class: 'job', dataset: { job: j.name } },
+      el('div', { class: 'job-head' }, el('strong', {}, j.name), j.running ? el('span', { class: 'badge' }, '…') : ''),
+      el('div', { class: 'muted small' }, j.description || ''),
+      el('div', { class: 'muted small' }, `${t('admin.next_run')}: ${fmtTime(j.next_run_at) || '—'} · ${t('admin.last_run')}: ${fmtTime(j.last_run_at) || '—'}`),
+      el('div', { class: 'row job-controls' }, input, save, run));
+  }));
 }
 
 // ---------- connections ----------
