@@ -61,6 +61,9 @@ pub struct PushSettings {
     pub batch_limit: usize,
     /// Upper bound of a long-poll's `timeout` parameter.
     pub max_poll_timeout: Duration,
+    /// A connection whose sent data stays unacknowledged this long (a reader that
+    /// stopped reading, or a vanished peer) is aborted by the kernel.
+    pub stalled_timeout: Duration,
     /// Safety net: the tailer re-reads the log this often even without a wake-up.
     pub tail_interval: Duration,
 }
@@ -78,6 +81,7 @@ impl Default for PushSettings {
             batch_limit: 500,
             max_poll_timeout: Duration::from_secs(55),
             tail_interval: Duration::from_secs(1),
+            stalled_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -119,7 +119,9 @@ impl Application {
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
         })
-        .on_connect(crate::events::socket::remember)
+        .on_connect(crate::events::socket::on_connect(
+            settings.push.stalled_timeout,
+        ))
         .listen(listener)?
         .disable_signals()
         .shutdown_timeout(settings.shutdown_timeout.as_secs().max(1));

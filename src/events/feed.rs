@@ -150,12 +150,7 @@ impl Feed {
                 retry_after: Some(5),
             })?;
 
-        let socket = (transport == Transport::Sse)
-            .then(|| super::socket::duplicate(req))
-            .flatten();
-        let subscription = state
-            .hub
-            .subscribe(audience.hub_keys(), types.clone(), socket);
+        let subscription = state.hub.subscribe(audience.hub_keys(), types.clone());
         let head = state.hub.head();
         let (start, reset) = match cursor {
             None => (head, false),
@@ -290,8 +285,12 @@ impl Feed {
 /// A cursor the log can no longer serve: older than what was pruned, or newer than
 /// anything ever written (a different database).
 async fn cursor_is_gone(state: &AppState, cursor: i64, head: i64) -> Result<bool, ApiError> {
-    if cursor > head && cursor > state.db.max_event_id().await? {
-        return Ok(true);
+    if cursor > head {
+        return Ok(cursor > state.db.max_event_id().await?);
+    }
+    // Everything after a cursor the ring covers is in memory: nothing to check.
+    if state.hub.ring_covers(cursor) {
+        return Ok(false);
     }
     Ok(cursor < state.db.pruned_through().await?)
 }

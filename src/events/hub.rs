@@ -21,12 +21,9 @@ struct Subscriber {
     id: u64,
     queue: mpsc::Sender<Arc<Event>>,
     types: TypeFilter,
-    /// Cancelled when the queue overflows or the server shuts down.
+    /// Cancelled when the queue overflows or the server shuts down. A reader that
+    /// stopped reading is then ended by the kernel (see [`super::socket`]).
     cut: CancellationToken,
-    /// The reader's socket (a duplicate descriptor), shut down on overflow: a reader
-    /// that stopped reading has a full socket, so the server stops polling its stream
-    /// and the stream could never notice the cut by itself.
-    socket: Option<std::net::TcpStream>,
 }
 
 /// Counters the hub keeps for `/metrics`.
@@ -117,19 +114,13 @@ impl Hub {
 
     /// Registers a reader of `keys` (channel names, or [`channel::ALL_STORES`]).
     /// Register before reading any backlog, so nothing published meanwhile is missed.
-    pub fn subscribe(
-        self: &Arc<Self>,
-        keys: Vec<String>,
-        types: TypeFilter,
-        socket: Option<std::net::TcpStream>,
-    ) -> Subscription {
+    pub fn subscribe(self: &Arc<Self>, keys: Vec<String>, types: TypeFilter) -> Subscription {
         let (tx, rx) = mpsc::channel(self.queue_capacity);
         let subscriber = Arc::new(Subscriber {
             id: self.next_subscriber.fetch_add(1, Ordering::Relaxed),
             queue: tx,
             types,
             cut: self.shutdown.child_token(),
-            socket,
         });
         for key in &keys {
             self.channels
@@ -190,9 +181,6 @@ impl Hub {
                     tracing::warn!(subscriber = s.id, "subscriber queue full: cutting it off");
                     self.stats.overflows.fetch_add(1, Ordering::Relaxed);
                     s.cut.cancel();
-                    if let Some(socket) = &s.socket {
-                        let _ = socket.shutdown(std::net::Shutdown::Both);
-                    }
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => {}
             }
@@ -220,6 +208,11 @@ impl Hub {
                 .cloned()
                 .collect(),
         )
+    }
+
+    /// Whether the ring still holds every event after `cursor`.
+    pub fn ring_covers(&self, cursor: i64) -> bool {
+        cursor >= self.ring.lock().unwrap_or_else(|p| p.into_inner()).floor
     }
 
     /// Number of registered subscriptions (for metrics and tests).
@@ -257,8 +250,8 @@ mod tests {
     #[tokio::test]
     async fn events_reach_only_their_channel() {
         let hub = hub(8);
-        let mut a = hub.subscribe(vec!["user:1".into()], TypeFilter::default(), None);
-        let mut b = hub.subscribe(vec!["user:2".into()], TypeFilter::default(), None);
+        let mut a = hub.subscribe(vec!["user:1".into()], TypeFilter::default());
+        let mut b = hub.subscribe(vec!["user:2".into()], TypeFilter::default());
         hub.publish(&[ev(1, "user:1")]);
         assert_eq!(a.queue.recv().await.unwrap().id, 1);
         assert!(b.queue.try_recv().is_err());
@@ -268,11 +261,7 @@ mod tests {
     #[tokio::test]
     async fn admins_get_every_store_channel() {
         let hub = hub(8);
-        let mut admin = hub.subscribe(
-            vec![channel::ALL_STORES.into()],
-            TypeFilter::default(),
-            None,
-        );
+        let mut admin = hub.subscribe(vec![channel::ALL_STORES.into()], TypeFilter::default());
         hub.publish(&[ev(1, "store:9"), ev(2, "user:1")]);
         assert_eq!(admin.queue.recv().await.unwrap().channel, "store:9");
         assert!(admin.queue.try_recv().is_err());
@@ -281,8 +270,8 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_cuts_only_that_subscriber() {
         let hub = hub(2);
-        let slow = hub.subscribe(vec!["products".into()], TypeFilter::default(), None);
-        let mut fast = hub.subscribe(vec!["products".into()], TypeFilter::default(), None);
+        let slow = hub.subscribe(vec!["products".into()], TypeFilter::default());
+        let mut fast = hub.subscribe(vec!["products".into()], TypeFilter::default());
         for id in 1..=3 {
             hub.publish(&[ev(id, "products")]);
             assert_eq!(fast.queue.recv().await.unwrap().id, id);
@@ -320,7 +309,6 @@ mod tests {
         let s = hub.subscribe(
             vec!["user:1".into(), "products".into()],
             TypeFilter::default(),
-            None,
         );
         assert_eq!(hub.subscriber_count(), 1);
         drop(s);

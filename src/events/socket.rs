@@ -1,47 +1,35 @@
-//! Reaching a stream's TCP socket from outside the response, so that a reader who
-//! stopped reading can be cut off (see [`super::hub`]).
+//! Socket options for every accepted connection, set in `HttpServer::on_connect`.
 //!
-//! actix hands `on_connect` the raw stream; we note its descriptor number there. A
-//! stream's handler duplicates it while its request is being served (so the number
-//! surely still names this connection); the duplicate keeps the socket reachable,
-//! with no risk of touching a reused descriptor, until the stream is dropped.
+//! A reader that stops reading fills its socket; actix then stops polling its
+//! response stream, so the stream can never notice that the hub cut it off (queue
+//! overflow). `TCP_USER_TIMEOUT` makes the kernel abort a connection whose sent data
+//! (zero-window probes included) stays unacknowledged that long; actix then sees the
+//! error and drops the stream, its queue and its registry entry. It also ends
+//! connections to peers that vanished while data was pending, sooner than a
+//! heartbeat would.
 
 use std::any::Any;
+use std::time::Duration;
 
-use actix_web::HttpRequest;
 use actix_web::dev::Extensions;
 
-/// The connection's descriptor number, stored per connection by `on_connect`.
-#[derive(Clone, Copy)]
-struct ConnFd(#[cfg(unix)] std::os::fd::RawFd);
-
-/// `HttpServer::on_connect` hook.
-pub fn remember(conn: &dyn Any, ext: &mut Extensions) {
-    #[cfg(unix)]
-    if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
-        use std::os::fd::AsRawFd;
-        ext.insert(ConnFd(tcp.as_raw_fd()));
-    }
-    #[cfg(not(unix))]
-    let _ = (conn, ext);
-}
-
-/// A duplicate of the request's socket, if it is a TCP connection.
-pub fn duplicate(req: &HttpRequest) -> Option<std::net::TcpStream> {
-    #[cfg(unix)]
-    {
-        use std::os::fd::BorrowedFd;
-        let fd = req.conn_data::<ConnFd>()?.0;
-        // SAFETY: the descriptor belongs to the connection serving `req`, which is
-        // open for at least as long as this handler runs; we only borrow it to dup.
-        let owned = unsafe { BorrowedFd::borrow_raw(fd) }
-            .try_clone_to_owned()
-            .ok()?;
-        Some(std::net::TcpStream::from(owned))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = req;
-        None
+/// Returns the `on_connect` hook that applies `stalled_timeout` to each connection.
+pub fn on_connect(
+    stalled_timeout: Duration,
+) -> impl Fn(&dyn Any, &mut Extensions) + Send + Sync + Clone + 'static {
+    move |conn: &dyn Any, _ext: &mut Extensions| {
+        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            set_user_timeout(tcp, stalled_timeout);
+        }
     }
 }
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn set_user_timeout(tcp: &actix_web::rt::net::TcpStream, timeout: Duration) {
+    if let Err(e) = socket2::SockRef::from(tcp).set_tcp_user_timeout(Some(timeout)) {
+        tracing::debug!(error = %e, "TCP_USER_TIMEOUT not set");
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn set_user_timeout(_tcp: &actix_web::rt::net::TcpStream, _timeout: Duration) {}

@@ -235,7 +235,11 @@ async fn long_poll_answers_at_once_waits_to_be_woken_and_times_out_empty() {
 
 #[tokio::test]
 async fn a_reader_that_never_reads_is_cut_off_without_delaying_the_others() {
-    let app = spawn_app_with(|s| s.push.queue_capacity = 64).await;
+    let app = spawn_app_with(|s| {
+        s.push.queue_capacity = 64;
+        s.push.stalled_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
     let mut fast = app.sse("topics=announcements", None, None).await;
     fast.next().await;
 
@@ -405,6 +409,9 @@ async fn a_cursor_the_log_no_longer_holds_gets_stream_reset() {
     let app = spawn_app_with(|s| {
         s.push.retention = Duration::from_millis(1);
         s.push.prune_interval = Duration::from_millis(50);
+        // A cursor still covered by the in-memory ring is served from it; make
+        // the ring too small to reach back that far.
+        s.push.ring_capacity = 1;
     })
     .await;
     let kim = app.customer("Kim").await;
