@@ -20,6 +20,35 @@ pub struct Cli {
 pub enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// The record shop's terminal client.
+    Shop(ShopArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ShopArgs {
+    /// The server's address.
+    #[arg(long, env = "POINTCAST_URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// Member number (customers) or login (staff); asked for when absent.
+    #[arg(long)]
+    pub login: Option<String>,
+    /// Password; asked for when absent.
+    #[arg(long, env = "POINTCAST_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Language of the client (default: from LANG).
+    #[arg(long, value_enum)]
+    pub lang: Option<crate::client::Lang>,
+}
+
+impl ShopArgs {
+    pub fn into_options(self) -> crate::client::ClientOptions {
+        crate::client::ClientOptions {
+            url: self.url,
+            login: self.login,
+            password: self.password,
+            lang: crate::client::Lang::pick(self.lang, std::env::var("LANG").ok().as_deref()),
+        }
+    }
 }
 
 #[derive(Args, Debug)]

@@ -10,7 +10,11 @@
 //! - [`events`]: the push core: hub, tailer, feeds, SSE and long-poll.
 //! - [`auth`]: roles, tokens, passwords, extracting the caller.
 //! - [`jobs`]: the scheduler and the scheduled jobs.
-//! - [`accounts`], [`announcements`], [`stores`]: domain rules, free of HTTP.
+//! - [`accounts`], [`announcements`], [`stores`], [`mileage`]: domain rules, free of HTTP.
+//! - [`shop`]: record shop rules; [`demo`]: `serve --demo` data; [`client`]: the
+//!   `pointcast shop` terminal client.
+//! - [`support`]: the customer center (conversations, inquiries); [`mail`] sends
+//!   its outbox over SMTP.
 //! - [`routes`]: HTTP handlers only.
 //! - [`error`]: the one API error type and its mapping to HTTP.
 
@@ -18,16 +22,22 @@ pub mod accounts;
 pub mod announcements;
 pub mod auth;
 pub mod cli;
+pub mod client;
+pub mod demo;
 pub mod error;
 pub mod events;
 pub mod jobs;
+pub mod mail;
 pub mod metrics;
+pub mod mileage;
 pub mod routes;
 pub mod settings;
+pub mod shop;
 pub mod startup;
 pub mod state;
 pub mod store;
 pub mod stores;
+pub mod support;
 
 pub use settings::Settings;
 pub use startup::{Application, Shutdown};

@@ -17,6 +17,7 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(listen = %settings.listen, port = app.port(), database = %redact(&settings.database_url), "pointcast listening");
             app.run_until_stopped().await
         }
+        Command::Shop(args) => pointcast::client::run(args.into_options()).await,
     }
 }
 

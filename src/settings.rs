@@ -37,6 +37,8 @@ pub struct Settings {
     pub login_throttle: ThrottleSettings,
     /// The scheduler's clock; tests put a [`crate::jobs::clock::ManualClock`] here.
     pub clock: Arc<dyn Clock>,
+    pub mail: MailSettings,
+    pub support: SupportSettings,
 }
 
 /// Knobs of the push core (DESIGN.md §2). Named durations rather than literals, so
@@ -86,6 +88,51 @@ impl Default for PushSettings {
     }
 }
 
+/// The inquiry mail outbox (`src/mail.rs`). Named durations so tests can shorten them.
+#[derive(Clone, Debug)]
+pub struct MailSettings {
+    /// The `From:` of inquiry mail.
+    pub from: String,
+    /// Wait before the first retry of a failed mail; doubled after each failure.
+    pub retry_initial: Duration,
+    /// Longest wait between two attempts, however many failed.
+    pub retry_max: Duration,
+    /// Safety net: the worker looks at the outbox this often even without a wake-up.
+    pub poll_interval: Duration,
+    /// One SMTP conversation may take this long before it counts as failed.
+    pub send_timeout: Duration,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            from: "pointcast <pointcast@localhost>".into(),
+            retry_initial: Duration::from_secs(5),
+            retry_max: Duration::from_secs(15 * 60),
+            poll_interval: Duration::from_secs(30),
+            send_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Limits of the customer center (`src/support/`).
+#[derive(Clone, Debug)]
+pub struct SupportSettings {
+    /// Messages one user may send in a burst...
+    pub rate_burst: u32,
+    /// ...refilled evenly over this window (10 per 10 s by default).
+    pub rate_window: Duration,
+}
+
+impl Default for SupportSettings {
+    fn default() -> Self {
+        Self {
+            rate_burst: 10,
+            rate_window: Duration::from_secs(10),
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -102,6 +149,8 @@ impl Default for Settings {
             push: PushSettings::default(),
             login_throttle: ThrottleSettings::default(),
             clock: Arc::new(SystemClock),
+            mail: MailSettings::default(),
+            support: SupportSettings::default(),
         }
     }
 }

@@ -8,6 +8,7 @@ use actix_web::dev::{Server, ServerHandle, Service};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use futures_util::FutureExt;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::throttle::LoginThrottle;
@@ -17,11 +18,12 @@ use crate::events::hub::Hub;
 use crate::events::{retention, tailer};
 use crate::jobs::scheduler::Scheduler;
 use crate::metrics::Metrics;
-use crate::routes;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::store::Db;
 use crate::store::users::NewUser;
+use crate::support::ratelimit::RateLimiter;
+use crate::{mail, routes};
 
 /// A built, bound, not yet running server.
 pub struct Application {
@@ -49,6 +51,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = Db::connect(&settings.database_url).await?;
         bootstrap_admin(&db, &settings).await?;
+        crate::demo::seed_if_asked(&db, &settings).await?;
         let shutdown = CancellationToken::new();
         let head = db.max_event_id().await?;
         let push = &settings.push;
@@ -76,10 +79,19 @@ impl Application {
         let scheduler = Scheduler::new(db.clone(), Arc::clone(&settings.clock));
         scheduler.install().await?;
         tokio::spawn(Arc::clone(&scheduler).run(shutdown.clone()));
+        let mail_wake = Arc::new(Notify::new());
+        if let (Some(url), Some(_)) = (&settings.smtp_url, &settings.admin_email) {
+            let target = mail::SmtpTarget::parse(url)?;
+            let (db, wake, mail) = (db.clone(), Arc::clone(&mail_wake), settings.mail.clone());
+            tokio::spawn(mail::run(db, target, mail, wake, shutdown.clone()));
+        }
+        let support = &settings.support;
         let state = web::Data::new(AppState {
             db,
             hub,
             connections: Arc::new(Connections::new(push.max_streams_per_principal)),
+            support_limiter: Arc::new(RateLimiter::new(support.rate_burst, support.rate_window)),
+            mail_wake,
             settings: Arc::new(settings.clone()),
             metrics,
             login_throttle: LoginThrottle::new(settings.login_throttle.clone()),

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::throttle::LoginThrottle;
@@ -13,6 +14,7 @@ use crate::jobs::scheduler::Scheduler;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::store::Db;
+use crate::support::ratelimit::RateLimiter;
 
 pub struct AppState {
     pub db: Db,
@@ -22,6 +24,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub login_throttle: LoginThrottle,
     pub scheduler: Arc<Scheduler>,
+    /// Chat message rate per user (the customer center).
+    pub support_limiter: Arc<RateLimiter>,
+    /// Wakes the mailer after a mail was put in the outbox.
+    pub mail_wake: Arc<Notify>,
     /// Cancelled when the server begins to stop.
     pub shutdown: CancellationToken,
 }

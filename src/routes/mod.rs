@@ -7,9 +7,12 @@ mod auth;
 mod bench;
 mod health;
 mod jobs;
+mod loyalty;
 mod metrics;
 mod pages;
+mod shop;
 mod stores;
+mod support;
 mod users;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -30,7 +33,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(auth::configure)
                 .configure(users::configure)
                 .configure(stores::configure)
+                .configure(loyalty::configure)
                 .configure(announcements::configure)
+                .configure(shop::configure)
+                .configure(support::configure)
                 .configure(admin::configure)
                 .configure(jobs::configure)
                 .configure(bench::configure),

@@ -8,12 +8,18 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::is_unique_violation;
 use crate::store::users::NewUser;
-use crate::stores::{NewStore, StoreError};
+use crate::stores::{Design, NewStore, StoreError, StorePatch, distance_km, parse_near};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/stores", web::post().to(create))
         .route("/stores", web::get().to(list))
         .route("/stores/{id}", web::get().to(get))
+        .route("/stores/{id}", web::patch().to(update))
+        .route("/stores/{id}/coupon-design", web::put().to(set_design))
+        .route(
+            "/stores/{id}/coupon-design/history",
+            web::get().to(design_history),
+        )
         .route("/staff", web::post().to(create_staff));
 }
 
@@ -68,8 +74,121 @@ async fn create(
     Ok(HttpResponse::Created().json(store))
 }
 
-async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(json!({ "stores": state.db.stores().await? })))
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    /// `lat,lon`: sort by distance from there, nearest first, and give `distance_km`.
+    near: Option<String>,
+}
+
+async fn list(state: web::Data<AppState>, q: web::Query<ListQuery>) -> ApiResult<HttpResponse> {
+    let stores = state.db.stores().await?;
+    let Some(near) = q.near.as_deref() else {
+        return Ok(HttpResponse::Ok().json(json!({ "stores": stores })));
+    };
+    let here = parse_near(near)?;
+    let mut with_distance: Vec<(Option<f64>, _)> = stores
+        .into_iter()
+        .map(|s| {
+            let d = s.lat.zip(s.lon).map(|there| distance_km(here, there));
+            (d, s)
+        })
+        .collect();
+    // Stores without a location go last.
+    with_distance.sort_by(|a, b| match (a.0, b.0) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.1.id.cmp(&b.1.id),
+    });
+    let out = with_distance
+        .into_iter()
+        .map(|(d, s)| {
+            let mut v = serde_json::to_value(&s).map_err(anyhow::Error::from)?;
+            v["distance_km"] = json!(d);
+            Ok(v)
+        })
+        .collect::<Result<Vec<_>, anyhow::Error>>()?;
+    Ok(HttpResponse::Ok().json(json!({ "stores": out })))
+}
+
+/// Admins, or staff of this store.
+async fn ensure_store_staff(state: &AppState, who: &Principal, id: i64) -> ApiResult<()> {
+    if !state.db.is_staff_of(who, id).await? {
+        return Err(ApiError::Forbidden("only admins and this store's owner"));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateStore {
+    name: Option<String>,
+    address: Option<String>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    coupon_threshold: Option<i64>,
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+    body: web::Json<UpdateStore>,
+) -> ApiResult<HttpResponse> {
+    ensure_store_staff(&state, &who, *id).await?;
+    let b = body.into_inner();
+    let patch = StorePatch::parse(
+        b.name.as_deref(),
+        b.address.as_deref(),
+        b.lat,
+        b.lon,
+        b.coupon_threshold,
+    )?;
+    let store = state
+        .db
+        .update_store(*id, &patch)
+        .await?
+        .ok_or(ApiError::NotFound("store"))?;
+    tracing::info!(store_id = store.id, by = who.user_id, "store updated");
+    Ok(HttpResponse::Ok().json(store))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DesignBody {
+    shape: String,
+    color: String,
+    label: String,
+}
+
+/// Changes the design of coupons issued from now on; every change is logged.
+async fn set_design(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+    body: web::Json<DesignBody>,
+) -> ApiResult<HttpResponse> {
+    ensure_store_staff(&state, &who, *id).await?;
+    let design = Design::parse(&body.shape, &body.color, &body.label)?;
+    let change = state
+        .db
+        .set_coupon_design(*id, &design, who.user_id)
+        .await?
+        .ok_or(ApiError::NotFound("store"))?;
+    Ok(HttpResponse::Ok().json(change))
+}
+
+async fn design_history(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    ensure_store_staff(&state, &who, *id).await?;
+    if !state.db.store_exists(*id).await? {
+        return Err(ApiError::NotFound("store"));
+    }
+    Ok(HttpResponse::Ok().json(json!({ "history": state.db.design_history(*id).await? })))
 }
 
 async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpResponse> {

@@ -1,14 +1,20 @@
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
+use serde_json::json;
 
 use crate::accounts::{AccountError, Name, Password, Phone};
-use crate::auth::{Role, password};
+use crate::auth::{self, Principal, Role, password};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::users::NewUser;
+use crate::stores::parse_location;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/users", web::post().to(sign_up));
+    cfg.route("/users", web::post().to(sign_up))
+        .route("/users/{id}", web::get().to(get))
+        .route("/users/{id}", web::head().to(exists))
+        .route("/users/{id}", web::patch().to(update))
+        .route("/users/{id}/location", web::put().to(share_location));
 }
 
 impl From<AccountError> for ApiError {
@@ -48,4 +54,131 @@ async fn sign_up(state: web::Data<AppState>, body: web::Json<SignUp>) -> ApiResu
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/users/{}", user.id)))
         .json(user))
+}
+
+/// The user themself, an admin, or an owner of a store the user belongs to.
+async fn get(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let id = *id;
+    let allowed = who.user_id == id
+        || who.is_admin()
+        || (who.role == Role::Owner && state.db.serves_member(who.user_id, id).await?);
+    if !allowed {
+        return Err(ApiError::Forbidden(
+            "you see your own account; staff see their stores' members",
+        ));
+    }
+    let user = state.db.user(id).await?.ok_or(ApiError::NotFound("user"))?;
+    let mut v = serde_json::to_value(&user).map_err(anyhow::Error::from)?;
+    if who.user_id == id || who.is_admin() {
+        v["location"] = match state.db.location(id).await? {
+            Some((lat, lon)) => json!({ "lat": lat, "lon": lon }),
+            None => json!(null),
+        };
+    }
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Whether a user id exists (200 or 404, no body): staff check before enrolling.
+async fn exists(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    if who.user_id != *id && !who.role.is_staff() {
+        return Err(ApiError::Forbidden("only staff look up other users"));
+    }
+    Ok(match state.db.user(*id).await? {
+        Some(_) => HttpResponse::Ok().finish(),
+        None => HttpResponse::NotFound().finish(),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Patch {
+    name: Option<String>,
+    phone: Option<String>,
+    password: Option<String>,
+}
+
+/// The user themself or an admin changes name, phone or password. A new password
+/// ends the user's other sessions (the caller's own stays).
+async fn update(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    body: web::Json<Patch>,
+) -> ApiResult<HttpResponse> {
+    let id = *id;
+    if who.user_id != id && !who.is_admin() {
+        return Err(ApiError::Forbidden("you change only your own account"));
+    }
+    let b = body.into_inner();
+    if b.name.is_none() && b.phone.is_none() && b.password.is_none() {
+        return Err(ApiError::invalid(
+            "invalid_account",
+            "name at least one of name, phone, password",
+        ));
+    }
+    let name = b.name.as_deref().map(Name::parse).transpose()?;
+    let phone = b.phone.as_deref().map(Phone::parse).transpose()?;
+    let pw = b.password.as_deref().map(Password::parse).transpose()?;
+    let hash = match pw {
+        Some(p) => Some(password::hash(p.into_inner()).await?),
+        None => None,
+    };
+    let keep = if who.user_id == id {
+        auth::token_from_request(&req)
+    } else {
+        None
+    };
+    let user = state
+        .db
+        .update_user(
+            id,
+            name.as_ref().map(Name::as_str),
+            phone.as_ref().map(Phone::as_str),
+            hash.as_deref(),
+            keep.as_deref(),
+        )
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    Ok(HttpResponse::Ok().json(user))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Location {
+    lat: f64,
+    lon: f64,
+}
+
+/// A user shares where they are (for "stores near me"); only for themself.
+async fn share_location(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+    body: web::Json<Location>,
+) -> ApiResult<HttpResponse> {
+    if who.user_id != *id {
+        return Err(ApiError::Forbidden("you share only your own location"));
+    }
+    let (lat, lon) = parse_location(Some(body.lat), Some(body.lon))
+        .ok()
+        .flatten()
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "invalid_location",
+                "lat must be within -90..90 and lon within -180..180",
+            )
+        })?;
+    if !state.db.set_location(*id, lat, lon).await? {
+        return Err(ApiError::NotFound("user"));
+    }
+    Ok(HttpResponse::Ok().json(json!({ "user_id": *id, "lat": lat, "lon": lon })))
 }

@@ -25,6 +25,24 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0001_foundation.sql"),
     },
     Migration {
+        version: 2,
+        name: "loyalty",
+        sqlite: include_str!("../../migrations/sqlite/0002_loyalty.sql"),
+        postgres: include_str!("../../migrations/postgres/0002_loyalty.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "shop",
+        sqlite: include_str!("../../migrations/sqlite/0003_shop.sql"),
+        postgres: include_str!("../../migrations/postgres/0003_shop.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "support",
+        sqlite: include_str!("../../migrations/sqlite/0004_support.sql"),
+        postgres: include_str!("../../migrations/postgres/0004_support.sql"),
+    },
+    Migration {
         version: 5,
         name: "jobs",
         sqlite: include_str!("../../migrations/sqlite/0005_jobs.sql"),

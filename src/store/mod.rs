@@ -12,7 +12,11 @@ pub mod events;
 pub mod idempotency;
 pub mod jobs;
 mod migrate;
+pub mod mileage;
+pub mod outbox;
+pub mod shop;
 pub mod stores;
+pub mod support;
 pub mod users;
 
 use std::sync::Arc;

@@ -224,6 +224,85 @@ impl Db {
             .is_some())
     }
 
+    /// Changes the fields given (already validated; the password already hashed);
+    /// `None` if the user does not exist. Changing the password ends the user's other
+    /// sessions, so a stolen token does not outlive the change.
+    pub async fn update_user(
+        &self,
+        id: i64,
+        name: Option<&str>,
+        phone: Option<&str>,
+        password_hash: Option<&str>,
+        keep_token: Option<&str>,
+    ) -> anyhow::Result<Option<User>> {
+        let mut tx = self.begin().await?;
+        let Some(mut user) = fetch_user(tx.conn(), id).await? else {
+            return Ok(None);
+        };
+        if let Some(n) = name {
+            user.name = n.to_string();
+        }
+        if let Some(p) = phone {
+            user.phone = Some(p.to_string());
+        }
+        sqlx::query("UPDATE users SET name = $1, phone = $2 WHERE id = $3")
+            .bind(&user.name)
+            .bind(&user.phone)
+            .bind(id)
+            .execute(tx.conn())
+            .await
+            .context("updating a user")?;
+        if let Some(h) = password_hash {
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(h)
+                .bind(id)
+                .execute(tx.conn())
+                .await
+                .context("changing a password")?;
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+                .bind(id)
+                .bind(keep_token.map(auth::token_hash).unwrap_or_default())
+                .execute(tx.conn())
+                .await
+                .context("ending other sessions")?;
+        }
+        tx.commit().await?;
+        Ok(Some(user))
+    }
+
+    /// Records the location a user shares; false if the user does not exist.
+    pub async fn set_location(&self, id: i64, lat: f64, lon: f64) -> anyhow::Result<bool> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query("UPDATE users SET lat = $1, lon = $2 WHERE id = $3")
+            .bind(lat)
+            .bind(lon)
+            .bind(id)
+            .execute(tx.conn())
+            .await
+            .context("sharing a location")?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// The location a user shared, if any.
+    pub async fn location(&self, id: i64) -> anyhow::Result<Option<(f64, f64)>> {
+        let row = sqlx::query("SELECT lat, lon FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(match row {
+            Some(r) => match (
+                r.try_get::<Option<f64>, _>(0)?,
+                r.try_get::<Option<f64>, _>(1)?,
+            ) {
+                (Some(a), Some(o)) => Some((a, o)),
+                _ => None,
+            },
+            None => None,
+        })
+    }
+
     /// The first admin, if any (bootstrap).
     pub async fn first_admin(&self) -> anyhow::Result<Option<User>> {
         let row = sqlx::query(concat!(

@@ -6,7 +6,11 @@ mod helpers;
 
 mod auth;
 mod jobs;
+mod loyalty;
 mod metrics;
 mod push;
 mod scale;
+mod shop;
+mod smtp_sink;
 mod stores;
+mod support;

@@ -1,0 +1,164 @@
+//! The HTTP calls of the terminal client: the same public API a browser uses.
+
+use reqwest::{Client, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Why a call did not give what was asked.
+#[derive(Debug)]
+pub enum CallError {
+    /// No answer at all (server down, wrong URL, connection cut).
+    Unreachable(String),
+    /// The server refused, with its error object (`{code, message, ...}`).
+    Refused {
+        status: StatusCode,
+        code: String,
+        message: String,
+        /// `available` of an `insufficient_stock` refusal.
+        available: Option<i64>,
+    },
+    /// An answer that is not the JSON this client expects.
+    BadAnswer(String),
+}
+
+pub type CallResult<T> = Result<T, CallError>;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Product {
+    pub id: i64,
+    pub title: String,
+    pub artist: String,
+    pub price: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StockItem {
+    pub store_id: i64,
+    pub store_name: String,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Order {
+    pub id: i64,
+    pub store_name: String,
+    pub title: String,
+    pub quantity: i64,
+    pub total: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Placed {
+    pub order: Order,
+    pub stock_left: i64,
+}
+
+/// A logged-in connection to one server.
+pub struct Api {
+    client: Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Api {
+    pub fn new(url: &str) -> anyhow::Result<Self> {
+        let client = Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()?;
+        Ok(Self {
+            client,
+            base: format!("{}/api/v1", url.trim_end_matches('/')),
+            token: None,
+        })
+    }
+
+    /// Logs in with a member number (customers) or a staff login; returns the name.
+    pub async fn login(&mut self, login: &str, password: &str) -> CallResult<String> {
+        let v = self
+            .send(
+                self.client
+                    .post(format!("{}/auth/login", self.base))
+                    .json(&json!({"login": login, "password": password})),
+            )
+            .await?;
+        let token = v["token"].as_str().ok_or_else(|| bad("token"))?;
+        self.token = Some(token.to_string());
+        Ok(v["user"]["name"].as_str().unwrap_or(login).to_string())
+    }
+
+    pub async fn products(&self) -> CallResult<Vec<Product>> {
+        let v = self.get("/products").await?;
+        decode(&v["products"])
+    }
+
+    pub async fn product(&self, id: i64) -> CallResult<Product> {
+        decode(&self.get(&format!("/products/{id}")).await?)
+    }
+
+    /// The album's stock at every store.
+    pub async fn product_stock(&self, id: i64) -> CallResult<Vec<StockItem>> {
+        let v = self.get(&format!("/products/{id}/stock")).await?;
+        decode(&v["stock"])
+    }
+
+    /// Places an order under `key`; the caller retries with the same key after a
+    /// lost answer, so the order is placed once.
+    pub async fn order(
+        &self,
+        key: &str,
+        store_id: i64,
+        product_id: i64,
+        quantity: i64,
+    ) -> CallResult<Placed> {
+        let req = self
+            .authed(self.client.post(format!("{}/orders", self.base)))
+            .header("Idempotency-Key", key)
+            .json(&json!({"store_id": store_id, "product_id": product_id, "quantity": quantity}));
+        decode(&self.send(req).await?)
+    }
+
+    async fn get(&self, path: &str) -> CallResult<Value> {
+        self.send(self.authed(self.client.get(format!("{}{path}", self.base))))
+            .await
+    }
+
+    fn authed(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> CallResult<Value> {
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| CallError::Unreachable(e.to_string()))?;
+        let status = resp.status();
+        let body: Value = resp.json().await.map_err(|e| {
+            if e.is_decode() {
+                CallError::BadAnswer(format!("{status}: not JSON"))
+            } else {
+                CallError::Unreachable(e.to_string())
+            }
+        })?;
+        if status.is_success() {
+            return Ok(body);
+        }
+        let err = &body["error"];
+        Err(CallError::Refused {
+            status,
+            code: err["code"].as_str().unwrap_or("unknown").to_string(),
+            message: err["message"].as_str().unwrap_or("").to_string(),
+            available: err["available"].as_i64(),
+        })
+    }
+}
+
+fn bad(what: &str) -> CallError {
+    CallError::BadAnswer(format!("missing {what}"))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(v: &Value) -> CallResult<T> {
+    T::deserialize(v).map_err(|e| CallError::BadAnswer(e.to_string()))
+}

@@ -1,0 +1,171 @@
+//! `pointcast serve --demo`: fills an empty database with stores, real albums with
+//! stock, an owner and a few customers, and prints their logins, so a first-time user
+//! has something to click, buy and watch. A database that already holds stores or
+//! products is left alone, so a second start does not duplicate anything.
+
+use anyhow::Context;
+
+use crate::auth::{Role, password};
+use crate::settings::Settings;
+use crate::shop::{NewProduct, StockLevel};
+use crate::store::Db;
+use crate::store::users::NewUser;
+use crate::stores::NewStore;
+
+/// The demo's one password, printed with the logins: it guards demo data only.
+const DEMO_PASSWORD: &str = "demo-pass-1234";
+
+/// (name, address, lat, lon)
+const STORES: &[(&str, &str, f64, f64)] = &[
+    (
+        "Hongdae Records",
+        "Seoul, Mapo-gu, Wausan-ro 94",
+        37.5563,
+        126.9236,
+    ),
+    (
+        "Gangnam Vinyl",
+        "Seoul, Gangnam-gu, Teheran-ro 152",
+        37.5006,
+        127.0365,
+    ),
+    (
+        "Haeundae Sound",
+        "Busan, Haeundae-gu, Gunam-ro 24",
+        35.1631,
+        129.1636,
+    ),
+];
+
+/// (title, artist, price in won)
+const ALBUMS: &[(&str, &str, i64)] = &[
+    ("Abbey Road", "The Beatles", 38_000),
+    ("Rubber Soul", "The Beatles", 34_000),
+    ("The Dark Side of the Moon", "Pink Floyd", 42_000),
+    ("Wish You Were Here", "Pink Floyd", 39_000),
+    ("Kind of Blue", "Miles Davis", 33_000),
+    ("A Love Supreme", "John Coltrane", 31_000),
+    ("Blue Train", "John Coltrane", 30_000),
+    ("Rumours", "Fleetwood Mac", 36_000),
+    ("Thriller", "Michael Jackson", 35_000),
+    ("Back in Black", "AC/DC", 34_000),
+    ("Led Zeppelin IV", "Led Zeppelin", 37_000),
+    ("Nevermind", "Nirvana", 32_000),
+    ("OK Computer", "Radiohead", 36_000),
+    ("Kid A", "Radiohead", 36_000),
+    ("Blue", "Joni Mitchell", 31_000),
+    ("Pet Sounds", "The Beach Boys", 33_000),
+    ("What's Going On", "Marvin Gaye", 32_000),
+    ("Songs in the Key of Life", "Stevie Wonder", 45_000),
+    ("Purple Rain", "Prince", 34_000),
+    (
+        "The Velvet Underground & Nico",
+        "The Velvet Underground",
+        35_000,
+    ),
+    ("Born to Run", "Bruce Springsteen", 33_000),
+    ("Hotel California", "Eagles", 34_000),
+    ("London Calling", "The Clash", 36_000),
+    ("Random Access Memories", "Daft Punk", 48_000),
+    ("To Pimp a Butterfly", "Kendrick Lamar", 46_000),
+    ("Lemonade", "Beyoncé", 44_000),
+    ("Back to Black", "Amy Winehouse", 35_000),
+    ("Map of the Soul: 7", "BTS", 29_000),
+    ("The Album", "BLACKPINK", 28_000),
+    ("Palette", "IU", 27_000),
+    ("Sobangcha", "Kim Wan-sun", 25_000),
+    ("Seo Taiji and Boys", "Seo Taiji and Boys", 30_000),
+    ("Jang Beom-june 1", "Busker Busker", 26_000),
+    ("Hyukoh 23", "Hyukoh", 29_000),
+];
+
+const CUSTOMERS: &[(&str, &str)] = &[
+    ("Kim Min-su", "010-1234-5678"),
+    ("Lee Ji-eun", "010-2345-6789"),
+    ("Park Seo-yeon", "010-3456-7890"),
+];
+
+/// Seeds the demo data when `settings.demo` is set (`serve --demo`).
+pub async fn seed_if_asked(db: &Db, settings: &Settings) -> anyhow::Result<()> {
+    if settings.demo {
+        seed(db).await?;
+    }
+    Ok(())
+}
+
+/// Seeds the demo data if the database holds no stores and no products.
+pub async fn seed(db: &Db) -> anyhow::Result<()> {
+    if !db.shop_is_empty().await? {
+        println!("pointcast: demo data not added: the database already has stores or albums");
+        return Ok(());
+    }
+    let hash = password::hash(DEMO_PASSWORD.to_string()).await?;
+    let owner = db
+        .create_user(
+            &NewUser {
+                role: Role::Owner,
+                login: Some("owner"),
+                name: "Demo Owner",
+                phone: None,
+                password_hash: Some(&hash),
+            },
+            &[],
+        )
+        .await
+        .context("creating the demo owner (is the login \"owner\" taken?)")?;
+    let mut store_ids = Vec::new();
+    for (name, address, lat, lon) in STORES {
+        let new = NewStore::parse(
+            name,
+            Some(address),
+            Some(*lat),
+            Some(*lon),
+            Some(owner.id),
+            None,
+        )
+        .map_err(|e| anyhow::anyhow!("demo store {name}: {e}"))?;
+        store_ids.push(db.create_store(&new).await?.id);
+    }
+    for (i, (title, artist, price)) in ALBUMS.iter().enumerate() {
+        let new = NewProduct::parse(title, artist, *price)
+            .map_err(|e| anyhow::anyhow!("demo album {title}: {e}"))?;
+        let product = db.create_product(&new, owner.id).await?;
+        for (s, store_id) in store_ids.iter().enumerate() {
+            // A spread of levels, a few sold out, so low stock shows from the start.
+            let qty = ((i * 7 + s * 5) % 13) as i64;
+            let level = StockLevel::parse(qty).map_err(|e| anyhow::anyhow!("{e}"))?;
+            db.set_stock(*store_id, product.id, level, "demo opening stock", owner.id)
+                .await
+                .map_err(|e| anyhow::anyhow!("demo stock: {e}"))?;
+        }
+    }
+    let mut members = Vec::new();
+    for (name, phone) in CUSTOMERS {
+        let u = db
+            .create_user(
+                &NewUser {
+                    role: Role::Customer,
+                    login: None,
+                    name,
+                    phone: Some(phone),
+                    password_hash: Some(&hash),
+                },
+                &[],
+            )
+            .await?;
+        members.push((u.member_no.unwrap_or_default(), *name));
+    }
+    println!(
+        "pointcast: demo data added: {} stores, {} albums with stock",
+        STORES.len(),
+        ALBUMS.len()
+    );
+    println!("  owner of every store  login: owner  password: {DEMO_PASSWORD}");
+    for (member_no, name) in &members {
+        println!("  customer {name:<14} login: {member_no}  password: {DEMO_PASSWORD}");
+    }
+    if let Some((member_no, _)) = members.first() {
+        println!("  try: pointcast shop --login {member_no} --password {DEMO_PASSWORD}");
+    }
+    Ok(())
+}

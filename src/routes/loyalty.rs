@@ -1,0 +1,323 @@
+//! Memberships, the mileage ledger, coupons and redemptions (DESIGN.md §3-4).
+//! Handlers parse, authorise and call [`crate::store::mileage`]; the rules are in
+//! [`crate::mileage`].
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::mileage::{MileageError, Points, Reason};
+use crate::state::AppState;
+use crate::store::Db;
+use crate::store::idempotency::{IdempotencyKey, request_hash};
+use crate::store::mileage::{Grant, Page};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/stores/{id}/members", web::get().to(members))
+        .route("/stores/{id}/members/{user_id}", web::put().to(join))
+        .route("/stores/{id}/members/{user_id}", web::delete().to(leave))
+        .route(
+            "/stores/{id}/members/{user_id}/mileage",
+            web::post().to(grant),
+        )
+        .route("/stores/{id}/redemptions", web::get().to(redemptions))
+        .route("/users/{id}/mileage", web::get().to(balances))
+        .route("/users/{id}/mileage/entries", web::get().to(entries))
+        .route("/users/{id}/coupons", web::get().to(coupons))
+        .route("/coupons/{id}/redeem", web::post().to(redeem));
+}
+
+impl From<MileageError> for ApiError {
+    fn from(e: MileageError) -> Self {
+        use MileageError as E;
+        match e {
+            E::Points => ApiError::invalid("invalid_points", e.to_string()),
+            E::Reason => ApiError::invalid("invalid_reason", e.to_string()),
+            E::TooManyCoupons => ApiError::invalid("too_many_coupons", e.to_string()),
+            E::NotACustomer => ApiError::invalid("not_a_customer", e.to_string()),
+            E::NotStaff => {
+                ApiError::Forbidden("only staff of this store grant mileage and see its members")
+            }
+            E::NotYours => {
+                ApiError::Forbidden("a customer sees and changes only their own loyalty data")
+            }
+            E::OtherStore => ApiError::Forbidden(
+                "this coupon belongs to another store: only its own store redeems it",
+            ),
+            E::NoSuchStore => ApiError::NotFound("store"),
+            E::NoSuchUser => ApiError::NotFound("user"),
+            E::NotAMember => ApiError::NotFound("member"),
+            E::NoSuchCoupon => ApiError::NotFound("coupon"),
+            E::AlreadyRedeemed => ApiError::conflict("already_redeemed", e.to_string()),
+            E::KeyReused => ApiError::conflict("idempotency_key_reused", e.to_string()),
+            E::Unexpected(e) => ApiError::Unexpected(e),
+        }
+    }
+}
+
+/// Staff of the store (admins everywhere), and the store exists.
+async fn ensure_staff(db: &Db, who: &Principal, store_id: i64) -> ApiResult<()> {
+    if !db.is_staff_of(who, store_id).await? {
+        return Err(MileageError::NotStaff.into());
+    }
+    if !db.store_exists(store_id).await? {
+        return Err(MileageError::NoSuchStore.into());
+    }
+    Ok(())
+}
+
+/// The user themself or an admin.
+fn ensure_self_or_admin(who: &Principal, user_id: i64) -> ApiResult<()> {
+    if who.user_id == user_id || who.is_admin() {
+        Ok(())
+    } else {
+        Err(MileageError::NotYours.into())
+    }
+}
+
+/// The customer themself, or that store's staff, may enrol or remove a member.
+async fn ensure_member_manager(
+    db: &Db,
+    who: &Principal,
+    store_id: i64,
+    user_id: i64,
+) -> ApiResult<()> {
+    if who.user_id == user_id || db.is_staff_of(who, store_id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "a customer joins or leaves for themself; staff enrol only at their own stores",
+        ))
+    }
+}
+
+async fn join(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(i64, i64)>,
+) -> ApiResult<HttpResponse> {
+    let (store_id, user_id) = path.into_inner();
+    ensure_member_manager(&state.db, &who, store_id, user_id).await?;
+    let added = state.db.join_store(store_id, user_id).await?;
+    let body = json!({ "store_id": store_id, "user_id": user_id, "member": true });
+    Ok(if added {
+        tracing::info!(store_id, user_id, by = who.user_id, "member joined");
+        HttpResponse::Created().json(body)
+    } else {
+        HttpResponse::Ok().json(body)
+    })
+}
+
+async fn leave(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(i64, i64)>,
+) -> ApiResult<HttpResponse> {
+    let (store_id, user_id) = path.into_inner();
+    ensure_member_manager(&state.db, &who, store_id, user_id).await?;
+    state.db.leave_store(store_id, user_id).await?;
+    tracing::info!(store_id, user_id, by = who.user_id, "member left");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn members(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    ensure_staff(&state.db, &who, *id).await?;
+    Ok(HttpResponse::Ok().json(json!({ "members": state.db.members(*id).await? })))
+}
+
+/// `points` is taken as raw JSON so that `1.5` or `"10"` get a clear 422 from
+/// [`Points::from_json`] rather than serde's generic message.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantBody {
+    #[serde(default)]
+    points: Value,
+    reason: String,
+}
+
+async fn grant(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+    body: web::Json<GrantBody>,
+) -> ApiResult<HttpResponse> {
+    let (store_id, user_id) = path.into_inner();
+    ensure_staff(&state.db, &who, store_id).await?;
+    let key = match req.headers().get("idempotency-key") {
+        None => {
+            return Err(ApiError::bad_request(
+                "missing_idempotency_key",
+                "a grant needs an Idempotency-Key header",
+            ));
+        }
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|s| IdempotencyKey::parse(s).ok())
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_idempotency_key",
+                    "Idempotency-Key must be 1 to 128 visible ASCII characters",
+                )
+            })?,
+    };
+    let points = Points::from_json(&body.points)?;
+    let reason = Reason::parse(&body.reason)?;
+    let hash = request_hash(&[
+        &store_id.to_string(),
+        &user_id.to_string(),
+        &points.get().to_string(),
+        reason.as_str(),
+    ]);
+    let answer = state
+        .db
+        .grant(&Grant {
+            store_id,
+            user_id,
+            points,
+            reason: &reason,
+            by: &who,
+            key: &key,
+            request_hash: &hash,
+        })
+        .await?;
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::CREATED);
+    Ok(HttpResponse::build(status)
+        .content_type("application/json")
+        .body(answer.body))
+}
+
+async fn redeem(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    if !who.role.is_staff() {
+        return Err(ApiError::Forbidden(
+            "only staff of the coupon's store redeem it",
+        ));
+    }
+    let coupon = state
+        .db
+        .coupon(*id)
+        .await?
+        .ok_or(MileageError::NoSuchCoupon)?;
+    if !state.db.is_staff_of(&who, coupon.store_id).await? {
+        return Err(MileageError::OtherStore.into());
+    }
+    let (coupon, redemption) = state.db.redeem_coupon(coupon.id, &who).await?;
+    tracing::info!(
+        coupon_id = coupon.id,
+        store_id = coupon.store_id,
+        by = who.user_id,
+        "coupon redeemed"
+    );
+    Ok(HttpResponse::Ok().json(json!({ "coupon": coupon, "redemption": redemption })))
+}
+
+/// `?before=ID&limit=N` (newest first; default 50, at most 200).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    store_id: Option<i64>,
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+impl PageQuery {
+    fn page(&self) -> ApiResult<Page> {
+        let limit = self.limit.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(ApiError::invalid(
+                "invalid_page",
+                "limit must be from 1 to 200",
+            ));
+        }
+        Ok(Page {
+            before: self.before,
+            limit,
+        })
+    }
+}
+
+/// The id to pass as `before` for the next page, if this page was full.
+fn next_before(ids: impl Iterator<Item = i64>, len: usize, page: Page) -> Option<i64> {
+    let last = ids.last();
+    (i64::try_from(len).ok() == Some(page.limit))
+        .then_some(last)
+        .flatten()
+}
+
+async fn redemptions(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+    q: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    ensure_staff(&state.db, &who, *id).await?;
+    let page = q.page()?;
+    let list = state.db.redemptions(*id, page).await?;
+    let next = next_before(list.iter().map(|r| r.id), list.len(), page);
+    Ok(HttpResponse::Ok().json(json!({ "redemptions": list, "next_before": next })))
+}
+
+async fn balances(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    ensure_self_or_admin(&who, *id)?;
+    Ok(HttpResponse::Ok()
+        .json(json!({ "user_id": *id, "balances": state.db.balances(*id).await? })))
+}
+
+async fn entries(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+    q: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    ensure_self_or_admin(&who, *id)?;
+    let page = q.page()?;
+    let list = state.db.entries(*id, q.store_id, page).await?;
+    let next = next_before(list.iter().map(|e| e.id), list.len(), page);
+    Ok(HttpResponse::Ok().json(json!({ "entries": list, "next_before": next })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CouponQuery {
+    status: Option<String>,
+}
+
+async fn coupons(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+    q: web::Query<CouponQuery>,
+) -> ApiResult<HttpResponse> {
+    ensure_self_or_admin(&who, *id)?;
+    let status = q.status.as_deref();
+    if !matches!(status, None | Some("active") | Some("redeemed")) {
+        return Err(ApiError::invalid(
+            "invalid_status",
+            "status must be active or redeemed",
+        ));
+    }
+    let list: Vec<_> = state
+        .db
+        .user_coupons(*id)
+        .await?
+        .into_iter()
+        .filter(|c| status.is_none_or(|s| s == c.status))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "coupons": list })))
+}

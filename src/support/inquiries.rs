@@ -1,0 +1,97 @@
+//! Inquiries: open to anyone. Stored, pushed to the admins as `inquiry.received`,
+//! and, when mail is set up, mailed to the admin address through the outbox
+//! (`src/mail.rs` sends it). The inquiry, its event and its outbox row commit
+//! together, so the inquiry is saved whatever the mail server does, and its mail is
+//! never lost.
+
+use serde::Serialize;
+use serde_json::json;
+use tokio::sync::Notify;
+
+use super::{NewInquiry, SupportError};
+use crate::auth::Principal;
+use crate::events::{channel, types};
+use crate::store::Db;
+use crate::store::outbox::{self, NewMail};
+use crate::store::support as sql;
+use crate::store::users::rfc3339;
+
+/// What posting answers.
+#[derive(Debug, Serialize)]
+pub struct Received {
+    pub id: i64,
+    pub created_at: String,
+    /// Whether a mail to the admins was queued.
+    pub mailed: bool,
+}
+
+/// The subject line of an inquiry's mail.
+pub fn mail_subject(subject: &str) -> String {
+    format!("[pointcast inquiry] {subject}")
+}
+
+/// The body of an inquiry's mail.
+pub fn mail_body(id: i64, inquiry: &NewInquiry, from: Option<&Principal>) -> String {
+    let who = match from {
+        Some(p) => format!("{} (user {}, {})", p.name, p.user_id, p.role),
+        None => "a visitor without an account".to_string(),
+    };
+    format!(
+        "Inquiry #{id} from {who}\nReply to: {}\n\n{}\n",
+        inquiry.reply_to, inquiry.message
+    )
+}
+
+/// Stores an inquiry, tells the admins, and queues its mail to `admin_email`
+/// (when mail is set up), then wakes the mailer.
+pub async fn submit(
+    db: &Db,
+    mailer: &Notify,
+    admin_email: Option<&str>,
+    from: Option<&Principal>,
+    inquiry: &NewInquiry,
+) -> Result<Received, SupportError> {
+    let mut tx = db.begin().await?;
+    let (id, at) = sql::insert_inquiry(
+        &mut tx,
+        from.map(|p| p.user_id),
+        &inquiry.subject,
+        &inquiry.message,
+        &inquiry.reply_to,
+    )
+    .await?;
+    if let Some(to) = admin_email {
+        let (subject, body) = (mail_subject(&inquiry.subject), mail_body(id, inquiry, from));
+        outbox::enqueue(
+            &mut tx,
+            &NewMail {
+                inquiry_id: Some(id),
+                to,
+                reply_to: Some(&inquiry.reply_to),
+                subject: &subject,
+                body: &body,
+            },
+        )
+        .await?;
+    }
+    let created_at = rfc3339(at);
+    let data = json!({
+        "id": id,
+        "subject": inquiry.subject,
+        "message": inquiry.message,
+        "reply_to": inquiry.reply_to,
+        "user": from.map(|p| json!({"id": p.user_id, "name": p.name, "role": p.role})),
+        "created_at": created_at,
+    });
+    tx.append(channel::ADMIN, types::INQUIRY_RECEIVED, &data)
+        .await?;
+    tx.commit().await?;
+    if admin_email.is_some() {
+        mailer.notify_one();
+    }
+    Ok(Received {
+        id,
+        created_at,
+        mailed: admin_email.is_some(),
+    })
+}
