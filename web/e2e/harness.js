@@ -104,12 +104,6 @@ export class Server {
     return r.body;
   }
 
-  /** Whether a route exists on this build (the other areas land over time). */
-  async has(method, path) {
-    const r = await this.call(method, path, method === 'GET' ? undefined : {});
-    return !(r.status === 404 && r.body?.error?.message?.includes('route'));
-  }
-
   // --- data set-up ---
   async customer(name, password = 'pass-word-123') {
     const u = await this.ok('POST', '/users', { name, phone: `010-${String(Math.floor(Math.random() * 1e4)).padStart(4, '0')}-${String(Math.floor(Math.random() * 1e4)).padStart(4, '0')}`, password }, { token: null });

@@ -61,14 +61,14 @@ function renderStock(card, n) {
   s.dataset.quantity = n;
   s.className = `album-stock${n <= 0 ? ' out' : n <= 3 ? ' low' : ''}`;
   card.querySelector('.btn').disabled = n <= 0;
-  card.querySelector('input').max = Math.max(1, n);
+  // No `max` on the quantity: the stock shown may be stale, the server decides (409 in words).
 }
 
 function render() {
   const grid = $('#grid');
   if (state.products.length === 0) return grid.replaceChildren(el('p', { class: 'empty' }, t('shop.no_products')));
   grid.replaceChildren(...state.products.map((p) => {
-    const art = el('div', { class: 'album-art', 'aria-hidden': 'true' }, initials(p.title));
+    const art = el('div', { class: 'album-art', 'aria-hidden': 'true' }, el('span', { class: 'album-initials' }, initials(p.title)));
     art.style.background = `linear-gradient(135deg, ${cover(p.title)}, ${cover(p.artist || p.title)})`;
     const msg = el('p', { class: 'form-msg album-msg', role: 'alert' });
     const qty = el('input', { type: 'number', min: '1', value: '1', 'aria-label': t('shop.qty'), name: 'quantity' });
@@ -112,7 +112,7 @@ async function buy(product, card, qtyInput, msg, button) {
         const left = Number.isFinite(Number(e.body?.available)) ? Number(e.body.available) : state.stock.get(product.id) ?? 0;
         renderStock(card, left);
         msg.className = 'form-msg album-msg error';
-        msg.textContent = t('shop.insufficient', { n: left, title: product.title });
+        msg.textContent = t('shop.insufficient', { n: left, title: product.title, qty: quantity });
         toast(msg.textContent, 'error', 8000);
       } else {
         showError(e, msg);
