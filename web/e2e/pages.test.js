@@ -41,6 +41,7 @@ async function newAdmin() {
 async function shot(page, name) {
   await page.evaluate(() => {
     document.querySelectorAll('.toast').forEach((n) => n.remove());
+    document.activeElement?.blur();
     window.scrollTo(0, 0);
   });
   const path = join(DOCS, `screenshot-${name}.png`);
@@ -168,6 +169,11 @@ test('mileage granted in the console shows on the customer page live, then the c
   await server.ok('PUT', `/stores/${store.id}/stock/${album.id}`, { quantity: 6 });
   await server.ok('POST', '/orders', { store_id: store.id, product_id: album.id, quantity: 1 }, { token: user.token, key: randomUUID() });
   await customer.waitForSelector('#orders td:has-text("다시 부르기 2")', within);
+  // And a question to the customer center, answered from the console.
+  const opened = await server.ok('POST', '/support/conversations', { text: 'Will the 김광석 LP come back in stock?', store_id: store.id }, { token: user.token });
+  await console_.locator('.conversation', { hasText: '김광석 LP' }).waitFor(within);
+  await server.ok('POST', `/support/conversations/${opened.conversation.id}/messages`, { text: 'Yes: six copies arrive on Friday.' });
+  await customer.waitForSelector('#chat-log .msg:not(.mine):has-text("six copies")', within);
   await shot(customer, 'customer');
 
   // The console with the store's members (two more, with balances) and the jobs.
@@ -179,8 +185,13 @@ test('mileage granted in the console shows on the customer page live, then the c
   await console_.fill('#find-form input[name=q]', '');
   await console_.click('#find-form button');
   await console_.waitForSelector('#member-results .member:has-text("김하늘")');
-  await console_.waitForSelector('#jobs .job');
+  // A job run: the console hears job.completed and shows its last run.
+  await server.ok('POST', '/admin/jobs/sales-rollup/run');
+  await console_.waitForFunction(() => /\d/.test(document.querySelector('#jobs .job[data-job="sales-rollup"]')?.textContent.split('·')[1] || ''));
   await console_.waitForSelector(`#inventory tr[data-product-id="${album.id}"]`);
+  await console_.fill('#grant-form input[name=points]', '300');
+  await console_.fill('#grant-form input[name=reason]', 'one LP');
+  await console_.setViewportSize({ width: 1280, height: 1140 });
   await shot(console_, 'admin');
   assert.deepEqual(customer.errors, []);
   assert.deepEqual(console_.errors, []);

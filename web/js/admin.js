@@ -6,7 +6,7 @@ import * as API from './api.js';
 import { Live } from './live.js';
 import { ChatLog, threadMessages } from './chat.js';
 import { initLang, onLangChange, t, fmtNumber, fmtTime, fmtClock, fmtWon } from './i18n.js';
-import { $, el, toast, showError, showOk, renderState, eventText, newKey, busy } from './ui.js';
+import { $, el, toast, showError, showOk, renderState, eventText, newKey, busy, knowStores } from './ui.js';
 
 const STORE_KEY = 'pointcast.admin.store';
 const state = {
@@ -32,6 +32,7 @@ function sectionNote(box, e) {
 
 async function loadStores() {
   const all = API.list(await API.get('/stores'), 'stores');
+  knowStores(all);
   const mine = new Set(state.me.store_ids || []);
   state.stores = isAdmin() ? all : all.filter((s) => mine.has(s.id));
   const saved = Number(localStorage.getItem(STORE_KEY));

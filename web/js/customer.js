@@ -6,7 +6,7 @@ import * as API from './api.js';
 import { Live } from './live.js';
 import { ChatLog, threadMessages, threadConversation } from './chat.js';
 import { initLang, onLangChange, t, fmtNumber, fmtWon, fmtTime, fmtClock } from './i18n.js';
-import { $, el, toast, showError, showOk, renderState, eventText, couponEl, progressEl, busy } from './ui.js';
+import { $, el, toast, showError, showOk, renderState, eventText, couponEl, progressEl, busy, knowStores } from './ui.js';
 
 const state = {
   user: null,
@@ -29,6 +29,7 @@ function storeName(id) {
 async function loadStores() {
   const data = await API.get('/stores');
   state.stores = new Map(API.list(data, 'stores').map((s) => [s.id, s]));
+  knowStores(state.stores.values());
 }
 
 async function loadMileage() {
@@ -295,7 +296,8 @@ function showAuth() {
 async function main() {
   initLang();
   onLangChange(renderAll);
-  live = new Live({ onEvent, onState: renderState, onReset: () => state.user && loadAll() });
+  // The customer's own channel and announcements; the shop's stock changes stay on /shop.
+  live = new Live({ onEvent, onState: renderState, onReset: () => state.user && loadAll(), topics: 'announcements' });
   $('#feed').dataset.empty = t('customer.no_events');
 
   $('#login-form').addEventListener('submit', async (ev) => {

@@ -30,7 +30,7 @@ const STRINGS = {
     'shop.insufficient': 'Not enough in stock: only {n} left of {title}, you asked for {qty}.',
     'shop.login_to_buy': 'Log in on the My points page to buy.', 'shop.pick_store': 'Choose a store',
     'admin.title': 'Console', 'admin.stores': 'Stores', 'admin.members': 'Members & mileage', 'admin.find': 'Find member',
-    'admin.find_placeholder': 'name, number or phone', 'admin.grant': 'Grant', 'admin.points': 'Points', 'admin.reason': 'Reason',
+    'admin.find_placeholder': 'name or number', 'admin.grant': 'Grant', 'admin.points': 'Points', 'admin.reason': 'Reason',
     'admin.granted': 'Granted {points} points to {name}: balance {balance}.', 'admin.coupons_issued': '{n} coupon(s) issued.',
     'admin.redeem': 'Redeem coupon', 'admin.coupon_id': 'Coupon id', 'admin.redeemed': 'Coupon {id} redeemed.',
     'admin.products': 'Products', 'admin.add_product': 'Add album', 'admin.title_f': 'Title', 'admin.artist': 'Artist', 'admin.price': 'Price',
@@ -49,7 +49,7 @@ const STRINGS = {
     'ev.order.placed': 'Order: {qty} × {title}', 'ev.stock.changed': '{title}: {n} left at {store}', 'ev.stock.low': 'Low stock: {title} at {store} ({n})',
     'ev.product.updated': 'Album updated: {title}', 'ev.support.opened': 'New conversation from {name}', 'ev.support.message': '{name}: {text}',
     'ev.support.closed': 'Conversation closed', 'ev.inquiry.received': 'Inquiry: {subject}', 'ev.announcement': '{text}',
-    'ev.job.completed': 'Job {name} finished', 'ev.other': '{type}',
+    'ev.job.completed': 'Job {name} finished', 'ev.product.created': 'New album: {title}', 'ev.other': '{type}',
   },
   ko: {
     'app.name': 'pointcast',
@@ -76,7 +76,7 @@ const STRINGS = {
     'shop.insufficient': '재고가 부족합니다. {title}은(는) {n}개 남았는데 {qty}개를 주문하셨습니다.',
     'shop.login_to_buy': '구매하려면 내 포인트 페이지에서 로그인하세요.', 'shop.pick_store': '매장 선택',
     'admin.title': '관리 콘솔', 'admin.stores': '매장', 'admin.members': '회원과 마일리지', 'admin.find': '회원 찾기',
-    'admin.find_placeholder': '이름, 회원번호, 전화', 'admin.grant': '적립', 'admin.points': '포인트', 'admin.reason': '사유',
+    'admin.find_placeholder': '이름 또는 번호', 'admin.grant': '적립', 'admin.points': '포인트', 'admin.reason': '사유',
     'admin.granted': '{name}님께 {points}점을 적립했습니다. 잔액 {balance}점.', 'admin.coupons_issued': '쿠폰 {n}장이 발급되었습니다.',
     'admin.redeem': '쿠폰 사용 처리', 'admin.coupon_id': '쿠폰 번호', 'admin.redeemed': '쿠폰 {id}번을 사용 처리했습니다.',
     'admin.products': '상품', 'admin.add_product': '앨범 추가', 'admin.title_f': '제목', 'admin.artist': '아티스트', 'admin.price': '가격',
@@ -95,7 +95,7 @@ const STRINGS = {
     'ev.order.placed': '주문: {title} {qty}장', 'ev.stock.changed': '{title}: {store} 재고 {n}개', 'ev.stock.low': '재고 부족: {store}의 {title} ({n}개)',
     'ev.product.updated': '앨범 정보 변경: {title}', 'ev.support.opened': '{name}님의 새 상담', 'ev.support.message': '{name}: {text}',
     'ev.support.closed': '상담이 종료되었습니다', 'ev.inquiry.received': '문의: {subject}', 'ev.announcement': '{text}',
-    'ev.job.completed': '{name} 작업 완료', 'ev.other': '{type}',
+    'ev.job.completed': '{name} 작업 완료', 'ev.product.created': '새 앨범: {title}', 'ev.other': '{type}',
   },
 };
 

@@ -5,7 +5,7 @@
 import * as API from './api.js';
 import { Live } from './live.js';
 import { initLang, onLangChange, t, fmtWon } from './i18n.js';
-import { $, el, toast, showError, renderState, eventText, newKey, busy } from './ui.js';
+import { $, el, toast, showError, renderState, eventText, newKey, busy, knowStores } from './ui.js';
 
 const STORE_KEY = 'pointcast.shop.store';
 const state = { user: null, stores: [], storeId: null, products: [], stock: new Map() };
@@ -23,6 +23,7 @@ function initials(title) {
 
 async function loadStores() {
   state.stores = API.list(await API.get('/stores'), 'stores');
+  knowStores(state.stores);
   const saved = Number(localStorage.getItem(STORE_KEY));
   state.storeId = state.stores.some((s) => s.id === saved) ? saved : state.stores[0]?.id ?? null;
   const sel = $('#store-select');
@@ -69,7 +70,8 @@ function render() {
   if (state.products.length === 0) return grid.replaceChildren(el('p', { class: 'empty' }, t('shop.no_products')));
   grid.replaceChildren(...state.products.map((p) => {
     const art = el('div', { class: 'album-art', 'aria-hidden': 'true' }, el('span', { class: 'album-initials' }, initials(p.title)));
-    art.style.background = `linear-gradient(135deg, ${cover(p.title)}, ${cover(p.artist || p.title)})`;
+    // Two flat colours with a hard edge: a sleeve design, and small in screenshots.
+    art.style.background = `linear-gradient(135deg, ${cover(p.title)} 0 62%, ${cover(p.artist || p.title)} 62% 100%)`;
     const msg = el('p', { class: 'form-msg album-msg', role: 'alert' });
     const qty = el('input', { type: 'number', min: '1', value: '1', 'aria-label': t('shop.qty'), name: 'quantity' });
     const card = el('article', { class: 'album', dataset: { productId: p.id } },

@@ -76,11 +76,18 @@ export function renderState(state) {
   b.textContent = t(`state.${state}`);
 }
 
+const storeNames = new Map();
+
+/** Remembers store names, so events that carry only a store id read with its name. */
+export function knowStores(stores) {
+  for (const s of stores) if (s && s.id !== undefined && s.name) storeNames.set(Number(s.id), s.name);
+}
+
 /** Pulls the values a sentence needs out of an event's data, whatever its nesting. */
 export function eventVars(env) {
   const d = env.data || {};
   const pick = (...vals) => vals.find((v) => v !== undefined && v !== null);
-  const store = pick(d.store?.name, d.store_name, d.order?.store_name, d.coupon?.store_name, d.store_id !== undefined ? `#${d.store_id}` : undefined, '');
+  const store = pick(d.store?.name, d.store_name, d.order?.store_name, d.coupon?.store_name, d.store_id !== undefined ? storeNames.get(Number(d.store_id)) || `#${d.store_id}` : undefined, '');
   return {
     type: env.type,
     store,
@@ -97,7 +104,8 @@ export function eventVars(env) {
 
 /** The toast sentence for an event. */
 export function eventText(env) {
-  const key = `ev.${env.type}`;
+  const created = env.type === 'product.updated' && env.data?.change === 'created';
+  const key = created ? 'ev.product.created' : `ev.${env.type}`;
   const s = t(key, eventVars(env));
   return s === key ? t('ev.other', { type: env.type }) : s;
 }
