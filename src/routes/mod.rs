@@ -10,6 +10,7 @@ mod jobs;
 mod loyalty;
 mod metrics;
 pub mod openapi;
+mod pages;
 mod shop;
 mod stores;
 mod support;
@@ -23,7 +24,8 @@ use crate::store::idempotency::IdempotencyKey;
 
 /// Every route of the server.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
+    cfg.configure(pages::configure)
+        .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics::metrics))
         .service(

@@ -1,0 +1,356 @@
+// The customer's page: log in or sign up, then balances per store with progress
+// toward the next coupon, coupons in their store's design, orders, the customer
+// center chat and a live feed of everything that happens to this customer.
+
+import * as API from './api.js';
+import { Live } from './live.js';
+import { ChatLog, threadMessages, threadConversation } from './chat.js';
+import { initLang, onLangChange, t, fmtNumber, fmtWon, fmtTime, fmtClock } from './i18n.js';
+import { $, el, toast, showError, showOk, renderState, eventText, couponEl, progressEl, busy, knowStores } from './ui.js';
+
+const state = {
+  user: null,
+  stores: new Map(), // id -> store (name, threshold, design)
+  balances: new Map(), // store id -> balance
+  coupons: [],
+  orders: [],
+  conversation: null,
+  unavailable: {},
+};
+let chat;
+let live;
+
+function storeName(id) {
+  return state.stores.get(Number(id))?.name || `#${id}`;
+}
+
+// ---------- loading ----------
+
+async function loadStores() {
+  const data = await API.get('/stores');
+  state.stores = new Map(API.list(data, 'stores').map((s) => [s.id, s]));
+  knowStores(state.stores.values());
+}
+
+async function loadMileage() {
+  try {
+    const data = await API.get(`/users/${state.user.id}/mileage`);
+    state.balances = new Map();
+    for (const b of API.list(data, 'balances', 'stores', 'mileage')) {
+      const id = Number(b.store_id ?? b.store?.id);
+      // A store the customer left keeps its balance for a return, but is not shown.
+      if (b.member === false && !b.balance) continue;
+      state.balances.set(id, Number(b.balance ?? b.points ?? 0));
+      const known = state.stores.get(id) || { id, name: b.store_name || b.store?.name };
+      if (b.coupon_threshold) known.coupon_threshold = b.coupon_threshold;
+      state.stores.set(id, known);
+    }
+    state.unavailable.mileage = null;
+  } catch (e) {
+    state.unavailable.mileage = e;
+  }
+  renderBalances();
+  renderStores();
+}
+
+async function loadCoupons() {
+  try {
+    state.coupons = API.list(await API.get(`/users/${state.user.id}/coupons`), 'coupons');
+    state.unavailable.coupons = null;
+  } catch (e) {
+    state.unavailable.coupons = e;
+  }
+  renderCoupons();
+}
+
+async function loadOrders() {
+  try {
+    state.orders = API.list(await API.get(`/users/${state.user.id}/orders`), 'orders');
+    state.unavailable.orders = null;
+  } catch (e) {
+    state.unavailable.orders = e;
+  }
+  renderOrders();
+}
+
+async function loadChat() {
+  chat.clear();
+  try {
+    const convs = API.list(await API.get('/support/conversations'), 'conversations');
+    const open = convs.find((c) => c.status !== 'closed');
+    state.conversation = open || null;
+    if (open) {
+      const thread = await API.get(`/support/conversations/${open.id}`);
+      threadMessages(thread).forEach((m) => chat.add(m));
+    }
+  } catch (e) {
+    if (e.status === 404) chat.note(t('admin.unavailable', { message: e.message }));
+    else showError(e, $('#chat-msg'));
+  }
+}
+
+async function loadAll() {
+  try {
+    await loadStores();
+  } catch (e) {
+    showError(e, $('#stores-msg'));
+  }
+  await Promise.all([loadMileage(), loadCoupons(), loadOrders(), loadChat()]);
+}
+
+// ---------- rendering ----------
+
+function unavailableNote(e) {
+  if (!e) return null;
+  return el('p', { class: 'empty' }, e.status === 404 ? t('admin.unavailable', { message: e.message }) : t('err.generic', { message: e.message }));
+}
+
+function renderBalances() {
+  const box = $('#balances');
+  const note = unavailableNote(state.unavailable.mileage);
+  if (note) return box.replaceChildren(note);
+  if (state.balances.size === 0) return box.replaceChildren(el('p', { class: 'empty' }, t('customer.no_stores')));
+  box.replaceChildren(...[...state.balances.entries()].map(([id, balance]) => {
+    const store = state.stores.get(id) || {};
+    const threshold = Number(store.coupon_threshold || 1500);
+    const toward = ((balance % threshold) + threshold) % threshold;
+    return el('div', { class: 'balance', dataset: { storeId: id } },
+      el('div', { class: 'balance-head' },
+        el('span', { class: 'balance-store' }, store.name || `#${id}`),
+        el('span', { class: 'balance-points', dataset: { balance } }, fmtNumber(balance), el('small', {}, 'P'))),
+      progressEl(toward, threshold),
+      el('div', { class: 'balance-next' }, t('customer.next_coupon', { left: fmtNumber(threshold - toward), threshold: fmtNumber(threshold) })));
+  }));
+}
+
+function renderCoupons() {
+  const box = $('#coupons');
+  const note = unavailableNote(state.unavailable.coupons);
+  if (note) return box.replaceChildren(note);
+  if (state.coupons.length === 0) return box.replaceChildren(el('p', { class: 'empty' }, t('customer.no_coupons')));
+  box.replaceChildren(...state.coupons.map((c) => {
+    const store = state.stores.get(Number(c.store_id)) || {};
+    const design = c.design || c.coupon_design || store.coupon_design || {};
+    return couponEl({ ...c, store_name: c.store_name || store.name }, design);
+  }));
+}
+
+function renderOrders() {
+  const box = $('#orders');
+  const note = unavailableNote(state.unavailable.orders);
+  if (note) return box.replaceChildren(note);
+  if (state.orders.length === 0) return box.replaceChildren(el('p', { class: 'empty' }, t('customer.no_orders')));
+  box.replaceChildren(el('table', { class: 'table' },
+    el('tbody', {}, state.orders.slice(0, 20).map((o) => el('tr', {},
+      el('td', {}, el('strong', {}, o.title || `#${o.product_id}`), el('br'), el('small', { class: 'muted' }, o.store_name || storeName(o.store_id))),
+      el('td', { class: 'num' }, `× ${o.quantity}`),
+      el('td', { class: 'num' }, fmtWon(o.total ?? (o.unit_price || 0) * o.quantity)),
+      el('td', { class: 'num muted' }, fmtTime(o.created_at)))))));
+}
+
+function renderStores() {
+  const box = $('#stores');
+  box.replaceChildren(...[...state.stores.values()].map((s) => {
+    const joined = state.balances.has(s.id);
+    return el('div', { class: 'store-row' },
+      el('div', {}, el('strong', {}, s.name), el('small', {}, s.address || '')),
+      joined ? el('span', { class: 'badge' }, '✓') : el('button', {
+        class: 'btn btn-secondary small',
+        type: 'button',
+        onclick: (ev) => busy(ev.currentTarget, () => join(s)),
+      }, t('customer.join')));
+  }));
+}
+
+function renderAll() {
+  renderBalances();
+  renderCoupons();
+  renderOrders();
+  renderStores();
+  $('#feed').dataset.empty = t('customer.no_events');
+  if (chat) chat.node.dataset.empty = t('chat.empty');
+}
+
+// ---------- actions ----------
+
+async function join(store) {
+  try {
+    await API.put(`/stores/${store.id}/members/${state.user.id}`);
+    showOk(t('customer.joined', { store: store.name }), $('#stores-msg'));
+    await loadMileage();
+  } catch (e) {
+    showError(e, $('#stores-msg'));
+  }
+}
+
+async function sendChat(form) {
+  const input = form.elements.text;
+  const text = input.value.trim();
+  if (!text) return;
+  const msg = $('#chat-msg');
+  msg.textContent = '';
+  try {
+    let message;
+    if (state.conversation && state.conversation.status !== 'closed') {
+      const r = await API.post(`/support/conversations/${state.conversation.id}/messages`, { text });
+      message = r.message || r;
+    } else {
+      const r = await API.post('/support/conversations', { text });
+      state.conversation = r.conversation || r;
+      message = r.message || threadMessages(r)[0];
+    }
+    chat.add(message);
+    input.value = '';
+  } catch (e) {
+    if (e.code === 'conversation_closed' || e.status === 409) state.conversation = null;
+    showError(e, msg);
+  }
+}
+
+// ---------- live ----------
+
+function addFeed(env) {
+  const li = el('li', { dataset: { eventId: env.id, type: env.type } },
+    el('time', {}, fmtClock(env.at)), el('span', {}, eventText(env)));
+  $('#feed').prepend(li);
+  while ($('#feed').children.length > 50) $('#feed').lastChild.remove();
+}
+
+let reloadTimer = null;
+function reloadSoon(...loaders) {
+  clearTimeout(reloadTimer);
+  reloadTimer = setTimeout(() => loaders.forEach((f) => f()), 150);
+}
+
+function onEvent(env) {
+  const d = env.data || {};
+  addFeed(env);
+  toast(eventText(env), env.type === 'coupon.issued' ? 'ok' : 'info');
+  switch (env.type) {
+    case 'mileage.granted': {
+      const storeId = Number(d.store_id ?? d.store?.id ?? d.entry?.store_id);
+      const balance = d.balance ?? d.entry?.balance_after;
+      if (Number.isFinite(storeId) && balance !== undefined) {
+        state.balances.set(storeId, Number(balance));
+        renderBalances();
+        renderStores();
+        $(`.balance[data-store-id="${storeId}"]`)?.classList.add('flash');
+      }
+      reloadSoon(loadMileage, loadCoupons);
+      break;
+    }
+    case 'coupon.issued':
+    case 'coupon.redeemed':
+      reloadSoon(loadMileage, loadCoupons);
+      break;
+    case 'order.placed':
+      reloadSoon(loadOrders);
+      break;
+    case 'support.message': {
+      const m = d.message;
+      const convId = d.conversation_id ?? m?.conversation_id;
+      if (!state.conversation || state.conversation.id === convId) {
+        if (!state.conversation) state.conversation = { id: convId, status: 'open' };
+        chat.add(m);
+      }
+      break;
+    }
+    case 'support.opened':
+      if (d.conversation && !state.conversation) state.conversation = d.conversation;
+      if (d.message) chat.add(d.message);
+      break;
+    case 'support.closed':
+      if (state.conversation && state.conversation.id === (d.conversation?.id ?? d.conversation_id)) {
+        state.conversation = null;
+        chat.note(t('chat.closed'));
+      }
+      break;
+    default:
+  }
+}
+
+// ---------- start ----------
+
+async function showApp(user) {
+  state.user = user;
+  $('#auth').hidden = true;
+  $('#app').hidden = false;
+  $('#who').hidden = false;
+  $('#who').textContent = `${user.name}${user.member_no ? ` · ${user.member_no}` : ''}`;
+  $('#logout').hidden = false;
+  chat = new ChatLog($('#chat-log'), user.id);
+  // Open the feed first: whatever happens while the state loads arrives on it.
+  live.restart();
+  await loadAll();
+}
+
+function showAuth() {
+  state.user = null;
+  $('#auth').hidden = false;
+  $('#app').hidden = true;
+  $('#who').hidden = true;
+  $('#logout').hidden = true;
+  live.restart();
+}
+
+async function main() {
+  initLang();
+  onLangChange(renderAll);
+  // The customer's own channel and announcements; the shop's stock changes stay on /shop.
+  live = new Live({ onEvent, onState: renderState, onReset: () => state.user && loadAll(), topics: 'announcements' });
+  $('#feed').dataset.empty = t('customer.no_events');
+
+  $('#login-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const f = ev.currentTarget;
+    await busy(f.querySelector('button'), async () => {
+      try {
+        const r = await API.login(f.elements.login.value.trim(), f.elements.password.value);
+        f.reset();
+        $('#login-msg').textContent = '';
+        await showApp(r.user);
+      } catch (e) {
+        showError(e, $('#login-msg'));
+      }
+    });
+  });
+  $('#signup-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const f = ev.currentTarget;
+    await busy(f.querySelector('button'), async () => {
+      try {
+        const u = await API.post('/users', { name: f.elements.name.value.trim(), phone: f.elements.phone.value.trim(), password: f.elements.password.value });
+        showOk(t('auth.signed_up', { no: u.member_no }), $('#signup-msg'));
+        $('#login-form').elements.login.value = u.member_no;
+        $('#login-form').elements.password.value = f.elements.password.value;
+        f.reset();
+      } catch (e) {
+        showError(e, $('#signup-msg'));
+      }
+    });
+  });
+  $('#chat-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const f = ev.currentTarget;
+    busy(f.querySelector('button'), () => sendChat(f));
+  });
+  $('#logout').addEventListener('click', async () => {
+    try {
+      await API.logout();
+    } catch (e) {
+      showError(e);
+    }
+    showAuth();
+  });
+
+  try {
+    const user = await API.me();
+    if (user) await showApp(user);
+    else showAuth();
+  } catch (e) {
+    showAuth();
+    showError(e, $('#login-msg'));
+  }
+}
+
+main();

@@ -1,0 +1,152 @@
+// Small DOM helpers shared by the pages: building elements, toasts, the
+// connection badge, error messages in words, and drawing coupons.
+
+import { t, fmtNumber } from './i18n.js';
+
+/** el('div', {class: 'x', onclick: f}, child, 'text', ...) */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') node.className = v;
+    else if (k === 'dataset') Object.assign(node.dataset, v);
+    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+    else if (k === 'text') node.textContent = v;
+    else node.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+export const $ = (sel, root = document) => root.querySelector(sel);
+
+/** A readable sentence for an error thrown by api(). */
+export function errorText(e) {
+  if (!e) return '';
+  if (e.code === 'network') return t('err.network');
+  return e.message ? e.message : t('err.generic', { message: String(e) });
+}
+
+function toastBox() {
+  let box = document.getElementById('toasts');
+  if (!box) {
+    box = el('div', { id: 'toasts', class: 'toasts', role: 'status', 'aria-live': 'polite' });
+    document.body.append(box);
+  }
+  return box;
+}
+
+/** A short-lived notice; kind is 'info', 'ok' or 'error'. */
+export function toast(text, kind = 'info', ms = 5000) {
+  const node = el('div', { class: `toast toast-${kind}` }, text);
+  toastBox().append(node);
+  setTimeout(() => {
+    node.classList.add('toast-out');
+    setTimeout(() => node.remove(), 400);
+  }, ms);
+  return node;
+}
+
+/** Shows an action's failure both near the form (if given) and as a toast. */
+export function showError(e, where) {
+  const text = errorText(e);
+  if (where) {
+    where.textContent = text;
+    where.className = 'form-msg error';
+  }
+  toast(text, 'error', 8000);
+}
+
+export function showOk(text, where) {
+  if (where) {
+    where.textContent = text;
+    where.className = 'form-msg ok';
+  }
+  toast(text, 'ok');
+}
+
+/** Keeps the connection badge (id conn-state) in step with the live feed. */
+export function renderState(state) {
+  const b = document.getElementById('conn-state');
+  if (!b) return;
+  b.dataset.state = state;
+  b.textContent = t(`state.${state}`);
+}
+
+const storeNames = new Map();
+
+/** Remembers store names, so events that carry only a store id read with its name. */
+export function knowStores(stores) {
+  for (const s of stores) if (s && s.id !== undefined && s.name) storeNames.set(Number(s.id), s.name);
+}
+
+/** Pulls the values a sentence needs out of an event's data, whatever its nesting. */
+export function eventVars(env) {
+  const d = env.data || {};
+  const pick = (...vals) => vals.find((v) => v !== undefined && v !== null);
+  const store = pick(d.store?.name, d.store_name, d.order?.store_name, d.coupon?.store_name, d.store_id !== undefined ? storeNames.get(Number(d.store_id)) || `#${d.store_id}` : undefined, '');
+  return {
+    type: env.type,
+    store,
+    points: fmtNumber(pick(d.points, d.entry?.points, 0)),
+    balance: fmtNumber(pick(d.balance, d.entry?.balance_after, 0)),
+    qty: pick(d.order?.quantity, d.quantity, 1),
+    title: pick(d.product?.title, d.order?.title, d.title, ''),
+    n: pick(d.stock_left, d.stock, d.available, d.quantity, ''),
+    name: pick(d.message?.sender?.name, d.from?.name, d.user?.name, d.conversation?.customer?.name, d.customer?.name, d.name, typeof d.job === 'string' ? d.job : undefined, ''),
+    text: pick(d.text, d.message?.text, ''),
+    subject: pick(d.subject, d.inquiry?.subject, ''),
+  };
+}
+
+/** The toast sentence for an event. */
+export function eventText(env) {
+  const created = env.type === 'product.updated' && env.data?.change === 'created';
+  const key = created ? 'ev.product.created' : `ev.${env.type}`;
+  const s = t(key, eventVars(env));
+  return s === key ? t('ev.other', { type: env.type }) : s;
+}
+
+/** A coupon drawn in its store's design: shape, colour and label. */
+export function couponEl(coupon, design = {}) {
+  const shape = ['ticket', 'circle', 'rounded', 'square', 'star', 'heart'].includes(design.shape) ? design.shape : 'ticket';
+  const redeemed = Boolean(coupon.redeemed_at || coupon.status === 'redeemed' || coupon.redeemed === true);
+  const node = el('div', {
+    class: `coupon coupon-${shape}${redeemed ? ' coupon-used' : ''}`,
+    dataset: { couponId: coupon.id },
+    title: `#${coupon.id}`,
+  },
+  el('div', { class: 'coupon-label' }, design.label || coupon.label || 'COUPON'),
+  el('div', { class: 'coupon-store' }, coupon.store_name || coupon.store?.name || ''),
+  el('div', { class: 'coupon-meta' }, `#${coupon.id} · ${redeemed ? t('coupon.redeemed') : t('coupon.valid')}`));
+  const color = /^#[0-9a-fA-F]{3,8}$|^[a-z]{3,20}$/.test(design.color || '') ? design.color : '#e4572e';
+  node.style.setProperty('--coupon-color', color);
+  return node;
+}
+
+/** A progress bar toward a threshold. */
+export function progressEl(value, max) {
+  const pct = max > 0 ? Math.max(0, Math.min(100, (value / max) * 100)) : 0;
+  const fill = el('div', { class: 'progress-fill' });
+  fill.style.width = `${pct}%`;
+  return el('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': String(max), 'aria-valuenow': String(value) }, fill);
+}
+
+/** A fresh idempotency key per click. */
+export function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Runs an async action with its button disabled, so a double click sends once. */
+export async function busy(button, f) {
+  if (button) button.disabled = true;
+  try {
+    return await f();
+  } finally {
+    if (button) button.disabled = false;
+  }
+}
