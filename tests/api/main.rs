@@ -6,12 +6,13 @@ mod helpers;
 
 mod auth;
 mod edge;
+mod faults;
 mod jobs;
 mod loyalty;
 mod metrics;
 mod openapi;
 mod push;
-mod scale;
+pub mod scale;
 mod shop;
 mod smtp_sink;
 mod stores;

@@ -172,13 +172,13 @@ async fn a_listener_that_loses_its_connection_reconnects_and_misses_nothing() {
 }
 
 /// A real `pointcast serve` process, so it can be killed with SIGKILL.
-struct Process {
-    child: std::process::Child,
-    url: String,
+pub struct Process {
+    pub child: std::process::Child,
+    pub url: String,
 }
 
 impl Process {
-    async fn start(database_url: &str) -> Self {
+    pub async fn start(database_url: &str) -> Self {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
