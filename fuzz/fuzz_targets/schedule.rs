@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use pointcast::jobs::schedule::Schedule;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(s) = std::str::from_utf8(data) else { return };
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
     let (text, tz) = match s.split_once('|') {
         Some((t, z)) => (t, Some(z)),
         None => (s, None),

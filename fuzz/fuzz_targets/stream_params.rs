@@ -8,7 +8,9 @@ use libfuzzer_sys::fuzz_target;
 use pointcast::events::params::{TypeFilter, parse_cursor, parse_timeout, parse_topics};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(s) = std::str::from_utf8(data) else { return };
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(c) = parse_cursor(s) {
         assert!(c >= 0);
     }
