@@ -30,6 +30,15 @@ pub async fn run(
     tick: Duration,
     shutdown: CancellationToken,
 ) {
+    db.set_tailing(true);
+    /// Commits stop waiting for publication once this tailer is gone.
+    struct Stopped(Db);
+    impl Drop for Stopped {
+        fn drop(&mut self) {
+            self.0.set_tailing(false);
+        }
+    }
+    let _stopped = Stopped(db.clone());
     let wake = db.committed();
     if db.backend() == Backend::Postgres {
         tokio::spawn(listen(

@@ -64,6 +64,9 @@ pub struct Db {
     /// The newest id this instance's tailer has handed to the hub; commits wait on
     /// it so that their events are live before the request that made them answers.
     published: Arc<tokio::sync::watch::Sender<i64>>,
+    /// Whether a tailer is publishing for this handle; commits made before it
+    /// starts (start-up seeding) have nothing to wait for.
+    tailing: Arc<std::sync::atomic::AtomicBool>,
     /// Write transaction timings, for `/metrics`.
     pub stats: Arc<DbStats>,
 }
@@ -103,6 +106,7 @@ impl Db {
             url: url.into(),
             committed: Arc::new(Notify::new()),
             published: Arc::new(tokio::sync::watch::Sender::new(0)),
+            tailing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             stats: Arc::new(DbStats {
                 transactions: Histogram::new(LATENCY_BOUNDS),
             }),
@@ -126,6 +130,11 @@ impl Db {
     }
 
     /// Notified after each local commit that appended events.
+    /// Called by the tailer while it runs, so that commits wait for publication.
+    pub fn set_tailing(&self, on: bool) {
+        self.tailing.store(on, std::sync::atomic::Ordering::Release);
+    }
+
     /// Called by the tailer after publishing everything up to `id`.
     pub fn mark_published(&self, id: i64) {
         self.published.send_if_modified(|p| {
@@ -231,9 +240,12 @@ impl Tx {
             // Read your writes: once the request that made these events answers,
             // they are live on this instance (any reader here will find them).
             // Bounded, so a stalled tailer delays answers but never blocks them.
-            let mut published = self.db.published.subscribe();
-            let last = self.last_id;
-            let _ = tokio::time::timeout(PUBLISH_WAIT, published.wait_for(|p| *p >= last)).await;
+            if self.db.tailing.load(std::sync::atomic::Ordering::Acquire) {
+                let mut published = self.db.published.subscribe();
+                let last = self.last_id;
+                let _ =
+                    tokio::time::timeout(PUBLISH_WAIT, published.wait_for(|p| *p >= last)).await;
+            }
         }
         Ok(())
     }
