@@ -475,3 +475,50 @@ impl TestApp {
             .expect("id")
     }
 }
+
+impl TestApp {
+    /// Starts a long-poll in the background (`query` after `?`) and returns once the
+    /// server has registered it, so a test can then make the event that wakes it.
+    /// The task yields the answer and how long the poll waited.
+    pub async fn waiting_poll(
+        &self,
+        query: &str,
+        token: &str,
+    ) -> tokio::task::JoinHandle<(Value, std::time::Duration)> {
+        let before = self.connection_count().await;
+        let (client, url, token) = (
+            self.client.clone(),
+            self.url(&format!("/api/v1/events/poll?{query}")),
+            token.to_string(),
+        );
+        let task = tokio::spawn(async move {
+            let t = std::time::Instant::now();
+            let v: Value = client
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (v, t.elapsed())
+        });
+        assert!(
+            eventually(|| async { self.connection_count().await > before }).await,
+            "the poll is registered"
+        );
+        task
+    }
+
+    /// How many streams and waiting polls the server holds now.
+    pub async fn connection_count(&self) -> i64 {
+        self.get("/api/v1/admin/connections", Some(ADMIN_TOKEN))
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["count"]
+            .as_i64()
+            .unwrap()
+    }
+}

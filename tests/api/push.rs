@@ -183,37 +183,9 @@ async fn long_poll_answers_at_once_waits_to_be_woken_and_times_out_empty() {
     assert_eq!(next, b);
 
     // Nothing pending: the poll waits, and an event wakes it.
-    let waiting = {
-        let (client, url, token) = (
-            app.client.clone(),
-            app.url(&format!("/api/v1/events/poll?cursor={b}&timeout=30")),
-            kim.token.clone(),
-        );
-        tokio::spawn(async move {
-            let t = Instant::now();
-            let v: Value = client
-                .get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            (v, t.elapsed())
-        })
-    };
-    assert!(
-        eventually(|| async {
-            app.get("/api/v1/admin/connections", Some(ADMIN_TOKEN))
-                .await
-                .json::<Value>()
-                .await
-                .unwrap()["count"]
-                == 1
-        })
-        .await
-    );
+    let waiting = app
+        .waiting_poll(&format!("cursor={b}&timeout=30"), &kim.token)
+        .await;
     let c = app.announce_to(kim.id, "c").await;
     let (v, waited) = waiting.await.unwrap();
     assert_eq!(v["events"][0]["id"], c);

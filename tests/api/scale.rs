@@ -55,37 +55,9 @@ async fn a_long_poll_on_one_instance_is_woken_by_a_commit_on_the_other() {
     };
     let kim = a.customer("Kim").await;
     let (_, cursor) = b.poll("timeout=0", Some(&kim.token)).await;
-    let waiting = {
-        let (c, u, t) = (
-            b.client.clone(),
-            b.url(&format!("/api/v1/events/poll?cursor={cursor}&timeout=30")),
-            kim.token.clone(),
-        );
-        tokio::spawn(async move {
-            let t0 = Instant::now();
-            let v: Value = c
-                .get(u)
-                .bearer_auth(t)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            (v, t0.elapsed())
-        })
-    };
-    assert!(
-        eventually(|| async {
-            b.get("/api/v1/admin/connections", Some(ADMIN_TOKEN))
-                .await
-                .json::<Value>()
-                .await
-                .unwrap()["count"]
-                == 1
-        })
-        .await
-    );
+    let waiting = b
+        .waiting_poll(&format!("cursor={cursor}&timeout=30"), &kim.token)
+        .await;
     let id = a.announce_to(kim.id, "wake up").await;
     let (v, waited) = waiting.await.unwrap();
     assert_eq!(v["events"][0]["id"], id);
