@@ -70,6 +70,7 @@ impl Application {
             push.queue_capacity,
             shutdown.clone(),
         ));
+        tokio::spawn(Arc::clone(&hub).close_at_shutdown());
         let metrics = Arc::new(Metrics::default());
         tokio::spawn(tailer::run(
             db.clone(),

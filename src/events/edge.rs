@@ -22,6 +22,7 @@ use actix_web::web;
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::connections::Transport;
@@ -165,35 +166,58 @@ x-accel-buffering: no\r\n\
 connection: close\r\n\r\n";
 
 /// Streams until the client goes, the feed is cut, or a write fails.
+///
+/// The heartbeat timer is not re-armed per event (that is a timer-wheel update per
+/// event per reader): when it fires after a write, it only re-arms, so a comment
+/// goes out after between one and two heartbeat periods of silence.
 async fn pump(io: &mut TcpStream, feed: &mut Feed, heartbeat: Duration) {
     let cut = feed.cut_token();
     let beat = tokio::time::sleep(heartbeat);
     tokio::pin!(beat);
+    let mut wrote = false;
     loop {
-        let bytes = tokio::select! {
+        let (bytes, is_event) = tokio::select! {
             biased;
             next = feed.next(true) => match first_event(next) {
-                Some(e) => with_ready(e, feed).await,
+                Some(e) => (with_ready(e, feed).await, true),
                 None => break,
             },
-            ready = io.readable() => {
+            ready = std::future::poll_fn(|cx| io.poll_read_ready(cx)) => {
                 if ready.is_err() || client_gone(io) {
                     break;
                 }
                 continue;
             }
-            () = &mut beat => Bytes::from_static(HEARTBEAT),
+            () = &mut beat => {
+                beat.as_mut().reset(tokio::time::Instant::now() + heartbeat);
+                if std::mem::take(&mut wrote) {
+                    continue;
+                }
+                (Bytes::from_static(HEARTBEAT), false)
+            }
         };
-        let written = tokio::select! {
-            r = io.write_all(&bytes) => r.is_ok(),
-            () = cut.cancelled() => false,
-        };
-        if !written {
+        if !write_frame(io, &bytes, &cut).await {
             break;
         }
-        beat.as_mut().reset(tokio::time::Instant::now() + heartbeat);
+        wrote |= is_event;
     }
     let _ = io.shutdown().await;
+}
+
+/// Writes `bytes` whole; false when the client is gone or the feed was cut while
+/// the client was not reading. Almost always the socket buffer takes the frame at
+/// once, and then nothing is registered to wait on.
+async fn write_frame(io: &mut TcpStream, bytes: &[u8], cut: &CancellationToken) -> bool {
+    let rest = match io.try_write(bytes) {
+        Ok(n) if n == bytes.len() => return true,
+        Ok(n) => &bytes[n..],
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => bytes,
+        Err(_) => return false,
+    };
+    tokio::select! {
+        r = io.write_all(rest) => r.is_ok(),
+        () = cut.cancelled() => false,
+    }
 }
 
 /// Reads whatever the client sent after its request (nothing is expected) and says

@@ -224,9 +224,8 @@ impl Feed {
                 Box::pin(self.load_backlog(after)).await?;
                 continue;
             }
-            if self.subscription.cut().is_cancelled() {
-                return Ok(None);
-            }
+            // The queue ends (after what it holds) when the hub cuts this reader
+            // off or shuts down.
             if !wait {
                 match self.subscription.queue.try_recv() {
                     Ok(e) => {
@@ -236,21 +235,11 @@ impl Feed {
                     Err(_) => return Ok(None),
                 }
             }
-            let cut = self.subscription.cut().clone();
-            tokio::select! {
-                biased;
-                _ = cut.cancelled() => return Ok(None),
-                e = self.subscription.queue.recv() => match e {
-                    Some(e) => self.pending.push_back(e),
-                    None => return Ok(None),
-                },
+            match self.subscription.queue.recv().await {
+                Some(e) => self.pending.push_back(e),
+                None => return Ok(None),
             }
         }
-    }
-
-    /// True once the feed has been cut off; the client should resume.
-    pub fn is_cut(&self) -> bool {
-        self.subscription.cut().is_cancelled()
     }
 
     /// The token that fires when this feed is cut (overflow or shutdown).

@@ -5,7 +5,7 @@
 //! client resumes from its cursor), so one stalled reader never delays another.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use dashmap::DashMap;
@@ -16,13 +16,21 @@ use super::Event;
 use super::channel;
 use super::params::TypeFilter;
 
-/// One live reader's end of the hub.
+/// One live reader's end of the hub, held only by the channel lists: when it is
+/// removed from them (overflow, shutdown) its queue's sender drops, and the reader
+/// gets what was queued and then the end of its feed, with no extra signal to
+/// watch on every event.
 struct Subscriber {
     id: u64,
     queue: mpsc::Sender<Arc<Event>>,
     types: TypeFilter,
-    /// Cancelled when the queue overflows or the server shuts down. A reader that
-    /// stopped reading is then ended by the kernel (see [`super::socket`]).
+    keys: Arc<[String]>,
+    /// Set on overflow; checked before every delivery (an atomic load, where the
+    /// cancellation token below would take a lock) so nothing is queued after a gap.
+    overflowed: AtomicBool,
+    /// Cancelled on overflow (and, as a child of the shutdown token, at shutdown),
+    /// for a reader blocked writing to a client that stopped reading. Such a client
+    /// is otherwise ended by the kernel (see [`super::socket`]).
     cut: CancellationToken,
 }
 
@@ -53,29 +61,26 @@ pub struct Hub {
     pub stats: HubStats,
 }
 
-/// A registered reader. Dropping it unregisters it.
+/// A registered reader. Its queue ends (`recv` gives `None` once drained) when the
+/// hub cuts it off or shuts down. Dropping it unregisters it.
 pub struct Subscription {
     hub: Arc<Hub>,
-    subscriber: Arc<Subscriber>,
-    keys: Vec<String>,
+    id: u64,
+    keys: Arc<[String]>,
+    cut: CancellationToken,
     pub queue: mpsc::Receiver<Arc<Event>>,
 }
 
 impl Subscription {
     /// Resolves when this reader is cut off (overflow) or the server shuts down.
     pub fn cut(&self) -> &CancellationToken {
-        &self.subscriber.cut
+        &self.cut
     }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        for key in &self.keys {
-            if let Some(mut subs) = self.hub.channels.get_mut(key) {
-                subs.retain(|s| s.id != self.subscriber.id);
-            }
-            self.hub.channels.remove_if(key, |_, subs| subs.is_empty());
-        }
+        self.hub.unregister(self.id, &self.keys);
     }
 }
 
@@ -116,24 +121,53 @@ impl Hub {
     /// Register before reading any backlog, so nothing published meanwhile is missed.
     pub fn subscribe(self: &Arc<Self>, keys: Vec<String>, types: TypeFilter) -> Subscription {
         let (tx, rx) = mpsc::channel(self.queue_capacity);
+        let id = self.next_subscriber.fetch_add(1, Ordering::Relaxed);
+        let keys: Arc<[String]> = keys.into();
+        let cut = self.shutdown.child_token();
         let subscriber = Arc::new(Subscriber {
-            id: self.next_subscriber.fetch_add(1, Ordering::Relaxed),
+            id,
             queue: tx,
             types,
-            cut: self.shutdown.child_token(),
+            keys: Arc::clone(&keys),
+            overflowed: AtomicBool::new(false),
+            cut: cut.clone(),
         });
-        for key in &keys {
+        for key in keys.iter() {
             self.channels
                 .entry(key.clone())
                 .or_default()
                 .push(Arc::clone(&subscriber));
         }
+        drop(subscriber);
+        // [`Hub::close_at_shutdown`] cancels, then clears: registered before the
+        // clear, this reader is cleared; after it, this check sees the cancel.
+        if self.shutdown.is_cancelled() {
+            self.unregister(id, &keys);
+        }
         Subscription {
             hub: Arc::clone(self),
-            subscriber,
+            id,
             keys,
+            cut,
             queue: rx,
         }
+    }
+
+    /// Removes a reader from its channels (dropping its queue's sender).
+    fn unregister(&self, id: u64, keys: &[String]) {
+        for key in keys {
+            if let Some(mut subs) = self.channels.get_mut(key) {
+                subs.retain(|s| s.id != id);
+            }
+            self.channels.remove_if(key, |_, subs| subs.is_empty());
+        }
+    }
+
+    /// Waits for shutdown, then ends every reader's queue; readers write what they
+    /// hold and finish.
+    pub async fn close_at_shutdown(self: Arc<Self>) {
+        self.shutdown.cancelled().await;
+        self.channels.clear();
     }
 
     /// Publishes events in id order (the tailer's job; see its module).
@@ -153,11 +187,16 @@ impl Hub {
                 ring.events.push_back(Arc::clone(e));
             }
         }
+        let mut overflowed = Vec::new();
         for e in events {
-            self.deliver(&e.channel, e);
+            self.deliver(&e.channel, e, &mut overflowed);
             if e.channel.starts_with("store:") {
-                self.deliver(channel::ALL_STORES, e);
+                self.deliver(channel::ALL_STORES, e, &mut overflowed);
             }
+        }
+        // Outside `deliver`: it holds a read guard on the channel map.
+        for s in overflowed {
+            self.unregister(s.id, &s.keys);
         }
         self.stats
             .published
@@ -165,12 +204,12 @@ impl Hub {
         self.head.store(last.id, Ordering::Release);
     }
 
-    fn deliver(&self, key: &str, event: &Arc<Event>) {
+    fn deliver(&self, key: &str, event: &Arc<Event>, overflowed: &mut Vec<Arc<Subscriber>>) {
         let Some(subs) = self.channels.get(key) else {
             return;
         };
         for s in subs.iter() {
-            if s.cut.is_cancelled() || !s.types.matches(&event.event_type) {
+            if s.overflowed.load(Ordering::Relaxed) || !s.types.matches(&event.event_type) {
                 continue;
             }
             match s.queue.try_send(Arc::clone(event)) {
@@ -180,7 +219,9 @@ impl Hub {
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     tracing::warn!(subscriber = s.id, "subscriber queue full: cutting it off");
                     self.stats.overflows.fetch_add(1, Ordering::Relaxed);
+                    s.overflowed.store(true, Ordering::Relaxed);
                     s.cut.cancel();
+                    overflowed.push(Arc::clone(s));
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => {}
             }
@@ -270,15 +311,35 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_cuts_only_that_subscriber() {
         let hub = hub(2);
-        let slow = hub.subscribe(vec!["products".into()], TypeFilter::default());
+        let mut slow = hub.subscribe(vec!["products".into()], TypeFilter::default());
         let mut fast = hub.subscribe(vec!["products".into()], TypeFilter::default());
-        for id in 1..=3 {
+        for id in 1..=4 {
             hub.publish(&[ev(id, "products")]);
             assert_eq!(fast.queue.recv().await.unwrap().id, id);
         }
         assert!(slow.cut().is_cancelled());
         assert!(!fast.cut().is_cancelled());
         assert_eq!(hub.stats.overflows.load(Ordering::Relaxed), 1);
+        // The cut reader gets what was queued before the gap, then its end.
+        assert_eq!(slow.queue.recv().await.unwrap().id, 1);
+        assert_eq!(slow.queue.recv().await.unwrap().id, 2);
+        assert!(slow.queue.recv().await.is_none());
+        assert_eq!(hub.subscriber_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn shutdown_ends_every_queue_and_refuses_new_readers() {
+        let hub = hub(8);
+        let mut before = hub.subscribe(vec!["products".into()], TypeFilter::default());
+        hub.publish(&[ev(1, "products")]);
+        let closing = tokio::spawn(Arc::clone(&hub).close_at_shutdown());
+        hub.shutdown_token().cancel();
+        closing.await.unwrap();
+        assert_eq!(before.queue.recv().await.unwrap().id, 1);
+        assert!(before.queue.recv().await.is_none());
+        let mut after = hub.subscribe(vec!["products".into()], TypeFilter::default());
+        assert!(after.queue.recv().await.is_none());
+        assert_eq!(hub.subscriber_count(), 0);
     }
 
     #[test]
