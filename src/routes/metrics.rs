@@ -9,6 +9,7 @@ use crate::state::AppState;
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let hub = &state.hub.stats;
     let c = &state.connections;
+    let (commits, syncs) = state.db.group_commit_counts().unwrap_or_default();
     let extra = [
         (
             "pointcast_connections_sse",
@@ -45,6 +46,18 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             "gauge",
             "Id of the newest event published.",
             state.hub.head().max(0) as u64,
+        ),
+        (
+            "pointcast_db_group_commits_total",
+            "counter",
+            "SQLite commits made durable by a group WAL sync (0 on PostgreSQL).",
+            commits,
+        ),
+        (
+            "pointcast_db_wal_syncs_total",
+            "counter",
+            "SQLite WAL syncs; commits per sync is the grouping achieved.",
+            syncs,
         ),
     ];
     let mut body = state.metrics.render(&extra);

@@ -54,13 +54,15 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<StoredEvent, sqlx::Error> {
 }
 
 impl Db {
-    /// Every event after `after`, on any channel, oldest first, at most `limit`.
-    /// The tailer feeds the hub with this.
+    /// Every durable event after `after` (see [`Db::durable_event`]), on any
+    /// channel, oldest first, at most `limit`. The tailer feeds the hub with this.
     pub async fn events_after(&self, after: i64, limit: usize) -> anyhow::Result<Vec<StoredEvent>> {
         let rows = sqlx::query(
-            "SELECT id, channel, type, at, data FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+            "SELECT id, channel, type, at, data FROM events WHERE id > $1 AND id <= $2 \
+             ORDER BY id LIMIT $3",
         )
         .bind(after)
+        .bind(self.durable_event())
         .bind(limit as i64)
         .fetch_all(self.reader())
         .await

@@ -8,6 +8,7 @@
 //! Invariants that money depends on live in the per-area modules below, which every
 //! caller goes through.
 
+mod durable;
 pub mod events;
 pub mod idempotency;
 pub mod jobs;
@@ -64,6 +65,9 @@ pub struct Db {
     /// The newest id this instance's tailer has handed to the hub; commits wait on
     /// it so that their events are live before the request that made them answers.
     published: Arc<tokio::sync::watch::Sender<i64>>,
+    /// SQLite's group commit (none for PostgreSQL, whose `COMMIT` is durable, and
+    /// for an in-memory database).
+    wal_sync: Option<Arc<durable::WalSync>>,
     /// Whether a tailer is publishing for this handle; commits made before it
     /// starts (start-up seeding) have nothing to wait for.
     tailing: Arc<std::sync::atomic::AtomicBool>,
@@ -99,12 +103,14 @@ impl Db {
                 (pool.clone(), pool)
             }
         };
-        let db = Self {
+        let committed = Arc::new(Notify::new());
+        let mut db = Self {
             reader,
             writer,
             backend,
             url: url.into(),
-            committed: Arc::new(Notify::new()),
+            committed: Arc::clone(&committed),
+            wal_sync: None,
             published: Arc::new(tokio::sync::watch::Sender::new(0)),
             tailing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             stats: Arc::new(DbStats {
@@ -112,7 +118,27 @@ impl Db {
             }),
         };
         migrate::run(&db).await.context("applying migrations")?;
+        if backend == Backend::Sqlite
+            && let Some(path) = durable::sqlite_path(&db.url)
+        {
+            let sync = durable::WalSync::new(path, db.max_event_id().await?, committed);
+            tokio::spawn(Arc::clone(&sync).run());
+            db.wal_sync = Some(sync);
+        }
         Ok(db)
+    }
+
+    /// SQLite's group commit so far: (commits, WAL syncs); `None` elsewhere.
+    pub fn group_commit_counts(&self) -> Option<(u64, u64)> {
+        self.wal_sync.as_ref().map(|s| s.counts())
+    }
+
+    /// The newest event id that is on disk and may be published: every id up to it
+    /// is committed or rolled back for good.
+    pub fn durable_event(&self) -> i64 {
+        self.wal_sync
+            .as_ref()
+            .map_or(i64::MAX, |s| s.durable_event())
     }
 
     pub fn backend(&self) -> Backend {
@@ -223,8 +249,10 @@ impl Tx {
         Ok(id)
     }
 
-    /// Commits, then wakes this instance's tailer (and, on PostgreSQL, every other
-    /// instance's listener through `NOTIFY`, delivered at commit).
+    /// Commits and returns once the commit is durable (on SQLite, after the group
+    /// sync that covers it) and its events are live here. Wakes this instance's
+    /// tailer (and, on PostgreSQL, every other instance's listener through `NOTIFY`,
+    /// delivered at commit).
     pub async fn commit(mut self) -> anyhow::Result<()> {
         if self.appended > 0 && self.db.backend == Backend::Postgres {
             sqlx::query("SELECT pg_notify($1, '')")
@@ -234,9 +262,15 @@ impl Tx {
                 .context("notifying other instances")?;
         }
         self.tx.commit().await.context("committing")?;
+        if let Some(sync) = &self.db.wal_sync {
+            // Answer only once on disk; the sync wakes the tailer.
+            let last = if self.appended > 0 { self.last_id } else { 0 };
+            sync.wait(sync.committed(last)).await;
+        } else if self.appended > 0 {
+            self.db.committed.notify_one();
+        }
         self.db.stats.transactions.observe(self.started.elapsed());
         if self.appended > 0 {
-            self.db.committed.notify_one();
             // Read your writes: once the request that made these events answers,
             // they are live on this instance (any reader here will find them).
             // Bounded, so a stalled tailer delays answers but never blocks them.
@@ -276,9 +310,9 @@ async fn sqlite_pool(url: &str, size: u32) -> anyhow::Result<AnyPool> {
         .acquire_timeout(Duration::from_secs(30))
         .after_connect(|conn, _meta| {
             Box::pin(async move {
-                // synchronous=NORMAL in WAL mode survives a killed process (the WAL is
-                // in the OS page cache); only a power cut can roll back the newest
-                // commits. busy_timeout covers the reader pool's rare checkpoint waits.
+                // synchronous=NORMAL: a commit does not fsync by itself; `durable`
+                // syncs the WAL once for every group of commits before any of them
+                // is answered. busy_timeout covers the readers' rare checkpoint waits.
                 conn.execute(sqlx::raw_sql(
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
                      PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;",

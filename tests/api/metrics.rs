@@ -107,3 +107,30 @@ async fn grants_and_orders_are_counted_once_even_when_retried() {
     assert_eq!(sample(&scrape, "pointcast_grants_total"), 1.0);
     assert_eq!(sample(&scrape, "pointcast_orders_total"), 1.0);
 }
+
+/// SQLite's group commit: concurrent writes are each answered only once on disk,
+/// and share WAL syncs rather than paying one each.
+#[tokio::test]
+async fn concurrent_commits_share_wal_syncs_on_sqlite() {
+    let app = spawn_app().await;
+    if app.db.is_postgres() {
+        return; // PostgreSQL's COMMIT is durable by itself.
+    }
+    let kim = app.customer("Kim").await;
+    let before = app.get("/metrics", None).await.text().await.unwrap();
+    let (commits0, syncs0) = (
+        sample(&before, "pointcast_db_group_commits_total"),
+        sample(&before, "pointcast_db_wal_syncs_total"),
+    );
+    let texts: Vec<String> = (0..64).map(|i| format!("m{i}")).collect();
+    let sends = texts.iter().map(|t| app.announce_to(kim.id, t));
+    futures_util::future::join_all(sends).await;
+    let after = app.get("/metrics", None).await.text().await.unwrap();
+    let commits = sample(&after, "pointcast_db_group_commits_total") - commits0;
+    let syncs = sample(&after, "pointcast_db_wal_syncs_total") - syncs0;
+    assert!(commits >= 64.0, "{commits} commits");
+    assert!(
+        syncs >= 1.0 && syncs < commits,
+        "{syncs} syncs for {commits} commits"
+    );
+}

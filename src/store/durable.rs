@@ -1,0 +1,191 @@
+//! Group commit for SQLite: many commits, one `fdatasync`.
+//!
+//! SQLite runs in WAL mode with `synchronous=NORMAL`, so a `COMMIT` only appends
+//! its frames to the `-wal` file, and survives a killed process but not a power
+//! cut. `synchronous=FULL` would make every commit wait for its own fsync, one
+//! after another behind SQLite's single writer. Instead, a commit returns to its
+//! caller only once one task has `fdatasync`ed the WAL file after it: every commit
+//! that lands while a sync runs is covered by the next one, so under load a sync
+//! covers dozens of commits. A commit's frames are in the file (and in the WAL's
+//! checksummed chain, which recovery replays) before it returns, so a sync started
+//! afterwards makes it durable exactly as `FULL` would.
+//!
+//! Events are published only once durable ([`WalSync::durable_event`]): a reader
+//! never sees an event that a power cut could take back and hand its id to another.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+
+/// What the last completed sync covered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Synced {
+    /// Commits counted up to the sync.
+    commits: u64,
+    /// The newest event id committed before it.
+    event: i64,
+}
+
+pub struct WalSync {
+    wal: PathBuf,
+    commits: AtomicU64,
+    newest_event: AtomicI64,
+    synced: watch::Sender<Synced>,
+    wake: Notify,
+    /// Syncs done, for `/metrics` (commits per sync is the grouping achieved).
+    syncs: AtomicU64,
+    /// Woken when newly durable events can be published (the tailer's wake-up).
+    events_durable: Arc<Notify>,
+}
+
+impl WalSync {
+    /// A syncer for the database file at `db_path`, whose events so far (up to
+    /// `head`) are already on disk.
+    pub fn new(db_path: PathBuf, head: i64, events_durable: Arc<Notify>) -> Arc<Self> {
+        let mut wal = db_path.into_os_string();
+        wal.push("-wal");
+        Arc::new(Self {
+            wal: wal.into(),
+            commits: AtomicU64::new(0),
+            newest_event: AtomicI64::new(head),
+            synced: watch::Sender::new(Synced {
+                commits: 0,
+                event: head,
+            }),
+            wake: Notify::new(),
+            syncs: AtomicU64::new(0),
+            events_durable,
+        })
+    }
+
+    /// Counts a commit that has returned (with `last_event`, the newest event it
+    /// appended, or 0) and returns its ticket for [`WalSync::wait`].
+    pub fn committed(&self, last_event: i64) -> u64 {
+        // The event first: a sync that counts this commit then also sees its event.
+        if last_event > 0 {
+            self.newest_event.fetch_max(last_event, Ordering::AcqRel);
+        }
+        let ticket = self.commits.fetch_add(1, Ordering::AcqRel) + 1;
+        self.wake.notify_one();
+        ticket
+    }
+
+    /// Waits until a sync has covered commit `ticket`.
+    pub async fn wait(&self, ticket: u64) {
+        let mut synced = self.synced.subscribe();
+        let _ = synced.wait_for(|s| s.commits >= ticket).await;
+    }
+
+    /// Commits counted and syncs done so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.commits.load(Ordering::Relaxed),
+            self.syncs.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The newest event id that is on disk: what may be published.
+    pub fn durable_event(&self) -> i64 {
+        self.synced.borrow().event
+    }
+
+    /// Syncs whenever commits are waiting, until the process ends. A failed sync is
+    /// retried and nobody is answered meanwhile: an acknowledged write must be on
+    /// disk (PostgreSQL, likewise, stops rather than carry on after a failed fsync).
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            self.wake.notified().await;
+            loop {
+                let done = *self.synced.borrow();
+                // Commits before the event: see `committed`.
+                let commits = self.commits.load(Ordering::Acquire);
+                if commits <= done.commits {
+                    break;
+                }
+                let event = self.newest_event.load(Ordering::Acquire);
+                let wal = self.wal.clone();
+                let result = tokio::task::spawn_blocking(move || sync_file(&wal)).await;
+                match result {
+                    Ok(Ok(())) => {
+                        self.syncs.fetch_add(1, Ordering::Relaxed);
+                        self.synced.send_replace(Synced { commits, event });
+                        if event > done.event {
+                            self.events_durable.notify_one();
+                        }
+                    }
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, wal = %self.wal.display(), "syncing the SQLite WAL failed; retrying");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "the WAL sync task failed; retrying");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `fdatasync` on the WAL file. A WAL that does not exist holds nothing unsynced
+/// (SQLite removes it only after checkpointing it into the synced database file).
+fn sync_file(path: &std::path::Path) -> std::io::Result<()> {
+    match std::fs::File::open(path) {
+        Ok(f) => f.sync_data(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The database file of a SQLite URL, or `None` for an in-memory database.
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(
+            sqlite_path("sqlite:///tmp/x.db?mode=rwc"),
+            Some(PathBuf::from("/tmp/x.db"))
+        );
+        assert_eq!(sqlite_path("sqlite://x.db"), Some(PathBuf::from("x.db")));
+        assert_eq!(sqlite_path("sqlite:x.db"), Some(PathBuf::from("x.db")));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://h/db"), None);
+    }
+
+    #[tokio::test]
+    async fn one_sync_covers_every_commit_before_it() {
+        let dir = std::env::temp_dir().join(format!("pointcast-walsync-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("x.db");
+        std::fs::write(dir.join("x.db-wal"), b"frames").unwrap();
+        let woken = Arc::new(Notify::new());
+        let sync = WalSync::new(db, 10, Arc::clone(&woken));
+        assert_eq!(sync.durable_event(), 10);
+        let a = sync.committed(11);
+        let b = sync.committed(0);
+        let c = sync.committed(12);
+        tokio::spawn(Arc::clone(&sync).run());
+        sync.wait(c).await;
+        sync.wait(a).await;
+        sync.wait(b).await;
+        assert_eq!(sync.durable_event(), 12);
+        let (commits, syncs) = sync.counts();
+        assert_eq!(commits, 3);
+        assert!((1..=3).contains(&syncs), "{syncs} syncs");
+        woken.notified().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
