@@ -1,4 +1,4 @@
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -36,10 +36,12 @@ impl From<SupportError> for ApiError {
             SupportError::Closed => {
                 ApiError::conflict("conversation_closed", "the conversation is closed")
             }
-            SupportError::TooFast(secs) => ApiError::TooManyRequests {
-                message: e.to_string(),
-                retry_after: Some(secs),
-            },
+            SupportError::TooFast(secs) | SupportError::TooManyInquiries(secs) => {
+                ApiError::TooManyRequests {
+                    message: e.to_string(),
+                    retry_after: Some(secs),
+                }
+            }
             SupportError::Unexpected(e) => ApiError::Unexpected(e),
         }
     }
@@ -169,12 +171,16 @@ struct InquiryBody {
     reply_to: String,
 }
 
-/// Open to anyone; a token, if sent, names the sender.
+/// Open to anyone; a token, if sent, names the sender. Limited per address.
 #[utoipa::path(post, path = "/api/v1/inquiries", tag = "inquiries", request_body = InquiryBody,
     security((), ("bearer" = [])),
-    responses((status = 201, body = crate::support::inquiries::Received)))]
+    responses(
+        (status = 201, body = crate::support::inquiries::Received),
+        (status = 429, description = "Too many inquiries from this address; see Retry-After"),
+    ))]
 async fn inquire(
     state: web::Data<AppState>,
+    req: HttpRequest,
     who: MaybePrincipal,
     body: web::Json<InquiryBody>,
 ) -> ApiResult<HttpResponse> {
@@ -182,8 +188,13 @@ async fn inquire(
     let s = &state.settings;
     // Mail only when both ends are known; otherwise the event alone tells the admins.
     let admin_email = s.smtp_url.as_ref().and(s.admin_email.as_deref());
+    let sender = inquiries::Sender {
+        limiter: &state.inquiry_limiter,
+        address: req.peer_addr().map(|a| a.ip()),
+    };
     let received = inquiries::submit(
         &state.db,
+        sender,
         &state.mail_wake,
         admin_email,
         who.0.as_ref(),
