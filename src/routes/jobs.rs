@@ -107,7 +107,7 @@ async fn runs(
     admin(&who)?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request("bad_limit", "limit must be 1 to 500"));
+        return Err(ApiError::invalid("invalid_limit", "limit must be 1 to 500"));
     }
     Ok(HttpResponse::Ok().json(json!({ "runs": state.scheduler.runs(&name, limit).await? })))
 }

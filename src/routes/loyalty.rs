@@ -261,10 +261,7 @@ impl PageQuery {
     fn page(&self) -> ApiResult<Page> {
         let limit = self.limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
-            return Err(ApiError::invalid(
-                "invalid_page",
-                "limit must be from 1 to 200",
-            ));
+            return Err(ApiError::invalid("invalid_limit", "limit must be 1 to 200"));
         }
         Ok(Page {
             before: self.before,

@@ -268,7 +268,10 @@ async fn create_staff(
         ));
     }
     if b.store_ids.len() > 100 {
-        return Err(ApiError::invalid("invalid_staff", "at most 100 stores"));
+        return Err(ApiError::invalid(
+            "invalid_staff",
+            "store_ids must list at most 100 stores",
+        ));
     }
     let name = Name::parse(&b.name)?;
     let login = Login::parse(&b.login)?;

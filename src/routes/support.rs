@@ -27,9 +27,8 @@ impl From<SupportError> for ApiError {
             SupportError::Subject | SupportError::InquiryMessage | SupportError::ReplyTo => {
                 ApiError::invalid("invalid_inquiry", e.to_string())
             }
-            SupportError::Status | SupportError::Limit => {
-                ApiError::bad_request("bad_query", e.to_string())
-            }
+            SupportError::Status => ApiError::bad_request("bad_query", e.to_string()),
+            SupportError::Limit => ApiError::invalid("invalid_limit", e.to_string()),
             SupportError::NotACustomer => ApiError::Forbidden("only customers open conversations"),
             SupportError::NoSuchStore => ApiError::invalid("unknown_store", "no such store"),
             SupportError::NotFound => ApiError::NotFound("conversation"),
