@@ -49,6 +49,7 @@ impl From<SupportError> for ApiError {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OpenBody {
+    #[schema(min_length = 1, max_length = 2000)]
     text: String,
     store_id: Option<i64>,
 }
@@ -80,8 +81,12 @@ async fn open(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
+    /// `open` or `closed`.
+    #[param(max_length = 16)]
     status: Option<String>,
     before: Option<i64>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
@@ -106,6 +111,8 @@ async fn list(
 #[serde(deny_unknown_fields)]
 struct PageQuery {
     before: Option<i64>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
@@ -126,6 +133,7 @@ async fn thread(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TextBody {
+    #[schema(min_length = 1, max_length = 2000)]
     text: String,
 }
 
@@ -165,8 +173,13 @@ async fn close(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct InquiryBody {
+    /// One line.
+    #[schema(min_length = 1, max_length = 200)]
     subject: String,
+    #[schema(min_length = 1, max_length = 10000)]
     message: String,
+    /// An e-mail address.
+    #[schema(max_length = 254)]
     reply_to: String,
 }
 
