@@ -90,6 +90,17 @@ pub struct ServeArgs {
     /// Streams one user may hold at once.
     #[arg(long, env = "POINTCAST_MAX_STREAMS", default_value_t = 16)]
     pub max_streams: usize,
+    /// Seconds a request's body may take to arrive after its head (408 after).
+    #[arg(long, env = "POINTCAST_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout: u64,
+    /// An origin allowed to call the API from a browser (exact, e.g.
+    /// https://shop.example); repeat for more. None by default: CORS stays closed.
+    #[arg(
+        long = "cors-origin",
+        env = "POINTCAST_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
 }
 
 impl ServeArgs {
@@ -103,6 +114,8 @@ impl ServeArgs {
             demo: self.demo,
             bench_endpoints: self.bench_endpoints,
             workers: self.workers,
+            request_timeout: std::time::Duration::from_secs(self.request_timeout.max(1)),
+            cors_origins: self.cors_origins,
             ..Settings::default()
         };
         s.push.heartbeat = std::time::Duration::from_secs(self.heartbeat_secs.max(1));

@@ -33,6 +33,9 @@ pub enum ApiError {
         message: String,
         details: Option<Map<String, Value>>,
     },
+    /// 408: the request's body did not arrive within the request timeout.
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     /// 413: the body is larger than the server accepts.
     #[error("request body too large")]
     PayloadTooLarge,
@@ -85,6 +88,7 @@ impl ApiError {
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
+            Self::RequestTimeout => "request_timeout",
             Self::PayloadTooLarge => "payload_too_large",
             Self::HeadersTooLarge => "headers_too_large",
             Self::TooManyRequests { .. } => "too_many_requests",
@@ -109,6 +113,7 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -121,6 +126,10 @@ impl ResponseError for ApiError {
         let mut resp = HttpResponse::build(self.status_code());
         if let Some(header) = self.extra_header() {
             resp.insert_header(header);
+        }
+        if matches!(self, Self::RequestTimeout) {
+            // The rest of the body may still come: this connection is done.
+            resp.force_close();
         }
         resp.json(self.body())
     }

@@ -17,19 +17,26 @@
 //!   its outbox over SMTP.
 //! - [`routes`]: HTTP handlers only.
 //! - [`error`]: the one API error type and its mapping to HTTP.
+//! - [`guard`]: the middleware every actix request passes: CORS and the body
+//!   deadline.
+//! - [`cors`]: which browser origins may call the API (none by default);
+//!   [`ratelimit`]: the token buckets behind every per-user and per-address limit.
 
 pub mod accounts;
 pub mod announcements;
 pub mod auth;
 pub mod cli;
 pub mod client;
+pub mod cors;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod guard;
 pub mod jobs;
 pub mod mail;
 pub mod metrics;
 pub mod mileage;
+pub mod ratelimit;
 pub mod routes;
 pub mod settings;
 pub mod shop;

@@ -33,6 +33,13 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     /// Largest JSON body accepted (413 above).
     pub max_body_bytes: usize,
+    /// A request's body must have arrived this long after its head, or the request
+    /// is answered 408: a client trickling (or withholding) its body holds no worker
+    /// and no database connection. Streams and long-polls send no body.
+    pub request_timeout: Duration,
+    /// Exact origins (`https://shop.example`) allowed to call the API from a
+    /// browser; empty (the default) allows none. See [`crate::cors`].
+    pub cors_origins: Vec<String>,
     pub push: PushSettings,
     pub login_throttle: ThrottleSettings,
     /// The scheduler's clock; tests put a [`crate::jobs::clock::ManualClock`] here.
@@ -122,6 +129,10 @@ pub struct SupportSettings {
     pub rate_burst: u32,
     /// ...refilled evenly over this window (10 per 10 s by default).
     pub rate_window: Duration,
+    /// Inquiries one address may send in a burst (the form is open to anyone)...
+    pub inquiry_burst: u32,
+    /// ...refilled evenly over this window (5 per 10 min by default).
+    pub inquiry_window: Duration,
 }
 
 impl Default for SupportSettings {
@@ -129,6 +140,8 @@ impl Default for SupportSettings {
         Self {
             rate_burst: 10,
             rate_window: Duration::from_secs(10),
+            inquiry_burst: 5,
+            inquiry_window: Duration::from_secs(600),
         }
     }
 }
@@ -146,6 +159,8 @@ impl Default for Settings {
             workers: 0,
             shutdown_timeout: Duration::from_secs(5),
             max_body_bytes: 64 * 1024,
+            request_timeout: Duration::from_secs(30),
+            cors_origins: Vec::new(),
             push: PushSettings::default(),
             login_throttle: ThrottleSettings::default(),
             clock: Arc::new(SystemClock),

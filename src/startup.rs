@@ -22,17 +22,18 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::{self, Role, password};
+use crate::cors::Cors;
 use crate::events::connections::Connections;
 use crate::events::hub::Hub;
 use crate::events::{edge, retention, socket, tailer};
 use crate::jobs::scheduler::Scheduler;
 use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::store::Db;
 use crate::store::users::NewUser;
-use crate::support::ratelimit::RateLimiter;
-use crate::{mail, routes};
+use crate::{guard, mail, routes};
 
 /// A built, bound, not yet running server.
 pub struct Application {
@@ -58,6 +59,7 @@ impl Shutdown {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let cors = Cors::new(&settings.cors_origins)?;
         let db = Db::connect(&settings.database_url).await?;
         bootstrap_admin(&db, &settings).await?;
         crate::demo::seed_if_asked(&db, &settings).await?;
@@ -101,6 +103,8 @@ impl Application {
             hub,
             connections: Arc::new(Connections::new(push.max_streams_per_principal)),
             support_limiter: Arc::new(RateLimiter::new(support.rate_burst, support.rate_window)),
+            inquiry_limiter: RateLimiter::new(support.inquiry_burst, support.inquiry_window),
+            cors,
             mail_wake,
             settings: Arc::new(settings.clone()),
             metrics,
@@ -240,6 +244,10 @@ fn app(
         .app_data(routes::query_config())
         .app_data(routes::path_config())
         .app_data(web::PayloadConfig::new(max_body))
+        .wrap_fn({
+            let state = app_state.clone();
+            move |req, srv| guard::call(&state, req, srv)
+        })
         .wrap_fn({
             let metrics = Arc::clone(&app_state.metrics);
             move |req, srv| {

@@ -8,13 +8,14 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::throttle::LoginThrottle;
+use crate::cors::Cors;
 use crate::events::connections::Connections;
 use crate::events::hub::Hub;
 use crate::jobs::scheduler::Scheduler;
 use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
 use crate::settings::Settings;
 use crate::store::Db;
-use crate::support::ratelimit::RateLimiter;
 
 pub struct AppState {
     pub db: Db,
@@ -26,6 +27,11 @@ pub struct AppState {
     pub scheduler: Arc<Scheduler>,
     /// Chat message rate per user (the customer center).
     pub support_limiter: Arc<RateLimiter>,
+    /// Inquiry rate per address: the inquiry form is open to anyone.
+    pub inquiry_limiter: RateLimiter<std::net::IpAddr>,
+    /// Which browser origins may call the API; asked by the actix middleware and
+    /// the lean stream path alike.
+    pub cors: Cors,
     /// Wakes the mailer after a mail was put in the outbox.
     pub mail_wake: Arc<Notify>,
     /// Cancelled when the server begins to stop.

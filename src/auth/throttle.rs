@@ -1,11 +1,14 @@
 //! Login throttling: too many failed logins for one account, or from one address,
-//! within a window lock further attempts out until the window ends (429 with
-//! `Retry-After`). Counting only failures means a person who types their password
-//! right is never slowed, while guessing stays slow.
+//! lock further attempts out (429 with `Retry-After`) until the limit's bucket has
+//! refilled a little. Counting only failures means a person who types their
+//! password right is never slowed, while guessing stays slow: after the burst, one
+//! guess per `window / limit` at most.
+//!
+//! Built on the one [`RateLimiter`]: a failure takes a token, a check only looks.
 
 use std::time::{Duration, Instant};
 
-use dashmap::DashMap;
+use crate::ratelimit::RateLimiter;
 
 /// Limits, in failed attempts per window.
 #[derive(Clone, Debug)]
@@ -25,77 +28,42 @@ impl Default for ThrottleSettings {
     }
 }
 
-struct Window {
-    failures: u32,
-    started: Instant,
-}
-
-/// Failed-login counters by account and by address.
+/// Failed-login buckets by account and by address.
 pub struct LoginThrottle {
-    settings: ThrottleSettings,
-    windows: DashMap<String, Window>,
+    accounts: RateLimiter<String>,
+    addresses: RateLimiter<String>,
 }
 
 impl LoginThrottle {
     pub fn new(settings: ThrottleSettings) -> Self {
         Self {
-            settings,
-            windows: DashMap::new(),
+            accounts: RateLimiter::new(settings.per_account, settings.window),
+            addresses: RateLimiter::new(settings.per_address, settings.window),
         }
     }
 
     /// `Err(seconds to wait)` when either key is locked out now.
     pub fn check(&self, login: &str, address: &str, now: Instant) -> Result<(), u64> {
-        let keys = [
-            (account_key(login), self.settings.per_account),
-            (address_key(address), self.settings.per_address),
-        ];
-        for (key, limit) in keys {
-            if let Some(w) = self.windows.get(&key) {
-                let elapsed = now.saturating_duration_since(w.started);
-                if elapsed < self.settings.window && w.failures >= limit {
-                    return Err((self.settings.window - elapsed).as_secs().max(1));
-                }
-            }
-        }
-        Ok(())
+        self.accounts
+            .check(&account_key(login), now)
+            .and(self.addresses.check(&address.to_string(), now))
+            .map_err(|wait| wait.secs())
     }
 
     /// Counts a failed attempt against both keys.
     pub fn failed(&self, login: &str, address: &str, now: Instant) {
-        if self.windows.len() > 100_000 {
-            // Bounded memory under a spray of random logins: forget expired windows.
-            let window = self.settings.window;
-            self.windows
-                .retain(|_, w| now.saturating_duration_since(w.started) < window);
-        }
-        for key in [account_key(login), address_key(address)] {
-            let mut w = self.windows.entry(key).or_insert(Window {
-                failures: 0,
-                started: now,
-            });
-            if now.saturating_duration_since(w.started) >= self.settings.window {
-                *w = Window {
-                    failures: 0,
-                    started: now,
-                };
-            }
-            w.failures += 1;
-        }
+        let _ = self.accounts.take(&account_key(login), now);
+        let _ = self.addresses.take(&address.to_string(), now);
     }
 
     /// A successful login clears its account's failures.
     pub fn succeeded(&self, login: &str) {
-        self.windows.remove(&account_key(login));
+        self.accounts.forget(&account_key(login));
     }
 }
 
 fn account_key(login: &str) -> String {
-    format!("a:{}", login.trim().to_lowercase())
-}
-
-fn address_key(address: &str) -> String {
-    format!("ip:{address}")
+    login.trim().to_lowercase()
 }
 
 #[cfg(test)]
@@ -111,20 +79,21 @@ mod tests {
     }
 
     #[test]
-    fn an_account_locks_after_its_failures_until_the_window_ends() {
+    fn an_account_locks_after_its_failures_until_a_guess_is_due() {
         let t = throttle();
         let now = Instant::now();
         for _ in 0..3 {
             assert!(t.check("kim", "1.1.1.1", now).is_ok());
             t.failed("kim", "1.1.1.1", now);
         }
-        assert_eq!(t.check("kim", "2.2.2.2", now), Err(60));
+        // One guess per 60 s / 3 = 20 s after the burst.
+        assert_eq!(t.check("kim", "2.2.2.2", now), Err(20));
         assert_eq!(
-            t.check("KIM ", "2.2.2.2", now + Duration::from_secs(50)),
-            Err(10)
+            t.check("KIM ", "2.2.2.2", now + Duration::from_secs(15)),
+            Err(5)
         );
         assert!(
-            t.check("kim", "2.2.2.2", now + Duration::from_secs(61))
+            t.check("kim", "2.2.2.2", now + Duration::from_secs(20))
                 .is_ok()
         );
         assert!(t.check("lee", "2.2.2.2", now).is_ok());

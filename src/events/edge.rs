@@ -10,7 +10,9 @@
 //! Here the request head is read into a temporary buffer that is freed before the
 //! stream starts; the request is authorised and opened exactly as the actix handler
 //! does ([`crate::auth::extract`], [`Feed::open`]); errors get the usual JSON error
-//! response and the connection closes. A stream answers `Connection: close` and
+//! response and the connection closes. An `Origin` the CORS setting lists is echoed
+//! in both, as actix's middleware ([`crate::guard`]) does for every other route.
+//! A stream answers `Connection: close` and
 //! writes the raw event stream, no chunking, until the client goes, the feed is cut
 //! (overflow, shutdown) or a write fails. While idle a stream holds its socket, its
 //! feed and a timer: no buffer.
@@ -30,6 +32,7 @@ use super::feed::{Feed, FeedRequest};
 use super::params::StreamQuery;
 use super::sse::{HEARTBEAT, first_event, preamble, with_ready};
 use crate::auth::extract::{principal_for, session_cookie, token_from_parts};
+use crate::cors::Cors;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -114,8 +117,10 @@ async fn open(io: &mut TcpStream, state: web::Data<AppState>) -> Option<Feed> {
     let started = Instant::now();
     let span = tracing::info_span!("stream", user_id = tracing::field::Empty, transport = "sse");
     let retry = state.settings.push.retry;
+    let mut cors = String::new();
     let opened = async {
         let head = read_head(io).await?;
+        cors = Cors::head_lines(state.cors.allowed(head.origin.as_deref()));
         let query = web::Query::<StreamQuery>::from_query(&head.query)
             .map_err(|e| ApiError::bad_request("bad_query", e.to_string()))?
             .into_inner();
@@ -142,6 +147,8 @@ async fn open(io: &mut TcpStream, state: web::Data<AppState>) -> Option<Feed> {
         Ok((feed, opening)) => {
             let mut out = Vec::with_capacity(512);
             out.extend_from_slice(STREAM_HEAD);
+            out.extend_from_slice(cors.as_bytes());
+            out.extend_from_slice(b"\r\n");
             out.extend_from_slice(&preamble(&feed, &opening, retry));
             let sent = io.write_all(&out).await.is_ok();
             log_request(&state, 200, started);
@@ -150,7 +157,7 @@ async fn open(io: &mut TcpStream, state: web::Data<AppState>) -> Option<Feed> {
         Err(HeadError::Gone) => return None,
         Err(HeadError::Api(e)) => {
             let status = e.status_code().as_u16();
-            write_error(io, &e).await;
+            write_error(io, &e, &cors).await;
             status
         }
     };
@@ -158,12 +165,13 @@ async fn open(io: &mut TcpStream, state: web::Data<AppState>) -> Option<Feed> {
     None
 }
 
+/// The stream's response head but for its CORS lines and the blank line.
 const STREAM_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\n\
 content-type: text/event-stream\r\n\
 content-encoding: identity\r\n\
 cache-control: no-cache, no-store\r\n\
 x-accel-buffering: no\r\n\
-connection: close\r\n\r\n";
+connection: close\r\n";
 
 /// Streams until the client goes, the feed is cut, or a write fails.
 ///
@@ -258,6 +266,8 @@ pub struct Head {
     pub cookie: Option<String>,
     /// `Last-Event-ID`; `"?"` when not visible ASCII (a 400, as on the actix path).
     pub last_event_id: Option<String>,
+    /// `Origin`, for the CORS rule.
+    pub origin: Option<Vec<u8>>,
 }
 
 async fn read_head(io: &mut TcpStream) -> Result<Head, HeadError> {
@@ -309,6 +319,8 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, ApiError> {
             if head.cookie.is_none() || session_cookie(&value).is_some() {
                 head.cookie = Some(value.into_owned());
             }
+        } else if h.name.eq_ignore_ascii_case("origin") {
+            head.origin.get_or_insert_with(|| h.value.to_vec());
         } else if h.name.eq_ignore_ascii_case("last-event-id") {
             head.last_event_id
                 .get_or_insert_with(|| visible_ascii(h.value));
@@ -326,10 +338,11 @@ fn visible_ascii(v: &[u8]) -> String {
     }
 }
 
-/// Writes `e` as the usual JSON error response, then closes gently: the client's
+/// Writes `e` as the usual JSON error response (with `cors`, header lines for an
+/// allowed origin, possibly empty), then closes gently: the client's
 /// unread bytes are drained for a moment so the close does not turn into a reset
 /// that would destroy the response before the client reads it.
-async fn write_error(io: &mut TcpStream, e: &ApiError) {
+async fn write_error(io: &mut TcpStream, e: &ApiError, cors: &str) {
     let status = e.status_code();
     let body = e.body().to_string();
     let mut out = format!(
@@ -341,6 +354,7 @@ async fn write_error(io: &mut TcpStream, e: &ApiError) {
     if let Some((name, value)) = e.extra_header() {
         out.push_str(&format!("{name}: {value}\r\n"));
     }
+    out.push_str(cors);
     out.push_str("\r\n");
     out.push_str(&body);
     if io.write_all(out.as_bytes()).await.is_err() {
@@ -400,7 +414,7 @@ mod tests {
         let head = parse_head(
             b"GET /api/v1/events?topics=products&access_token=t HTTP/1.1\r\nHost: x\r\n\
               Authorization: Bearer abc\r\nCookie: a=1\r\nCookie: pointcast_session=s; b=2\r\n\
-              Last-Event-ID: 42\r\n\r\n",
+              Last-Event-ID: 42\r\nOrigin: https://a.example\r\n\r\n",
         )
         .unwrap()
         .unwrap();
@@ -408,6 +422,7 @@ mod tests {
         assert_eq!(head.authorization.as_deref(), Some(&b"Bearer abc"[..]));
         assert_eq!(head.cookie.as_deref().and_then(session_cookie), Some("s"));
         assert_eq!(head.last_event_id.as_deref(), Some("42"));
+        assert_eq!(head.origin.as_deref(), Some(&b"https://a.example"[..]));
 
         assert!(
             parse_head(b"GET /api/v1/events HTTP/1.1\r\nHost")

@@ -36,6 +36,9 @@ struct Cron {
     days_or: bool,
 }
 
+/// Longest schedule text accepted (`cron` with five fields fits many times over).
+pub const MAX_SCHEDULE_CHARS: usize = 100;
+
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ScheduleError {
     #[error("schedule must be `daily HH:MM` or `cron MIN HOUR DOM MON DOW`, got {0:?}")]
@@ -66,6 +69,9 @@ impl Schedule {
         };
         let t = text.trim();
         let short = || t.chars().take(80).collect::<String>();
+        if t.chars().count() > MAX_SCHEDULE_CHARS {
+            return Err(ScheduleError::Form(short()));
+        }
         let (word, rest) = t
             .split_once(char::is_whitespace)
             .ok_or_else(|| ScheduleError::Form(short()))?;
@@ -352,5 +358,10 @@ mod tests {
         ] {
             assert!(Schedule::parse(text, tz).is_err(), "{text:?} {tz:?}");
         }
+        let padded = format!("cron 0{} 3 * * *", " ".repeat(MAX_SCHEDULE_CHARS));
+        assert!(matches!(
+            Schedule::parse(&padded, None),
+            Err(ScheduleError::Form(_))
+        ));
     }
 }

@@ -29,6 +29,7 @@ impl From<AnnounceError> for ApiError {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Body {
+    #[schema(min_length = 1, max_length = 2000)]
     text: String,
     user_id: Option<i64>,
     store_id: Option<i64>,

@@ -16,7 +16,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Deserialize, utoipa::ToSchema)]
 struct LoginBody {
     /// A customer's member number or a staff login.
+    #[schema(max_length = 64)]
     login: String,
+    #[schema(max_length = 512)]
     password: String,
 }
 

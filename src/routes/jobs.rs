@@ -46,7 +46,11 @@ async fn list(state: web::Data<AppState>, who: Principal) -> ApiResult<HttpRespo
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Reschedule {
+    /// `daily HH:MM` or `cron MIN HOUR DOM MON DOW`.
+    #[schema(min_length = 1, max_length = 100)]
     schedule: String,
+    /// An IANA name such as `Asia/Seoul`; UTC when absent.
+    #[schema(max_length = 64)]
     time_zone: Option<String>,
 }
 
@@ -89,6 +93,8 @@ async fn run(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct RunsQuery {
+    /// How many runs, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 
@@ -107,7 +113,7 @@ async fn runs(
     admin(&who)?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request("bad_limit", "limit must be 1 to 500"));
+        return Err(ApiError::invalid("invalid_limit", "limit must be 1 to 500"));
     }
     Ok(HttpResponse::Ok().json(json!({ "runs": state.scheduler.runs(&name, limit).await? })))
 }

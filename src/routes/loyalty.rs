@@ -156,15 +156,16 @@ async fn members(
 #[serde(deny_unknown_fields)]
 struct GrantBody {
     #[serde(default)]
-    #[schema(value_type = i64)]
+    #[schema(value_type = i64, minimum = 1, maximum = 100000)]
     points: Value,
+    #[schema(min_length = 1, max_length = 200)]
     reason: String,
 }
 
 /// Grants mileage; crossing the store's threshold converts points to coupons. A
 /// retry with the same `Idempotency-Key` answers the saved result.
 #[utoipa::path(post, path = "/api/v1/stores/{id}/members/{user_id}/mileage", tag = "mileage",
-    params(("id" = i64, Path, description = "store id"), ("user_id" = i64, Path, description = "user id"), ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters")),
+    params(("id" = i64, Path, description = "store id"), ("user_id" = i64, Path, description = "user id"), ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters", min_length = 1, max_length = 128, pattern = "^[!-~]{1,128}$")),
     request_body = GrantBody, security(("bearer" = [])),
     responses(
         (status = 201, body = crate::routes::openapi::GrantAnswer),
@@ -254,6 +255,8 @@ async fn redeem(
 struct PageQuery {
     store_id: Option<i64>,
     before: Option<i64>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
@@ -261,10 +264,7 @@ impl PageQuery {
     fn page(&self) -> ApiResult<Page> {
         let limit = self.limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
-            return Err(ApiError::invalid(
-                "invalid_page",
-                "limit must be from 1 to 200",
-            ));
+            return Err(ApiError::invalid("invalid_limit", "limit must be 1 to 200"));
         }
         Ok(Page {
             before: self.before,
@@ -340,6 +340,8 @@ async fn entries(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct CouponQuery {
+    /// `active` or `redeemed`.
+    #[param(max_length = 16)]
     status: Option<String>,
 }
 

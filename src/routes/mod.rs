@@ -54,6 +54,7 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
             use actix_web::error::JsonPayloadError as E;
             let api = match &err {
                 E::Overflow { .. } | E::OverflowKnownLength { .. } => ApiError::PayloadTooLarge,
+                E::Payload(p) if crate::guard::is_body_timeout(p) => ApiError::RequestTimeout,
                 E::ContentType => ApiError::bad_request(
                     "unsupported_media_type",
                     "send the body as application/json",

@@ -10,8 +10,16 @@
 //! Error statuses every route of a kind can answer are added in [`finish`] rather
 //! than repeated on each annotation: 401 wherever a token is taken, 400/413/422
 //! wherever a JSON body is, 400 wherever a query string is parsed, 404 wherever a
-//! path has parameters (a segment of the wrong shape names nothing). Every error
-//! response gets the one error shape, [`ErrorBody`].
+//! path has parameters (a segment of the wrong shape names nothing), and 422
+//! wherever a query string is (a `limit` out of its range). Every error response
+//! gets the one error shape, [`ErrorBody`].
+//!
+//! Limits are part of the document: every string in a request body has its
+//! `maxLength`, every array its `maxItems`, every number its range, every `limit`
+//! parameter its `maximum` (`tests/api/openapi.rs` checks none is missing). Times
+//! follow one naming rule, applied in [`finish`]: a string property named `at` or
+//! ending in `_at` is `format: date-time` (RFC 3339 UTC); `day`, `from` and `to`
+//! are `format: date`.
 
 use std::sync::OnceLock;
 
@@ -379,6 +387,12 @@ fn finish(mut doc: Value) -> Value {
     let error = json!({
         "application/json": { "schema": { "$ref": "#/components/schemas/ErrorBody" } }
     });
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.values_mut().for_each(time_formats);
+    }
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return doc;
     };
@@ -411,6 +425,7 @@ fn finish(mut doc: Value) -> Value {
             }
             if has_in("query") {
                 add.push(("400", "A query parameter of the wrong shape"));
+                add.push(("422", "A query parameter out of its range"));
             }
             if has_in("path") {
                 add.push((
@@ -449,4 +464,37 @@ fn finish(mut doc: Value) -> Value {
         }
     }
     doc
+}
+
+/// Marks the time properties of `schema` (and of schemas nested in it) by the
+/// naming rule in the module docs.
+fn time_formats(schema: &mut Value) {
+    let Some(obj) = schema.as_object_mut() else {
+        return;
+    };
+    if let Some(props) = obj.get_mut("properties").and_then(Value::as_object_mut) {
+        for (name, prop) in props.iter_mut() {
+            let is_string = match &prop["type"] {
+                Value::String(t) => t == "string",
+                Value::Array(ts) => ts.iter().any(|t| t == "string"),
+                _ => false,
+            };
+            let format = if name == "at" || name.ends_with("_at") {
+                Some("date-time")
+            } else if matches!(name.as_str(), "day" | "from" | "to") {
+                Some("date")
+            } else {
+                None
+            };
+            if let (true, Some(f)) = (is_string, format) {
+                prop["format"] = json!(f);
+            }
+            time_formats(prop);
+        }
+    }
+    for key in ["allOf", "oneOf", "anyOf"] {
+        if let Some(Value::Array(parts)) = obj.get_mut(key) {
+            parts.iter_mut().for_each(time_formats);
+        }
+    }
 }

@@ -92,8 +92,11 @@ async fn get_product(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResul
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateProduct {
+    #[schema(min_length = 1, max_length = 200)]
     title: String,
+    #[schema(min_length = 1, max_length = 200)]
     artist: String,
+    #[schema(minimum = 0, maximum = 100000000)]
     price: i64,
 }
 
@@ -121,8 +124,11 @@ async fn create_product(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchProduct {
+    #[schema(min_length = 1, max_length = 200)]
     title: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
     artist: Option<String>,
+    #[schema(minimum = 0, maximum = 100000000)]
     price: Option<i64>,
 }
 
@@ -184,7 +190,9 @@ async fn store_stock(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResul
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SetStock {
+    #[schema(minimum = 0, maximum = 1000000)]
     quantity: i64,
+    #[schema(max_length = 200)]
     reason: Option<String>,
 }
 
@@ -215,7 +223,9 @@ async fn set_stock(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AdjustStock {
+    #[schema(minimum = -1000000, maximum = 1000000)]
     delta: i64,
+    #[schema(max_length = 200)]
     reason: Option<String>,
 }
 
@@ -249,13 +259,14 @@ async fn adjust_stock(
 struct PlaceOrder {
     store_id: i64,
     product_id: i64,
+    #[schema(minimum = 1, maximum = 1000)]
     quantity: i64,
 }
 
 /// `Idempotency-Key` is required: a buyer's retry after a lost answer must not buy
 /// twice.
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders",
-    params(("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters")),
+    params(("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters", min_length = 1, max_length = 128, pattern = "^[!-~]{1,128}$")),
     request_body = PlaceOrder, security(("bearer" = [])),
     responses(
         (status = 201, description = "Ordered (also on a replay; see Idempotent-Replayed)",
@@ -318,7 +329,11 @@ async fn user_orders(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct SalesQuery {
+    /// First day, `YYYY-MM-DD` (UTC).
+    #[param(format = Date)]
     from: String,
+    /// Last day, inclusive; at most 366 days after `from`.
+    #[param(format = Date)]
     to: String,
 }
 

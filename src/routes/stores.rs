@@ -32,7 +32,9 @@ impl From<StoreError> for ApiError {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateStore {
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
+    #[schema(max_length = 200)]
     address: Option<String>,
     lat: Option<f64>,
     lon: Option<f64>,
@@ -85,6 +87,7 @@ async fn create(
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     /// `lat,lon`: sort by distance from there, nearest first, and give `distance_km`.
+    #[param(max_length = 64)]
     near: Option<String>,
 }
 
@@ -136,7 +139,9 @@ async fn ensure_store_staff(state: &AppState, who: &Principal, id: i64) -> ApiRe
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateStore {
+    #[schema(min_length = 1, max_length = 100)]
     name: Option<String>,
+    #[schema(max_length = 200)]
     address: Option<String>,
     lat: Option<f64>,
     lon: Option<f64>,
@@ -176,8 +181,13 @@ async fn update(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DesignBody {
+    /// rounded, square, circle, ticket or star.
+    #[schema(max_length = 16)]
     shape: String,
+    /// `#rrggbb`.
+    #[schema(min_length = 7, max_length = 7)]
     color: String,
+    #[schema(min_length = 1, max_length = 40)]
     label: String,
 }
 
@@ -236,11 +246,15 @@ async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpRe
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateStaff {
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
+    #[schema(min_length = 3, max_length = 32)]
     login: String,
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
     role: Role,
     #[serde(default)]
+    #[schema(max_items = 100)]
     store_ids: Vec<i64>,
 }
 
@@ -268,7 +282,10 @@ async fn create_staff(
         ));
     }
     if b.store_ids.len() > 100 {
-        return Err(ApiError::invalid("invalid_staff", "at most 100 stores"));
+        return Err(ApiError::invalid(
+            "invalid_staff",
+            "store_ids must list at most 100 stores",
+        ));
     }
     let name = Name::parse(&b.name)?;
     let login = Login::parse(&b.login)?;

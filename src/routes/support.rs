@@ -1,4 +1,4 @@
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -27,19 +27,20 @@ impl From<SupportError> for ApiError {
             SupportError::Subject | SupportError::InquiryMessage | SupportError::ReplyTo => {
                 ApiError::invalid("invalid_inquiry", e.to_string())
             }
-            SupportError::Status | SupportError::Limit => {
-                ApiError::bad_request("bad_query", e.to_string())
-            }
+            SupportError::Status => ApiError::bad_request("bad_query", e.to_string()),
+            SupportError::Limit => ApiError::invalid("invalid_limit", e.to_string()),
             SupportError::NotACustomer => ApiError::Forbidden("only customers open conversations"),
             SupportError::NoSuchStore => ApiError::invalid("unknown_store", "no such store"),
             SupportError::NotFound => ApiError::NotFound("conversation"),
             SupportError::Closed => {
                 ApiError::conflict("conversation_closed", "the conversation is closed")
             }
-            SupportError::TooFast(secs) => ApiError::TooManyRequests {
-                message: e.to_string(),
-                retry_after: Some(secs),
-            },
+            SupportError::TooFast(secs) | SupportError::TooManyInquiries(secs) => {
+                ApiError::TooManyRequests {
+                    message: e.to_string(),
+                    retry_after: Some(secs),
+                }
+            }
             SupportError::Unexpected(e) => ApiError::Unexpected(e),
         }
     }
@@ -48,6 +49,7 @@ impl From<SupportError> for ApiError {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OpenBody {
+    #[schema(min_length = 1, max_length = 2000)]
     text: String,
     store_id: Option<i64>,
 }
@@ -79,8 +81,12 @@ async fn open(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
+    /// `open` or `closed`.
+    #[param(max_length = 16)]
     status: Option<String>,
     before: Option<i64>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
@@ -105,6 +111,8 @@ async fn list(
 #[serde(deny_unknown_fields)]
 struct PageQuery {
     before: Option<i64>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
@@ -125,6 +133,7 @@ async fn thread(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TextBody {
+    #[schema(min_length = 1, max_length = 2000)]
     text: String,
 }
 
@@ -164,17 +173,26 @@ async fn close(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct InquiryBody {
+    /// One line.
+    #[schema(min_length = 1, max_length = 200)]
     subject: String,
+    #[schema(min_length = 1, max_length = 10000)]
     message: String,
+    /// An e-mail address.
+    #[schema(max_length = 254)]
     reply_to: String,
 }
 
-/// Open to anyone; a token, if sent, names the sender.
+/// Open to anyone; a token, if sent, names the sender. Limited per address.
 #[utoipa::path(post, path = "/api/v1/inquiries", tag = "inquiries", request_body = InquiryBody,
     security((), ("bearer" = [])),
-    responses((status = 201, body = crate::support::inquiries::Received)))]
+    responses(
+        (status = 201, body = crate::support::inquiries::Received),
+        (status = 429, description = "Too many inquiries from this address; see Retry-After"),
+    ))]
 async fn inquire(
     state: web::Data<AppState>,
+    req: HttpRequest,
     who: MaybePrincipal,
     body: web::Json<InquiryBody>,
 ) -> ApiResult<HttpResponse> {
@@ -182,8 +200,13 @@ async fn inquire(
     let s = &state.settings;
     // Mail only when both ends are known; otherwise the event alone tells the admins.
     let admin_email = s.smtp_url.as_ref().and(s.admin_email.as_deref());
+    let sender = inquiries::Sender {
+        limiter: &state.inquiry_limiter,
+        address: req.peer_addr().map(|a| a.ip()),
+    };
     let received = inquiries::submit(
         &state.db,
+        sender,
         &state.mail_wake,
         admin_email,
         who.0.as_ref(),

@@ -26,8 +26,11 @@ impl From<AccountError> for ApiError {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SignUp {
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
+    #[schema(min_length = 4, max_length = 32)]
     phone: String,
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
 }
 
@@ -115,8 +118,11 @@ async fn exists(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Patch {
+    #[schema(min_length = 1, max_length = 100)]
     name: Option<String>,
+    #[schema(min_length = 4, max_length = 32)]
     phone: Option<String>,
+    #[schema(min_length = 8, max_length = 128)]
     password: Option<String>,
 }
 
@@ -175,7 +181,9 @@ async fn update(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Location {
+    #[schema(minimum = -90, maximum = 90)]
     lat: f64,
+    #[schema(minimum = -180, maximum = 180)]
     lon: f64,
 }
 

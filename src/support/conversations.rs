@@ -11,10 +11,10 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::json;
 
-use super::ratelimit::RateLimiter;
 use super::{MessageText, SupportError};
 use crate::auth::{Principal, Role};
 use crate::events::{channel, types};
+use crate::ratelimit::RateLimiter;
 use crate::store::Db;
 use crate::store::support::{self as sql, Conversation, Message, Party, Scope};
 

@@ -4,6 +4,9 @@
 //! together, so the inquiry is saved whatever the mail server does, and its mail is
 //! never lost.
 
+use std::net::IpAddr;
+use std::time::Instant;
+
 use serde::Serialize;
 use serde_json::json;
 use tokio::sync::Notify;
@@ -11,6 +14,7 @@ use tokio::sync::Notify;
 use super::{NewInquiry, SupportError};
 use crate::auth::Principal;
 use crate::events::{channel, types};
+use crate::ratelimit::RateLimiter;
 use crate::store::Db;
 use crate::store::outbox::{self, NewMail};
 use crate::store::support as sql;
@@ -42,15 +46,31 @@ pub fn mail_body(id: i64, inquiry: &NewInquiry, from: Option<&Principal>) -> Str
     )
 }
 
+/// Where an inquiry comes from, for the per-address limit: the form is open to
+/// anyone, so a flood from one address must not fill the table, the admins' feed
+/// and their mailbox.
+pub struct Sender<'a> {
+    pub limiter: &'a RateLimiter<IpAddr>,
+    pub address: Option<IpAddr>,
+}
+
 /// Stores an inquiry, tells the admins, and queues its mail to `admin_email`
-/// (when mail is set up), then wakes the mailer.
+/// (when mail is set up), then wakes the mailer. Refused with
+/// [`SupportError::TooManyInquiries`] when its address is over its limit.
 pub async fn submit(
     db: &Db,
+    sender: Sender<'_>,
     mailer: &Notify,
     admin_email: Option<&str>,
     from: Option<&Principal>,
     inquiry: &NewInquiry,
 ) -> Result<Received, SupportError> {
+    if let Some(address) = sender.address {
+        sender
+            .limiter
+            .take(&address, Instant::now())
+            .map_err(|r| SupportError::TooManyInquiries(r.secs()))?;
+    }
     let mut tx = db.begin().await?;
     let (id, at) = sql::insert_inquiry(
         &mut tx,

@@ -6,7 +6,6 @@
 
 pub mod conversations;
 pub mod inquiries;
-pub mod ratelimit;
 
 use thiserror::Error;
 
@@ -44,6 +43,8 @@ pub enum SupportError {
     Closed,
     #[error("too many messages: try again in {0} s")]
     TooFast(u64),
+    #[error("too many inquiries from this address: try again in {0} s")]
+    TooManyInquiries(u64),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }

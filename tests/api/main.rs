@@ -5,9 +5,11 @@
 mod helpers;
 
 mod auth;
+mod cors;
 mod edge;
 mod faults;
 mod jobs;
+mod limits;
 mod loyalty;
 mod metrics;
 mod openapi;

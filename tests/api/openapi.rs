@@ -225,3 +225,85 @@ async fn openapi_reference_page_is_served_self_contained() {
         assert!(!html.contains(outside), "the page refers to {outside}");
     }
 }
+
+/// Follows a local `$ref` (`#/components/schemas/X`) to its schema.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(r) => doc.pointer(r.trim_start_matches('#')).unwrap_or(schema),
+        None => schema,
+    }
+}
+
+fn has_type(schema: &Value, t: &str) -> bool {
+    match &schema["type"] {
+        Value::String(s) => s == t,
+        Value::Array(ts) => ts.iter().any(|x| x == t),
+        _ => false,
+    }
+}
+
+#[tokio::test]
+async fn the_document_states_every_limit() {
+    let app = spawn_app().await;
+    let doc: Value = app
+        .get("/api/v1/openapi.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let body = &op["requestBody"]["content"]["application/json"]["schema"];
+            if !body.is_null() {
+                let schema = resolve(&doc, body);
+                for (name, prop) in schema["properties"].as_object().unwrap() {
+                    let at = format!("{method} {path} body.{name}");
+                    if has_type(prop, "string") && prop.get("enum").is_none() {
+                        assert!(prop["maxLength"].is_u64(), "{at}: maxLength");
+                        checked += 1;
+                    }
+                    if has_type(prop, "array") {
+                        assert!(prop["maxItems"].is_u64(), "{at}: maxItems");
+                        checked += 1;
+                    }
+                }
+            }
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let at = format!("{method} {path} {}", p["name"]);
+                if p["name"] == "limit" {
+                    assert!(p["schema"]["maximum"].is_number(), "{at}: maximum");
+                    assert!(p["schema"]["minimum"].is_number(), "{at}: minimum");
+                    checked += 1;
+                }
+                if p["name"] == "Idempotency-Key" {
+                    assert_eq!(p["schema"]["maxLength"], 128, "{at}");
+                    assert!(p["schema"]["pattern"].is_string(), "{at}");
+                    checked += 1;
+                }
+                if p["in"] == "query" && has_type(&p["schema"], "string") {
+                    let bounded =
+                        p["schema"]["maxLength"].is_u64() || p["schema"]["format"].is_string();
+                    if p["name"] != "cursor" && p["name"] != "last_event_id" {
+                        assert!(
+                            bounded || path.starts_with("/api/v1/events"),
+                            "{at}: maxLength"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 40, "only {checked} limits checked");
+    // Times by the naming rule.
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["Product"]["properties"]["created_at"]["format"],
+        "date-time"
+    );
+    assert_eq!(
+        schemas["EventEnvelope"]["properties"]["at"]["format"],
+        "date-time"
+    );
+    assert_eq!(schemas["SalesRow"]["properties"]["day"]["format"], "date");
+}

@@ -458,7 +458,7 @@ async fn concurrent_closes_close_once_and_pages_walk_back_through_messages() {
     assert_eq!(page(&p3), ["m0"]);
     assert!(p3["next_before"].is_null());
     let (status, _) = json_of(&app, &format!("{base}?limit=0"), Some(&kim.token)).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let (_, cursor) = app.poll("timeout=0&topics=", Some(&kim.token)).await;
     let closes: Vec<_> = (0..6)

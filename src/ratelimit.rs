@@ -1,6 +1,11 @@
-//! A small in-memory token bucket per key (a user id): `burst` tokens, refilled
-//! evenly over `window`. Per instance on purpose: a limit on chat messages needs no
-//! coordination, and a restart forgetting the buckets only ever lets a user send more.
+//! The one limiter behind every rate limit: an in-memory token bucket per key,
+//! `burst` tokens refilled evenly over `window`.
+//!
+//! Keys are whatever is limited: a user id (chat messages), an address (inquiries),
+//! an account or an address (failed logins, [`crate::auth::throttle`]). Per instance
+//! on purpose: these limits need no coordination, and a restart forgetting the
+//! buckets only ever lets a client send more. Memory stays bounded: above
+//! [`PRUNE_ABOVE`] keys, full buckets (idle for a whole window) are dropped.
 
 use std::hash::Hash;
 use std::sync::Mutex;
@@ -76,6 +81,28 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         }
     }
 
+    /// Whether a take would pass now, without taking (`Err` says how long until
+    /// one would).
+    pub fn check(&self, key: &K, now: Instant) -> Result<(), RetryAfter> {
+        let Some(b) = self.buckets.get(key) else {
+            return Ok(());
+        };
+        let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
+        let tokens = (b.tokens + elapsed * self.rate).min(self.burst);
+        if tokens >= 1.0 {
+            Ok(())
+        } else {
+            Err(RetryAfter(Duration::from_secs_f64(
+                (1.0 - tokens) / self.rate,
+            )))
+        }
+    }
+
+    /// Forgets `key`: its next take starts from a full bucket.
+    pub fn forget(&self, key: &K) {
+        self.buckets.remove(key);
+    }
+
     fn prune(&self, now: Instant) {
         let Ok(_guard) = self.pruning.try_lock() else {
             return;
@@ -115,6 +142,20 @@ mod tests {
         assert!(l.take(&1, later).is_ok());
         assert!(l.take(&1, later).is_ok());
         assert!(l.take(&1, later).is_err());
+    }
+
+    #[test]
+    fn check_does_not_take_and_forget_refills() {
+        let l = RateLimiter::new(2, Duration::from_secs(2));
+        let t = Instant::now();
+        assert!(l.check(&1, t).is_ok());
+        assert!(l.take(&1, t).is_ok());
+        assert!(l.check(&1, t).is_ok());
+        assert!(l.check(&1, t).is_ok(), "checking takes nothing");
+        assert!(l.take(&1, t).is_ok());
+        assert_eq!(l.check(&1, t), Err(RetryAfter(Duration::from_secs(1))));
+        l.forget(&1);
+        assert!(l.take(&1, t).is_ok());
     }
 
     #[test]
