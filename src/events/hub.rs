@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use dashmap::DashMap;
+use indexmap::IndexMap;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -51,7 +52,9 @@ struct Ring {
 
 pub struct Hub {
     /// Channel name (or [`channel::ALL_STORES`]) -> its subscribers.
-    channels: DashMap<String, Vec<Arc<Subscriber>>>,
+    /// By subscriber id: a long-poll subscribes and unsubscribes once per answer,
+    /// so removal must not scan the channel's other readers.
+    channels: DashMap<String, IndexMap<u64, Arc<Subscriber>>>,
     ring: Mutex<Ring>,
     /// Id of the newest event published.
     head: AtomicI64,
@@ -136,7 +139,7 @@ impl Hub {
             self.channels
                 .entry(key.clone())
                 .or_default()
-                .push(Arc::clone(&subscriber));
+                .insert(id, Arc::clone(&subscriber));
         }
         drop(subscriber);
         // [`Hub::close_at_shutdown`] cancels, then clears: registered before the
@@ -157,7 +160,7 @@ impl Hub {
     fn unregister(&self, id: u64, keys: &[String]) {
         for key in keys {
             if let Some(mut subs) = self.channels.get_mut(key) {
-                subs.retain(|s| s.id != id);
+                subs.swap_remove(&id);
             }
             self.channels.remove_if(key, |_, subs| subs.is_empty());
         }
@@ -208,7 +211,7 @@ impl Hub {
         let Some(subs) = self.channels.get(key) else {
             return;
         };
-        for s in subs.iter() {
+        for s in subs.values() {
             if s.overflowed.load(Ordering::Relaxed) || !s.types.matches(&event.event_type) {
                 continue;
             }
@@ -261,7 +264,7 @@ impl Hub {
         let mut ids: Vec<u64> = self
             .channels
             .iter()
-            .flat_map(|e| e.value().iter().map(|s| s.id).collect::<Vec<_>>())
+            .flat_map(|e| e.value().keys().copied().collect::<Vec<_>>())
             .collect();
         ids.sort_unstable();
         ids.dedup();
