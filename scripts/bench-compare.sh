@@ -5,11 +5,14 @@
 # steals the other's CPU. All traffic stays on 127.0.0.0/8. Everything started
 # here is stopped on exit (trap), whatever happens.
 #
-# usage: scripts/bench-compare.sh [--quick] [--only pointcast|nchan]
+# usage: scripts/bench-compare.sh [--quick] [--only pointcast|nchan] [--repeat 3]
 #          [--idle "1000 10000"] [--fanout "1000 10000"] [--poll-fanout "1000"]
-#          [--unicast "10000"] [--rate 1000] [--seconds 10] [--publishes 10]
-#          [--publish announce|grant] [--pointcast-bin PATH] [--out FILE]
+#          [--unicast "10000"] [--rates "1000 5000"] [--grant-rate 1000]
+#          [--seconds 10] [--publishes 10] [--pointcast-bin PATH] [--out FILE]
 #
+# Every scenario runs --repeat times per server, the servers taking turns, and
+# the table shows medians. Unicast runs durable announcements at each of --rates
+# on both servers, then mileage grants at --grant-rate on pointcast (0: none).
 # --pointcast-bin uses an already built server instead of `cargo build --release`
 # at the repository root. If the root does not build, pointcast runs are skipped
 # and only nchan is measured.
@@ -24,12 +27,13 @@ IDLE="1000 10000"
 FANOUT="1000 10000"
 POLL_FANOUT="1000"
 UNICAST="10000"
-RATE=1000
+RATES="1000 5000"
+GRANT_RATE=1000
+REPEAT=3
 SECONDS_=10
 PUBLISHES=10
 INTERVAL_MS=1000
 HOLD=5
-PUBLISH=announce
 ONLY=""
 PC_BIN=""
 OUT=""
@@ -38,16 +42,17 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --quick)
       IDLE="1000"; FANOUT="1000"; POLL_FANOUT="200"; UNICAST="1000"
-      RATE=200; SECONDS_=3; PUBLISHES=3; INTERVAL_MS=500; HOLD=2 ;;
+      RATES=200; GRANT_RATE=200; REPEAT=1; SECONDS_=3; PUBLISHES=3; INTERVAL_MS=500; HOLD=2 ;;
     --only) ONLY=$2; shift ;;
     --idle) IDLE=$2; shift ;;
     --fanout) FANOUT=$2; shift ;;
     --poll-fanout) POLL_FANOUT=$2; shift ;;
     --unicast) UNICAST=$2; shift ;;
-    --rate) RATE=$2; shift ;;
+    --rates|--rate) RATES=$2; shift ;;
+    --grant-rate) GRANT_RATE=$2; shift ;;
+    --repeat) REPEAT=$2; shift ;;
     --seconds) SECONDS_=$2; shift ;;
     --publishes) PUBLISHES=$2; shift ;;
-    --publish) PUBLISH=$2; shift ;;
     --pointcast-bin) PC_BIN=$2; shift ;;
     --out) OUT=$2; shift ;;
     -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
@@ -207,15 +212,23 @@ run() { # target, scenario args...
 }
 
 : >"$OUT"
-for t in "${TARGETS[@]}"; do
-  for n in $IDLE; do run "$t" idle "$n" --hold-secs "$HOLD"; done
-  for n in $FANOUT; do run "$t" fanout "$n" --publishes "$PUBLISHES" --interval-ms "$INTERVAL_MS"; done
-  for n in $POLL_FANOUT; do run "$t" fanout "$n" --transport poll --publishes "$PUBLISHES" --interval-ms "$INTERVAL_MS"; done
-  for n in $UNICAST; do run "$t" unicast "$n" --rate "$RATE" --seconds "$SECONDS_" --publish "$PUBLISH"; done
+for round in $(seq 1 "$REPEAT"); do
+  echo "== round $round of $REPEAT"
+  for t in "${TARGETS[@]}"; do
+    for n in $IDLE; do run "$t" idle "$n" --hold-secs "$HOLD"; done
+    for n in $FANOUT; do run "$t" fanout "$n" --publishes "$PUBLISHES" --interval-ms "$INTERVAL_MS"; done
+    for n in $POLL_FANOUT; do run "$t" fanout "$n" --transport poll --publishes "$PUBLISHES" --interval-ms "$INTERVAL_MS"; done
+    for n in $UNICAST; do
+      for r in $RATES; do run "$t" unicast "$n" --rate "$r" --seconds "$SECONDS_" --publish announce; done
+      if [ "$t" = pointcast ] && [ "$GRANT_RATE" -gt 0 ]; then
+        run "$t" unicast "$n" --rate "$GRANT_RATE" --seconds "$SECONDS_" --publish grant
+      fi
+    done
+  done
 done
 
 echo
-echo "## pointcast vs nchan ($(nproc) cores; servers on core 0, load on core 1)"
+echo "## pointcast vs nchan ($(nproc) cores; servers on core 0, load on core 1; $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'))"
 echo
 "$BENCH" table "$OUT"
 echo

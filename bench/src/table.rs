@@ -1,7 +1,9 @@
 //! Side-by-side markdown table from `RESULT` lines of several runs.
 //!
-//! Runs are matched on (scenario, transport, N, rate); each metric gets one
-//! column per target and the ratio pointcast ÷ nchan.
+//! Runs are matched on (scenario, publish mode, transport, N, rate); each metric
+//! gets one column per target and the ratio pointcast ÷ nchan. When a scenario ran
+//! several times, each cell is the median of its runs (the issue asks for medians
+//! of three).
 
 use std::collections::BTreeMap;
 
@@ -75,28 +77,67 @@ fn fmt(v: Option<f64>) -> String {
     }
 }
 
+/// The median of the values present (the mean of the middle two for an even count).
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    })
+}
+
 /// Builds the markdown table.
 pub fn render(results: &[Value]) -> String {
-    type Key = (String, String, u64, u64);
-    let mut groups: BTreeMap<Key, BTreeMap<String, &Value>> = BTreeMap::new();
+    type Key = (String, String, String, u64, u64);
+    let mut groups: BTreeMap<Key, BTreeMap<String, Vec<&Value>>> = BTreeMap::new();
+    let mut most_runs = 0;
     for r in results {
         let s = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_string();
         let u = |k: &str| r.get(k).and_then(Value::as_u64).unwrap_or(0);
-        let key = (s("scenario"), s("transport"), u("n"), u("rate"));
-        groups.entry(key).or_default().insert(s("target"), r);
+        let key = (
+            s("scenario"),
+            s("publish_mode"),
+            s("transport"),
+            u("n"),
+            u("rate"),
+        );
+        let runs = groups
+            .entry(key)
+            .or_default()
+            .entry(s("target"))
+            .or_default();
+        runs.push(r);
+        most_runs = most_runs.max(runs.len());
     }
-    let mut out = String::from(
+    let mut out = String::new();
+    if most_runs > 1 {
+        out.push_str(&format!(
+            "Each cell is the median of that target's runs (up to {most_runs}).\n\n"
+        ));
+    }
+    out.push_str(
         "| scenario | transport | N | metric | pointcast | nchan | pointcast ÷ nchan |\n|---|---|---:|---|---:|---:|---:|\n",
     );
-    for ((scenario, transport, n, rate), by_target) in &groups {
-        let name = if *rate > 0 {
-            format!("{scenario} @{rate}/s")
-        } else {
-            scenario.clone()
-        };
+    for ((scenario, mode, transport, n, rate), by_target) in &groups {
+        let mut name = scenario.clone();
+        if !mode.is_empty() && mode != "announce" {
+            name = format!("{name} {mode}");
+        }
+        if *rate > 0 {
+            name = format!("{name} @{rate}/s");
+        }
         for (label, ptr) in metrics(scenario) {
-            let p = by_target.get("pointcast").and_then(|r| value(r, ptr));
-            let q = by_target.get("nchan").and_then(|r| value(r, ptr));
+            let cell = |target: &str| {
+                by_target
+                    .get(target)
+                    .and_then(|runs| median(runs.iter().filter_map(|r| value(r, ptr)).collect()))
+            };
+            let (p, q) = (cell("pointcast"), cell("nchan"));
             let ratio = match (p, q) {
                 (Some(a), Some(b)) if b != 0.0 => format!("{:.2}", a / b),
                 _ => "–".into(),
@@ -132,5 +173,33 @@ RESULT {broken"#;
             t.contains("| server CPU per delivery (us) | – | 1.50 | – |"),
             "{t}"
         );
+    }
+
+    #[test]
+    fn repeated_runs_give_medians_and_modes_stay_apart() {
+        let line = |mode: &str, p99: u64| {
+            format!(
+                r#"RESULT {{"scenario":"unicast","target":"pointcast","transport":"sse","n":10,"rate":100,"publish_mode":"{mode}","achieved_rate":100,"lost":0,"latency":{{"p50_us":1000,"p99_us":{p99},"max_us":9000}}}}"#
+            )
+        };
+        let text = [
+            line("announce", 3000),
+            line("announce", 1000),
+            line("announce", 2000),
+            line("grant", 8000),
+        ]
+        .join("\n");
+        let t = render(&parse_results(&text));
+        assert!(t.starts_with("Each cell is the median"), "{t}");
+        assert!(
+            t.contains("| unicast @100/s | sse | 10 | latency p99 (ms) | 2 | – | – |"),
+            "{t}"
+        );
+        assert!(
+            t.contains("| unicast grant @100/s | sse | 10 | latency p99 (ms) | 8 | – | – |"),
+            "{t}"
+        );
+        assert_eq!(median(vec![4.0, 1.0]), Some(2.5));
+        assert_eq!(median(vec![]), None);
     }
 }

@@ -57,7 +57,16 @@ pub async fn run(
             _ = interval.tick() => {}
         }
         loop {
-            match db.events_after(last, BATCH).await {
+            // This instance's own commits come handed over; the log is read for
+            // the rest (and once more after a hand-over, to catch what it missed).
+            let handed = db.take_handed_off(last, BATCH);
+            let from_log = handed.is_empty();
+            let rows = if from_log {
+                db.events_after(last, BATCH).await
+            } else {
+                Ok(handed)
+            };
+            match rows {
                 Ok(rows) => {
                     let Some(newest) = rows.last() else { break };
                     last = newest.id;
@@ -72,7 +81,7 @@ pub async fn run(
                         let lag = u64::try_from(now - r.at).unwrap_or(0);
                         metrics.delivery_lag.observe(Duration::from_millis(lag));
                     }
-                    if rows.len() < BATCH {
+                    if from_log && rows.len() < BATCH {
                         break;
                     }
                 }

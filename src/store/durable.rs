@@ -20,6 +20,9 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
+use super::StoredEvent;
+use super::handoff::Handoff;
+
 /// What the last completed sync covered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Synced {
@@ -37,6 +40,9 @@ pub struct WalSync {
     wake: Notify,
     /// Syncs done, for `/metrics` (commits per sync is the grouping achieved).
     syncs: AtomicU64,
+    /// Events committed but not yet synced, in id order, for the tailer.
+    pending: std::sync::Mutex<Vec<StoredEvent>>,
+    handoff: Arc<Handoff>,
     /// Woken when newly durable events can be published (the tailer's wake-up).
     events_durable: Arc<Notify>,
 }
@@ -44,7 +50,12 @@ pub struct WalSync {
 impl WalSync {
     /// A syncer for the database file at `db_path`, whose events so far (up to
     /// `head`) are already on disk.
-    pub fn new(db_path: PathBuf, head: i64, events_durable: Arc<Notify>) -> Arc<Self> {
+    pub fn new(
+        db_path: PathBuf,
+        head: i64,
+        events_durable: Arc<Notify>,
+        handoff: Arc<Handoff>,
+    ) -> Arc<Self> {
         let mut wal = db_path.into_os_string();
         wal.push("-wal");
         Arc::new(Self {
@@ -57,14 +68,23 @@ impl WalSync {
             }),
             wake: Notify::new(),
             syncs: AtomicU64::new(0),
+            pending: std::sync::Mutex::new(Vec::new()),
+            handoff,
             events_durable,
         })
     }
 
     /// Counts a commit that has returned (with `last_event`, the newest event it
-    /// appended, or 0) and returns its ticket for [`WalSync::wait`].
-    pub fn committed(&self, last_event: i64) -> u64 {
-        // The event first: a sync that counts this commit then also sees its event.
+    /// appended, or 0, and the events to hand to the tailer once synced) and
+    /// returns its ticket for [`WalSync::wait`].
+    pub fn committed(&self, last_event: i64, events: Vec<StoredEvent>) -> u64 {
+        // The events first: a sync that counts this commit then also sees them.
+        if !events.is_empty() {
+            self.pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend(events);
+        }
         if last_event > 0 {
             self.newest_event.fetch_max(last_event, Ordering::AcqRel);
         }
@@ -111,6 +131,7 @@ impl WalSync {
                 match result {
                     Ok(Ok(())) => {
                         self.syncs.fetch_add(1, Ordering::Relaxed);
+                        self.hand_off(event);
                         self.synced.send_replace(Synced { commits, event });
                         if event > done.event {
                             self.events_durable.notify_one();
@@ -126,6 +147,21 @@ impl WalSync {
                     }
                 }
             }
+        }
+    }
+}
+
+impl WalSync {
+    /// Hands the events now on disk (ids up to `durable`) to the tailer; later
+    /// ones wait for the next sync.
+    fn hand_off(&self, durable: i64) {
+        let synced: Vec<StoredEvent> = {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            let split = pending.partition_point(|e| e.id <= durable);
+            pending.drain(..split).collect()
+        };
+        if !synced.is_empty() {
+            self.handoff.put(synced);
         }
     }
 }
@@ -172,11 +208,19 @@ mod tests {
         let db = dir.join("x.db");
         std::fs::write(dir.join("x.db-wal"), b"frames").unwrap();
         let woken = Arc::new(Notify::new());
-        let sync = WalSync::new(db, 10, Arc::clone(&woken));
+        let handoff = Arc::new(Handoff::default());
+        let sync = WalSync::new(db, 10, Arc::clone(&woken), Arc::clone(&handoff));
         assert_eq!(sync.durable_event(), 10);
-        let a = sync.committed(11);
-        let b = sync.committed(0);
-        let c = sync.committed(12);
+        let ev = |id| StoredEvent {
+            id,
+            channel: "products".into(),
+            event_type: "x".into(),
+            at: 0,
+            data: "{}".into(),
+        };
+        let a = sync.committed(11, vec![ev(11)]);
+        let b = sync.committed(0, Vec::new());
+        let c = sync.committed(12, vec![ev(12)]);
         tokio::spawn(Arc::clone(&sync).run());
         sync.wait(c).await;
         sync.wait(a).await;
@@ -185,6 +229,8 @@ mod tests {
         let (commits, syncs) = sync.counts();
         assert_eq!(commits, 3);
         assert!((1..=3).contains(&syncs), "{syncs} syncs");
+        let handed: Vec<i64> = handoff.take_after(10, 10).iter().map(|e| e.id).collect();
+        assert_eq!(handed, vec![11, 12]);
         woken.notified().await;
         std::fs::remove_dir_all(&dir).unwrap();
     }

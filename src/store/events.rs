@@ -24,23 +24,32 @@ pub struct ChannelSet<'a> {
     pub all_stores: bool,
 }
 
+/// Appends one event; returns it as stored (the committer hands it to the tailer).
 pub(super) async fn insert(
     conn: &mut AnyConnection,
     channel: &str,
     event_type: &str,
     data: &serde_json::Value,
-) -> anyhow::Result<i64> {
+) -> anyhow::Result<StoredEvent> {
+    let at = now_millis();
+    let data = data.to_string();
     let row = sqlx::query(
         "INSERT INTO events (channel, type, at, data) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(channel)
     .bind(event_type)
-    .bind(now_millis())
-    .bind(data.to_string())
+    .bind(at)
+    .bind(&data)
     .fetch_one(&mut *conn)
     .await
     .context("appending an event")?;
-    Ok(row.try_get(0)?)
+    Ok(StoredEvent {
+        id: row.try_get(0)?,
+        channel: channel.to_string(),
+        event_type: event_type.to_string(),
+        at,
+        data,
+    })
 }
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<StoredEvent, sqlx::Error> {

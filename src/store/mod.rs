@@ -10,6 +10,7 @@
 
 mod durable;
 pub mod events;
+mod handoff;
 pub mod idempotency;
 pub mod jobs;
 mod migrate;
@@ -68,6 +69,9 @@ pub struct Db {
     /// SQLite's group commit (none for PostgreSQL, whose `COMMIT` is durable, and
     /// for an in-memory database).
     wal_sync: Option<Arc<durable::WalSync>>,
+    /// This instance's commits' events, for the tailer to take without reading
+    /// them back (filled only while a tailer runs).
+    handoff: Arc<handoff::Handoff>,
     /// Whether a tailer is publishing for this handle; commits made before it
     /// starts (start-up seeding) have nothing to wait for.
     tailing: Arc<std::sync::atomic::AtomicBool>,
@@ -111,6 +115,7 @@ impl Db {
             url: url.into(),
             committed: Arc::clone(&committed),
             wal_sync: None,
+            handoff: Arc::new(handoff::Handoff::default()),
             published: Arc::new(tokio::sync::watch::Sender::new(0)),
             tailing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             stats: Arc::new(DbStats {
@@ -121,11 +126,18 @@ impl Db {
         if backend == Backend::Sqlite
             && let Some(path) = durable::sqlite_path(&db.url)
         {
-            let sync = durable::WalSync::new(path, db.max_event_id().await?, committed);
+            let head = db.max_event_id().await?;
+            let sync = durable::WalSync::new(path, head, committed, Arc::clone(&db.handoff));
             tokio::spawn(Arc::clone(&sync).run());
             db.wal_sync = Some(sync);
         }
         Ok(db)
+    }
+
+    /// Events committed here that continue the log right after `last` (see
+    /// [`handoff`]); empty when the tailer must read the log.
+    pub fn take_handed_off(&self, last: i64, limit: usize) -> Vec<StoredEvent> {
+        self.handoff.take_after(last, limit)
     }
 
     /// SQLite's group commit so far: (commits, WAL syncs); `None` elsewhere.
@@ -188,8 +200,7 @@ impl Db {
         Ok(Tx {
             tx,
             db: self.clone(),
-            appended: 0,
-            last_id: 0,
+            appended: Vec::new(),
             started,
         })
     }
@@ -205,9 +216,8 @@ impl Db {
 pub struct Tx {
     tx: sqlx::Transaction<'static, Any>,
     db: Db,
-    appended: usize,
-    /// Id of the newest event appended in this transaction.
-    last_id: i64,
+    /// The events appended in this transaction, in id order.
+    appended: Vec<StoredEvent>,
     started: std::time::Instant,
 }
 
@@ -236,16 +246,16 @@ impl Tx {
         event_type: &str,
         data: &serde_json::Value,
     ) -> anyhow::Result<i64> {
-        if self.appended == 0 && self.db.backend == Backend::Postgres {
+        if self.appended.is_empty() && self.db.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(APPEND_LOCK_KEY)
                 .execute(&mut *self.tx)
                 .await
                 .context("taking the event append lock")?;
         }
-        let id = events::insert(&mut self.tx, channel, event_type, data).await?;
-        self.last_id = id;
-        self.appended += 1;
+        let event = events::insert(&mut self.tx, channel, event_type, data).await?;
+        let id = event.id;
+        self.appended.push(event);
         Ok(id)
     }
 
@@ -254,7 +264,7 @@ impl Tx {
     /// tailer (and, on PostgreSQL, every other instance's listener through `NOTIFY`,
     /// delivered at commit).
     pub async fn commit(mut self) -> anyhow::Result<()> {
-        if self.appended > 0 && self.db.backend == Backend::Postgres {
+        if !self.appended.is_empty() && self.db.backend == Backend::Postgres {
             sqlx::query("SELECT pg_notify($1, '')")
                 .bind(NOTIFY_CHANNEL)
                 .execute(&mut *self.tx)
@@ -262,24 +272,26 @@ impl Tx {
                 .context("notifying other instances")?;
         }
         self.tx.commit().await.context("committing")?;
+        let events = std::mem::take(&mut self.appended);
+        let last = events.last().map_or(0, |e| e.id);
+        let tailing = self.db.tailing.load(std::sync::atomic::Ordering::Acquire);
+        // Handed to the tailer only while one runs to take them.
+        let handed = if tailing { events } else { Vec::new() };
         if let Some(sync) = &self.db.wal_sync {
-            // Answer only once on disk; the sync wakes the tailer.
-            let last = if self.appended > 0 { self.last_id } else { 0 };
-            sync.wait(sync.committed(last)).await;
-        } else if self.appended > 0 {
+            // Answer only once on disk; the sync hands the events on and wakes the
+            // tailer.
+            sync.wait(sync.committed(last, handed)).await;
+        } else if last > 0 {
+            self.db.handoff.put(handed);
             self.db.committed.notify_one();
         }
         self.db.stats.transactions.observe(self.started.elapsed());
-        if self.appended > 0 {
-            // Read your writes: once the request that made these events answers,
-            // they are live on this instance (any reader here will find them).
-            // Bounded, so a stalled tailer delays answers but never blocks them.
-            if self.db.tailing.load(std::sync::atomic::Ordering::Acquire) {
-                let mut published = self.db.published.subscribe();
-                let last = self.last_id;
-                let _ =
-                    tokio::time::timeout(PUBLISH_WAIT, published.wait_for(|p| *p >= last)).await;
-            }
+        // Read your writes: once the request that made these events answers, they
+        // are live on this instance (any reader here will find them). Bounded, so
+        // a stalled tailer delays answers but never blocks them.
+        if last > 0 && tailing {
+            let mut published = self.db.published.subscribe();
+            let _ = tokio::time::timeout(PUBLISH_WAIT, published.wait_for(|p| *p >= last)).await;
         }
         Ok(())
     }

@@ -141,13 +141,25 @@ async fn a_run_missed_while_down_is_caught_up_once() {
     );
     // optimal-stock (06:00) was missed too and is caught up once as well.
     assert!(eventually(|| async { runs(&app, "optimal-stock").await.len() == 1 }).await);
-    assert!(admin_poll_quiet(&app).await);
+    assert!(admin_poll_quiet(&app, 2).await);
     assert_eq!(runs(&app, "sales-rollup").await.len(), 1);
 }
 
-/// Gives the scheduler a moment with nothing due, via a long-poll that times out.
-async fn admin_poll_quiet(app: &TestApp) -> bool {
-    let (_, cursor) = app.poll("timeout=0&types=job.", Some(ADMIN_TOKEN)).await;
+/// Once `completed` runs have been announced, gives the scheduler a moment with
+/// nothing due, via a long-poll that times out; true when no job event came.
+/// (A run's row is readable a moment before its event is published, so the cursor
+/// is taken after the announcements, not after the rows.)
+async fn admin_poll_quiet(app: &TestApp, completed: usize) -> bool {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let cursor = loop {
+        let (events, cursor) = app
+            .poll("cursor=0&timeout=0&types=job.completed", Some(ADMIN_TOKEN))
+            .await;
+        if events.len() >= completed || tokio::time::Instant::now() > deadline {
+            break cursor;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
     let (events, _) = app
         .poll(
             &format!("cursor={cursor}&timeout=1&types=job."),
