@@ -106,7 +106,8 @@ if want pointcast; then
     echo "== starting pointcast on 127.0.0.1:$PC_PORT (core 0)"
     # --max-streams: anonymous readers are capped per address (16 by default);
     # the load generator's thousands of readers come from a handful of addresses.
-    POINTCAST_ADMIN_TOKEN=$ADMIN_TOKEN taskset -c 0 "$PC_BIN" serve \
+    # RUST_LOG=warn: no line per request, as nginx runs with access_log off.
+    RUST_LOG=warn POINTCAST_ADMIN_TOKEN=$ADMIN_TOKEN taskset -c 0 "$PC_BIN" serve \
       --listen "127.0.0.1:$PC_PORT" --database-url "sqlite://$TMP/bench.db" \
       --bench-endpoints --max-streams 1000000 >"$TMP/pointcast.log" 2>&1 &
     PC_PID=$!
