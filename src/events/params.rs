@@ -62,8 +62,16 @@ pub fn parse_cursor(s: &str) -> Result<i64, ParamError> {
     t.parse().map_err(|_| ParamError::Cursor(s.into()))
 }
 
+/// The longest `topics` value accepted (both topics, with room for spaces).
+pub const MAX_TOPICS_LEN: usize = 64;
+/// The longest `types` value accepted: 32 prefixes of up to 64 characters.
+pub const MAX_TYPES_LEN: usize = 32 * 65;
+
 /// `products,announcements`; an empty string means no public topic.
 pub fn parse_topics(s: &str) -> Result<Vec<Topic>, ParamError> {
+    if s.len() > MAX_TOPICS_LEN {
+        return Err(ParamError::Topic(s.chars().take(40).collect()));
+    }
     let mut out = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let t = match part {
@@ -85,6 +93,9 @@ pub struct TypeFilter(Vec<String>);
 
 impl TypeFilter {
     pub fn parse(s: &str) -> Result<Self, ParamError> {
+        if s.len() > MAX_TYPES_LEN {
+            return Err(ParamError::Types(s.chars().take(40).collect()));
+        }
         let mut out = Vec::new();
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let ok = part.len() <= 64
@@ -150,6 +161,8 @@ mod tests {
         assert_eq!(parse_topics(""), Ok(vec![]));
         assert!(parse_topics("products,admin").is_err());
         assert!(parse_topics("user:1").is_err());
+        assert!(parse_topics(&",".repeat(MAX_TOPICS_LEN + 1)).is_err());
+        assert!(TypeFilter::parse(&",".repeat(MAX_TYPES_LEN + 1)).is_err());
     }
 
     #[test]

@@ -47,6 +47,7 @@ pub async fn run(
             shutdown.clone(),
         ));
     }
+    let confirm = db.backend() == Backend::Postgres;
     let mut last = start_after;
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -58,7 +59,9 @@ pub async fn run(
         }
         loop {
             // This instance's own commits come handed over; the log is read for
-            // the rest (and once more after a hand-over, to catch what it missed).
+            // the rest. On PostgreSQL once more after a hand-over: the wake may have
+            // been another instance's NOTIFY. A SQLite file has no other writer
+            // (the periodic tick covers a command run beside the server).
             let handed = db.take_handed_off(last, BATCH);
             let from_log = handed.is_empty();
             let rows = if from_log {
@@ -81,7 +84,7 @@ pub async fn run(
                         let lag = u64::try_from(now - r.at).unwrap_or(0);
                         metrics.delivery_lag.observe(Duration::from_millis(lag));
                     }
-                    if from_log && rows.len() < BATCH {
+                    if (from_log || !confirm) && rows.len() < BATCH {
                         break;
                     }
                 }

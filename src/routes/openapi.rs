@@ -317,8 +317,11 @@ struct StreamParams {
     /// Same as `cursor` (the SSE `Last-Event-ID` header wins over both).
     last_event_id: Option<String>,
     /// Public topics besides the caller's own channels: `products,announcements`.
+    #[param(max_length = 64)]
     topics: Option<String>,
-    /// Event type prefixes to keep, such as `mileage.,coupon.issued`.
+    /// Event type prefixes to keep, such as `mileage.,coupon.issued` (at most 32,
+    /// each at most 64 characters of `a-z`, `.` and `_`).
+    #[param(max_length = 2080)]
     types: Option<String>,
     /// Long-poll only: seconds to wait for an event (0 answers at once).
     timeout: Option<String>,
