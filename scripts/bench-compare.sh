@@ -10,8 +10,8 @@
 #          [--unicast "10000"] [--rates "1000 5000"] [--grant-rate 1000]
 #          [--seconds 10] [--publishes 10] [--pointcast-bin PATH] [--out FILE]
 #
-# Every scenario runs --repeat times per server, the servers taking turns, and
-# the table shows medians. Unicast runs durable announcements at each of --rates
+# Every scenario runs --repeat times per server, the servers taking turns (each
+# started afresh per round, alone on its core), and the table shows medians. Unicast runs durable announcements at each of --rates
 # on both servers, then mileage grants at --grant-rate on pointcast (0: none).
 # --pointcast-bin uses an already built server instead of `cargo build --release`
 # at the repository root. If the root does not build, pointcast runs are skipped
@@ -102,19 +102,28 @@ if want pointcast; then
       echo "!! pointcast does not build yet: measuring nchan only" >&2
     fi
   fi
-  if [ -n "$PC_BIN" ]; then
-    echo "== starting pointcast on 127.0.0.1:$PC_PORT (core 0)"
-    # --max-streams: anonymous readers are capped per address (16 by default);
-    # the load generator's thousands of readers come from a handful of addresses.
-    # RUST_LOG=warn: no line per request, as nginx runs with access_log off.
-    RUST_LOG=warn POINTCAST_ADMIN_TOKEN=$ADMIN_TOKEN taskset -c 0 "$PC_BIN" serve \
-      --listen "127.0.0.1:$PC_PORT" --database-url "sqlite://$TMP/bench.db" \
-      --bench-endpoints --max-streams 1000000 >"$TMP/pointcast.log" 2>&1 &
-    PC_PID=$!
-    wait_http "http://127.0.0.1:$PC_PORT/healthz" 30
-    TARGETS+=(pointcast)
-  fi
+  [ -n "$PC_BIN" ] && TARGETS+=(pointcast)
 fi
+
+# Each round starts every server afresh (pointcast on a new database), so memory
+# per connection is measured from a cold process every time, not from a heap
+# that an earlier run already grew.
+start_pointcast() { # round
+  echo "== starting pointcast on 127.0.0.1:$PC_PORT (core 0)"
+  # --max-streams: anonymous readers are capped per address (16 by default);
+  # the load generator's thousands of readers come from a handful of addresses.
+  # RUST_LOG=warn: no line per request, as nginx runs with access_log off.
+  RUST_LOG=warn POINTCAST_ADMIN_TOKEN=$ADMIN_TOKEN taskset -c 0 "$PC_BIN" serve \
+    --listen "127.0.0.1:$PC_PORT" --database-url "sqlite://$TMP/bench-$1.db" \
+    --bench-endpoints --max-streams 1000000 >>"$TMP/pointcast.log" 2>&1 &
+  PC_PID=$!
+  wait_http "http://127.0.0.1:$PC_PORT/healthz" 30
+}
+
+stop_pointcast() {
+  kill "$PC_PID" 2>/dev/null && wait "$PC_PID" 2>/dev/null || true
+  PC_PID=""
+}
 
 if want nchan; then
   if [ ! -e /usr/lib/nginx/modules/ngx_nchan_module.so ]; then
@@ -163,12 +172,20 @@ http {
   }
 }
 EOF
+  TARGETS+=(nchan)
+fi
+
+start_nchan() {
   echo "== starting nginx+nchan on 127.0.0.1:$NCHAN_PORT (core 0)"
   taskset -c 0 nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" &
   NGINX_PID=$!
   wait_http "http://127.0.0.1:$NCHAN_PORT/healthz" 10
-  TARGETS+=(nchan)
-fi
+}
+
+stop_nchan() {
+  kill -QUIT "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null || true
+  NGINX_PID=""
+}
 
 [ ${#TARGETS[@]} -gt 0 ] || { echo "nothing to measure" >&2; exit 1; }
 
@@ -216,6 +233,7 @@ run() { # target, scenario args...
 for round in $(seq 1 "$REPEAT"); do
   echo "== round $round of $REPEAT"
   for t in "${TARGETS[@]}"; do
+    "start_$t" "$round"
     for n in $IDLE; do run "$t" idle "$n" --hold-secs "$HOLD"; done
     for n in $FANOUT; do run "$t" fanout "$n" --publishes "$PUBLISHES" --interval-ms "$INTERVAL_MS"; done
     for n in $POLL_FANOUT; do run "$t" fanout "$n" --transport poll --publishes "$PUBLISHES" --interval-ms "$INTERVAL_MS"; done
@@ -225,6 +243,7 @@ for round in $(seq 1 "$REPEAT"); do
         run "$t" unicast "$n" --rate "$GRANT_RATE" --seconds "$SECONDS_" --publish grant
       fi
     done
+    "stop_$t"
   done
 done
 
