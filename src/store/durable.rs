@@ -228,7 +228,8 @@ mod tests {
         assert_eq!(sync.durable_event(), 12);
         let (commits, syncs) = sync.counts();
         assert_eq!(commits, 3);
-        assert!((1..=3).contains(&syncs), "{syncs} syncs");
+        // All three had returned before the syncer started: one sync covers them.
+        assert_eq!(syncs, 1);
         let handed: Vec<i64> = handoff.take_after(10, 10).iter().map(|e| e.id).collect();
         assert_eq!(handed, vec![11, 12]);
         woken.notified().await;

@@ -108,10 +108,11 @@ async fn grants_and_orders_are_counted_once_even_when_retried() {
     assert_eq!(sample(&scrape, "pointcast_orders_total"), 1.0);
 }
 
-/// SQLite's group commit: concurrent writes are each answered only once on disk,
-/// and share WAL syncs rather than paying one each.
+/// SQLite's group commit: every write is counted and answered after a WAL sync.
+/// (Whether concurrent writes share a sync depends on timing; the unit test in
+/// `src/store/durable.rs` shows it deterministically.)
 #[tokio::test]
-async fn concurrent_commits_share_wal_syncs_on_sqlite() {
+async fn writes_are_answered_after_wal_syncs_on_sqlite() {
     let app = spawn_app().await;
     if app.db.is_postgres() {
         return; // PostgreSQL's COMMIT is durable by itself.
@@ -130,7 +131,7 @@ async fn concurrent_commits_share_wal_syncs_on_sqlite() {
     let syncs = sample(&after, "pointcast_db_wal_syncs_total") - syncs0;
     assert!(commits >= 64.0, "{commits} commits");
     assert!(
-        syncs >= 1.0 && syncs < commits,
+        syncs >= 1.0 && syncs <= commits,
         "{syncs} syncs for {commits} commits"
     );
 }
