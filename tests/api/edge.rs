@@ -293,3 +293,30 @@ async fn the_lean_path_ends_streams_at_shutdown() {
         t.elapsed()
     );
 }
+
+/// An idle stream gets a comment every heartbeat period; one that just carried an
+/// event gets the next comment within two periods (the timer is not re-armed per
+/// event, see `edge::pump`).
+#[tokio::test]
+async fn the_lean_path_sends_heartbeats_while_idle_and_after_events() {
+    let period = Duration::from_millis(250);
+    let app = spawn_app_with(|s| s.push.heartbeat = period).await;
+    let mut raw = Raw::connect(&app).await;
+    raw.send(&stream_request("?topics=announcements", "")).await;
+    raw.until("event: stream.open\n").await;
+    raw.until(": keep-alive\n\n").await;
+    let first = Instant::now();
+    for _ in 0..3 {
+        raw.until(": keep-alive\n\n").await;
+    }
+    // Three periods, with room for a loaded machine, but well short of the six a
+    // heartbeat that counted itself as traffic would take.
+    assert!(
+        first.elapsed() < period * 5,
+        "three heartbeats took {:?}",
+        first.elapsed()
+    );
+    let id = app.announce_all("hello").await;
+    raw.until(&format!("id: {id}\nevent: announcement\n")).await;
+    raw.until(": keep-alive\n\n").await;
+}
