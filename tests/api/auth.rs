@@ -23,13 +23,7 @@ async fn a_customer_signs_up_logs_in_and_sees_themself() {
 async fn login_sets_an_http_only_cookie_that_authenticates() {
     let app = spawn_app().await;
     let kim = app.customer("Kim").await;
-    let r = app
-        .post(
-            "/api/v1/auth/login",
-            None,
-            &json!({"login": kim.login, "password": "password123"}),
-        )
-        .await;
+    let r = app.try_login(&kim.login, "password123").await;
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     let pair = cookie.split(';').next().unwrap().to_string();
@@ -47,24 +41,12 @@ async fn login_sets_an_http_only_cookie_that_authenticates() {
 async fn wrong_or_missing_credentials_are_401_with_a_json_error() {
     let app = spawn_app().await;
     let kim = app.customer("Kim").await;
-    let r = app
-        .post(
-            "/api/v1/auth/login",
-            None,
-            &json!({"login": kim.login, "password": "wrong-password"}),
-        )
-        .await;
+    let r = app.try_login(&kim.login, "wrong-password").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "unauthorized");
 
-    let r = app
-        .post(
-            "/api/v1/auth/login",
-            None,
-            &json!({"login": "nobody", "password": "whatever1"}),
-        )
-        .await;
+    let r = app.try_login("nobody", "whatever1").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         app.get("/api/v1/me", None).await.status(),

@@ -229,14 +229,18 @@ impl TestApp {
         }
     }
 
+    /// One login attempt, whatever its answer.
+    pub async fn try_login(&self, login: &str, password: &str) -> Response {
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"login": login, "password": password}),
+        )
+        .await
+    }
+
     pub async fn login(&self, login: &str, password: &str) -> String {
-        let r = self
-            .post(
-                "/api/v1/auth/login",
-                None,
-                &json!({"login": login, "password": password}),
-            )
-            .await;
+        let r = self.try_login(login, password).await;
         assert_eq!(r.status(), StatusCode::OK, "login");
         let v: Value = r.json().await.expect("json");
         v["token"].as_str().expect("token").to_string()

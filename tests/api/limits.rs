@@ -290,22 +290,10 @@ async fn repeated_failed_logins_lock_the_account_with_retry_after_without_slowin
     let app = spawn_app_with(|s| s.login_throttle.per_account = 3).await;
     let (kim, lee) = (app.customer("Kim").await, app.customer("Lee").await);
     for _ in 0..3 {
-        let r = app
-            .post(
-                "/api/v1/auth/login",
-                None,
-                &json!({"login": kim.login, "password": "guess-guess"}),
-            )
-            .await;
+        let r = app.try_login(&kim.login, "guess-guess").await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
-    let r = app
-        .post(
-            "/api/v1/auth/login",
-            None,
-            &json!({"login": kim.login, "password": "password123"}),
-        )
-        .await;
+    let r = app.try_login(&kim.login, "password123").await;
     assert_eq!(
         r.status(),
         StatusCode::TOO_MANY_REQUESTS,
