@@ -155,10 +155,13 @@ impl WalSync {
     /// Hands the events now on disk (ids up to `durable`) to the tailer; later
     /// ones wait for the next sync.
     fn hand_off(&self, durable: i64) {
+        // Not by position: commits report in the order their tasks run, which
+        // need not be id order.
         let synced: Vec<StoredEvent> = {
             let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-            let split = pending.partition_point(|e| e.id <= durable);
-            pending.drain(..split).collect()
+            let (synced, later) = pending.drain(..).partition(|e| e.id <= durable);
+            *pending = later;
+            synced
         };
         if !synced.is_empty() {
             self.handoff.put(synced);
@@ -218,9 +221,10 @@ mod tests {
             at: 0,
             data: "{}".into(),
         };
-        let a = sync.committed(11, vec![ev(11)]);
-        let b = sync.committed(0, Vec::new());
+        // Commits report in whatever order their tasks run.
         let c = sync.committed(12, vec![ev(12)]);
+        let b = sync.committed(0, Vec::new());
+        let a = sync.committed(11, vec![ev(11)]);
         tokio::spawn(Arc::clone(&sync).run());
         sync.wait(c).await;
         sync.wait(a).await;

@@ -271,26 +271,47 @@ impl Tx {
                 .await
                 .context("notifying other instances")?;
         }
-        self.tx.commit().await.context("committing")?;
-        let events = std::mem::take(&mut self.appended);
+        let Tx {
+            tx,
+            db,
+            appended: events,
+            started,
+        } = self;
         let last = events.last().map_or(0, |e| e.id);
-        let tailing = self.db.tailing.load(std::sync::atomic::Ordering::Acquire);
-        // Handed to the tailer only while one runs to take them.
-        let handed = if tailing { events } else { Vec::new() };
-        if let Some(sync) = &self.db.wal_sync {
+        let tailing = db.tailing.load(std::sync::atomic::Ordering::Acquire);
+        // The commit and what must follow it run as a task of their own: a caller
+        // that goes away mid-commit (a client hanging up) must not leave a commit
+        // uncounted, or its events would wait for the next commit to be synced,
+        // handed over and published.
+        let after = db.clone();
+        let ticket = tokio::spawn(async move {
+            tx.commit().await.context("committing")?;
+            // Handed to the tailer only while one runs to take them.
+            let handed = if tailing { events } else { Vec::new() };
+            Ok::<_, anyhow::Error>(match &after.wal_sync {
+                Some(sync) => Some(sync.committed(last, handed)),
+                None => {
+                    if last > 0 {
+                        after.handoff.put(handed);
+                        after.committed.notify_one();
+                    }
+                    None
+                }
+            })
+        })
+        .await
+        .context("the commit task failed")??;
+        if let (Some(sync), Some(ticket)) = (&db.wal_sync, ticket) {
             // Answer only once on disk; the sync hands the events on and wakes the
             // tailer.
-            sync.wait(sync.committed(last, handed)).await;
-        } else if last > 0 {
-            self.db.handoff.put(handed);
-            self.db.committed.notify_one();
+            sync.wait(ticket).await;
         }
-        self.db.stats.transactions.observe(self.started.elapsed());
+        db.stats.transactions.observe(started.elapsed());
         // Read your writes: once the request that made these events answers, they
         // are live on this instance (any reader here will find them). Bounded, so
         // a stalled tailer delays answers but never blocks them.
         if last > 0 && tailing {
-            let mut published = self.db.published.subscribe();
+            let mut published = db.published.subscribe();
             let _ = tokio::time::timeout(PUBLISH_WAIT, published.wait_for(|p| *p >= last)).await;
         }
         Ok(())
