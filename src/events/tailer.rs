@@ -60,8 +60,8 @@ pub async fn run(
         loop {
             // This instance's own commits come handed over; the log is read for
             // the rest. On PostgreSQL once more after a hand-over: the wake may have
-            // been another instance's NOTIFY. A SQLite file has no other writer
-            // (the periodic tick covers a command run beside the server).
+            // been another instance's NOTIFY. A SQLite file has one writer: this
+            // process (its commits are published once synced; see store::durable).
             let handed = db.take_handed_off(last, BATCH);
             let from_log = handed.is_empty();
             let rows = if from_log {
