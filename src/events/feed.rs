@@ -250,37 +250,28 @@ impl Feed {
     async fn load_backlog(&mut self, after: i64) -> Result<(), ApiError> {
         let limit = self.state.settings.push.batch_limit;
         let audience = &self.audience;
-        // Only what the hub has published (durable, in order); anything newer
-        // reaches this reader live.
-        let head = self.state.hub.head();
-        let (page, more): (Vec<Arc<Event>>, bool) =
-            match self
-                .state
-                .hub
-                .recent_after(after, limit, |e| audience.sees(&e.channel))
-            {
-                Some(events) => {
-                    let more = events.len() >= limit;
-                    (events, more)
-                }
-                None => {
-                    let set = ChannelSet {
-                        exact: &self.audience.exact,
-                        all_stores: self.audience.all_stores,
-                    };
-                    let rows = self.state.db.events_for(&set, after, limit).await?;
-                    let full = rows.len() >= limit;
-                    let page: Vec<Arc<Event>> = rows
-                        .iter()
-                        .take_while(|s| s.id <= head)
-                        .map(|s| Arc::new(Event::from_stored(s)))
-                        .collect();
-                    let more = full && page.len() == rows.len();
-                    (page, more)
-                }
-            };
+        let page: Vec<Arc<Event>> = match self
+            .state
+            .hub
+            .recent_after(after, limit, |e| audience.sees(&e.channel))
+        {
+            Some(events) => events,
+            None => {
+                let set = ChannelSet {
+                    exact: &self.audience.exact,
+                    all_stores: self.audience.all_stores,
+                };
+                self.state
+                    .db
+                    .events_for(&set, after, limit)
+                    .await?
+                    .iter()
+                    .map(|s| Arc::new(Event::from_stored(s)))
+                    .collect()
+            }
+        };
         self.backlog_after = match page.last() {
-            Some(last) if more => Some(last.id),
+            Some(last) if page.len() >= limit => Some(last.id),
             _ => None,
         };
         self.pending.extend(page);

@@ -82,20 +82,22 @@ impl Db {
             .map_err(Into::into)
     }
 
-    /// Events after `after` on the given channels, oldest first, at most `limit`:
-    /// a resuming reader's backlog.
+    /// Durable events after `after` on the given channels (see
+    /// [`Db::durable_event`]), oldest first, at most `limit`: a resuming reader's
+    /// backlog. Anything newer reaches that reader live.
     pub async fn events_for(
         &self,
         channels: &ChannelSet<'_>,
         after: i64,
         limit: usize,
     ) -> anyhow::Result<Vec<StoredEvent>> {
-        let mut sql =
-            String::from("SELECT id, channel, type, at, data FROM events WHERE id > $1 AND (");
+        let mut sql = String::from(
+            "SELECT id, channel, type, at, data FROM events WHERE id > $1 AND id <= $3 AND (",
+        );
         let mut clauses = Vec::new();
         if !channels.exact.is_empty() {
             let params: Vec<String> = (0..channels.exact.len())
-                .map(|i| format!("${}", i + 3))
+                .map(|i| format!("${}", i + 4))
                 .collect();
             clauses.push(format!("channel IN ({})", params.join(", ")));
         }
@@ -109,7 +111,8 @@ impl Db {
         sql.push_str(") ORDER BY id LIMIT $2");
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(after)
-            .bind(limit as i64);
+            .bind(limit as i64)
+            .bind(self.durable_event());
         for c in channels.exact {
             q = q.bind(c.as_str());
         }
