@@ -376,10 +376,7 @@ impl Db {
             order_id: None,
             by,
         };
-        record_change(&mut tx, &change, now).await?;
-        append_stock_changed(&mut tx, &change).await?;
-        tx.commit().await?;
-        Ok(change)
+        commit_stock_change(tx, change, now).await
     }
 
     /// Adds `delta` (negative to remove) to a store's stock of an album; refused with
@@ -424,10 +421,7 @@ impl Db {
             order_id: None,
             by,
         };
-        record_change(&mut tx, &change, now).await?;
-        append_stock_changed(&mut tx, &change).await?;
-        tx.commit().await?;
-        Ok(change)
+        commit_stock_change(tx, change, now).await
     }
 
     /// Places an order: claims the idempotency key, takes the stock with one
@@ -763,6 +757,18 @@ async fn record_change(tx: &mut Tx, c: &StockChange, now: i64) -> anyhow::Result
 /// `stock.changed` on the public `products` topic (live shop pages) and to the
 /// store's staff. Anyone may read the topic, so its copy leaves out who changed the
 /// stock and which order did it; the staff's copy has both.
+/// Ends a staff stock change: its history row, its `stock.changed` events, commit.
+async fn commit_stock_change(
+    mut tx: Tx,
+    change: StockChange,
+    now: i64,
+) -> Result<StockChange, ShopError> {
+    record_change(&mut tx, &change, now).await?;
+    append_stock_changed(&mut tx, &change).await?;
+    tx.commit().await?;
+    Ok(change)
+}
+
 async fn append_stock_changed(tx: &mut Tx, c: &StockChange) -> anyhow::Result<()> {
     let public = json!({
         "store_id": c.store_id,
