@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::Event;
 use super::hub::Hub;
 use crate::metrics::Metrics;
-use crate::store::{Backend, Db, NOTIFY_CHANNEL};
+use crate::store::{Backend, Db, NOTIFY_CHANNEL, SESSIONS_CHANNEL};
 
 const BATCH: usize = 1000;
 
@@ -41,11 +41,7 @@ pub async fn run(
     let _stopped = Stopped(db.clone());
     let wake = db.committed();
     if db.backend() == Backend::Postgres {
-        tokio::spawn(listen(
-            db.url().to_string(),
-            Arc::clone(&wake),
-            shutdown.clone(),
-        ));
+        tokio::spawn(listen(db.clone(), Arc::clone(&wake), shutdown.clone()));
     }
     let confirm = db.backend() == Backend::Postgres;
     let mut last = start_after;
@@ -102,9 +98,12 @@ pub async fn run(
 /// (notifications sent while disconnected are gone; the tailer's read catches up).
 /// The wake after a reconnect comes once `LISTEN` is active again, so nothing
 /// committed after it can be missed, and nothing before it is unread.
-async fn listen(url: String, wake: Arc<Notify>, shutdown: CancellationToken) {
+///
+/// Also makes this instance's session cache forget what other instances change:
+/// one user's sessions on their notification, everything after a reconnect.
+async fn listen(db: Db, wake: Arc<Notify>, shutdown: CancellationToken) {
     loop {
-        let mut listener = match PgListener::connect(&url).await {
+        let mut listener = match PgListener::connect(db.url()).await {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(error = %e, "LISTEN connection failed; retrying");
@@ -114,15 +113,25 @@ async fn listen(url: String, wake: Arc<Notify>, shutdown: CancellationToken) {
                 }
             }
         };
-        if let Err(e) = listener.listen(NOTIFY_CHANNEL).await {
+        if let Err(e) = listener
+            .listen_all([NOTIFY_CHANNEL, SESSIONS_CHANNEL])
+            .await
+        {
             tracing::warn!(error = %e, "LISTEN failed; retrying");
             continue;
         }
+        db.forget_all_sessions();
         wake.notify_one();
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 n = listener.try_recv() => match n {
+                    Ok(Some(n)) if n.channel() == SESSIONS_CHANNEL => {
+                        match n.payload().parse() {
+                            Ok(user_id) => db.forget_sessions_of(user_id),
+                            Err(_) => db.forget_all_sessions(),
+                        }
+                    }
                     Ok(Some(_)) => wake.notify_one(),
                     // The connection dropped: build a new one (and LISTEN) above.
                     Ok(None) => {

@@ -16,6 +16,7 @@ pub mod jobs;
 mod migrate;
 pub mod mileage;
 pub mod outbox;
+mod session_cache;
 pub mod shop;
 pub mod stores;
 pub mod support;
@@ -42,6 +43,10 @@ pub enum Backend {
 
 /// Channel that PostgreSQL instances `NOTIFY` after committing events.
 pub const NOTIFY_CHANNEL: &str = "pointcast_events";
+
+/// Channel that PostgreSQL instances `NOTIFY` with a user id after ending that
+/// user's sessions or renaming them, so every instance's session cache forgets them.
+pub const SESSIONS_CHANNEL: &str = "pointcast_sessions";
 
 /// Longest a commit waits for its events to be published locally.
 const PUBLISH_WAIT: Duration = Duration::from_secs(2);
@@ -75,6 +80,8 @@ pub struct Db {
     /// Whether a tailer is publishing for this handle; commits made before it
     /// starts (start-up seeding) have nothing to wait for.
     tailing: Arc<std::sync::atomic::AtomicBool>,
+    /// Found sessions, so a request need not read its token's row each time.
+    sessions: Arc<session_cache::SessionCache>,
     /// Write transaction timings, for `/metrics`.
     pub stats: Arc<DbStats>,
 }
@@ -118,6 +125,7 @@ impl Db {
             handoff: Arc::new(handoff::Handoff::default()),
             published: Arc::new(tokio::sync::watch::Sender::new(0)),
             tailing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            sessions: Arc::default(),
             stats: Arc::new(DbStats {
                 transactions: Histogram::new(LATENCY_BOUNDS),
             }),
@@ -162,6 +170,16 @@ impl Db {
         &self.url
     }
 
+    /// Forgets `user_id`'s cached sessions (another instance ended or changed them).
+    pub fn forget_sessions_of(&self, user_id: i64) {
+        self.sessions.forget_user(user_id);
+    }
+
+    /// Forgets every cached session (changes may have been missed).
+    pub fn forget_all_sessions(&self) {
+        self.sessions.clear();
+    }
+
     /// The pool for reads that need no transaction.
     pub fn reader(&self) -> &AnyPool {
         &self.reader
@@ -201,6 +219,7 @@ impl Db {
             tx,
             db: self.clone(),
             appended: Vec::new(),
+            sessions_changed: Vec::new(),
             started,
         })
     }
@@ -218,6 +237,8 @@ pub struct Tx {
     db: Db,
     /// The events appended in this transaction, in id order.
     appended: Vec<StoredEvent>,
+    /// Users whose cached sessions are forgotten once this commits.
+    sessions_changed: Vec<i64>,
     started: std::time::Instant,
 }
 
@@ -259,6 +280,22 @@ impl Tx {
         Ok(id)
     }
 
+    /// Marks `user_id`'s sessions (or the name they carry) as changed by this
+    /// transaction: once it commits, every instance's session cache forgets them
+    /// (on PostgreSQL through a `NOTIFY` delivered at commit).
+    pub async fn sessions_changed(&mut self, user_id: i64) -> anyhow::Result<()> {
+        if self.db.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(SESSIONS_CHANNEL)
+                .bind(user_id.to_string())
+                .execute(&mut *self.tx)
+                .await
+                .context("notifying other instances of a session change")?;
+        }
+        self.sessions_changed.push(user_id);
+        Ok(())
+    }
+
     /// Commits and returns once the commit is durable (on SQLite, after the group
     /// sync that covers it) and its events are live here. Wakes this instance's
     /// tailer (and, on PostgreSQL, every other instance's listener through `NOTIFY`,
@@ -275,6 +312,7 @@ impl Tx {
             tx,
             db,
             appended: events,
+            sessions_changed,
             started,
         } = self;
         let last = events.last().map_or(0, |e| e.id);
@@ -286,6 +324,9 @@ impl Tx {
         let after = db.clone();
         let ticket = tokio::spawn(async move {
             tx.commit().await.context("committing")?;
+            for user_id in sessions_changed {
+                after.sessions.forget_user(user_id);
+            }
             // Handed to the tailer only while one runs to take them.
             let handed = if tailing { events } else { Vec::new() };
             Ok::<_, anyhow::Error>(match &after.wal_sync {

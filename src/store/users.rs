@@ -147,33 +147,46 @@ impl Db {
 
     pub async fn delete_session(&self, token: &str) -> anyhow::Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(auth::token_hash(token))
-            .execute(tx.conn())
-            .await?;
+        let owner: Option<i64> =
+            sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
+                .bind(auth::token_hash(token))
+                .fetch_optional(tx.conn())
+                .await
+                .context("ending a session")?;
+        if let Some(user_id) = owner {
+            tx.sessions_changed(user_id).await?;
+        }
         tx.commit().await
     }
 
     /// The caller a token belongs to, if the session exists and has not expired.
+    /// Found sessions are cached for a few seconds (see `session_cache`).
     pub async fn principal_by_token(&self, token: &str) -> anyhow::Result<Option<Principal>> {
+        let hash = auth::token_hash(token);
+        let now = now_millis();
+        if let Some(p) = self.sessions.get(&hash, now) {
+            return Ok(Some(p));
+        }
+        let epoch = self.sessions.epoch();
         let row = sqlx::query(
-            "SELECT u.id, u.role, u.name FROM sessions s JOIN users u ON u.id = s.user_id
+            "SELECT u.id, u.role, u.name, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
-        .bind(auth::token_hash(token))
-        .bind(now_millis())
+        .bind(&hash)
+        .bind(now)
         .fetch_optional(self.reader())
         .await
         .context("looking up a session")?;
-        row.map(|r| {
-            let role: String = r.try_get(1)?;
-            Ok(Principal {
-                user_id: r.try_get(0)?,
-                role: Role::parse(&role).with_context(|| format!("unknown role {role:?}"))?,
-                name: r.try_get(2)?,
-            })
-        })
-        .transpose()
+        let Some(r) = row else { return Ok(None) };
+        let role: String = r.try_get(1)?;
+        let principal = Principal {
+            user_id: r.try_get(0)?,
+            role: Role::parse(&role).with_context(|| format!("unknown role {role:?}"))?,
+            name: r.try_get(2)?,
+        };
+        self.sessions
+            .put(epoch, hash, principal.clone(), r.try_get(3)?);
+        Ok(Some(principal))
     }
 
     /// The stores a staff member works at.
@@ -265,6 +278,9 @@ impl Db {
                 .execute(tx.conn())
                 .await
                 .context("ending other sessions")?;
+        }
+        if name.is_some() || password_hash.is_some() {
+            tx.sessions_changed(id).await?;
         }
         tx.commit().await?;
         Ok(Some(user))

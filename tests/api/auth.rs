@@ -72,6 +72,39 @@ async fn logout_ends_the_session() {
     );
 }
 
+/// Sessions are cached for a few seconds; ending one must not wait for that.
+#[tokio::test]
+async fn a_password_change_ends_other_sessions_at_once_though_they_were_just_used() {
+    let app = spawn_app().await;
+    let kim = app.customer("Kim").await;
+    let phone = app.login(&kim.login, "password123").await;
+    for t in [&kim.token, &phone] {
+        assert_eq!(
+            app.get("/api/v1/me", Some(t)).await.status(),
+            StatusCode::OK
+        );
+    }
+    let r = app
+        .client
+        .patch(app.url(&format!("/api/v1/users/{}", kim.id)))
+        .bearer_auth(&kim.token)
+        .json(&json!({"password": "a-new-password-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/me", Some(&phone)).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the other session ended"
+    );
+    assert_eq!(
+        app.get("/api/v1/me", Some(&kim.token)).await.status(),
+        StatusCode::OK,
+        "the caller's own session stays"
+    );
+}
+
 #[tokio::test]
 async fn bad_sign_up_bodies_get_clear_errors_and_create_nobody() {
     let app = spawn_app().await;

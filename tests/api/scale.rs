@@ -48,6 +48,36 @@ async fn an_event_committed_on_one_instance_streams_from_the_other_in_order_with
     }
 }
 
+/// Each instance caches sessions for a few seconds; a logout on one must reach
+/// the other's cache through `NOTIFY`, well before that.
+#[tokio::test]
+async fn a_logout_on_one_instance_ends_the_session_on_the_other_at_once() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    let kim = a.customer("Kim").await;
+    assert_eq!(
+        b.get("/api/v1/me", Some(&kim.token)).await.status(),
+        StatusCode::OK
+    );
+    let r = a
+        .post("/api/v1/auth/logout", Some(&kim.token), &json!({}))
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let ended = Instant::now();
+    assert!(
+        eventually(|| async {
+            b.get("/api/v1/me", Some(&kim.token)).await.status() == StatusCode::UNAUTHORIZED
+        })
+        .await
+    );
+    assert!(
+        ended.elapsed() < Duration::from_secs(3),
+        "ended by the notification, not by the cache's expiry: {:?}",
+        ended.elapsed()
+    );
+}
+
 #[tokio::test]
 async fn a_long_poll_on_one_instance_is_woken_by_a_commit_on_the_other() {
     let Some((a, b)) = two_instances().await else {
