@@ -80,10 +80,8 @@ pub async fn announce(
         return Err(AnnounceError::Forbidden);
     }
     let channels: Vec<String> = match target {
-        Target::User(u) => {
-            db.user(u).await?.ok_or(AnnounceError::NoSuchUser)?;
-            vec![channel::user(u)]
-        }
+        // Whether the user exists is checked as the event is appended.
+        Target::User(u) => vec![channel::user(u)],
         Target::StoreMembers(s) => {
             if !db.store_exists(s).await? {
                 return Err(AnnounceError::NoSuchStore);
@@ -102,12 +100,16 @@ pub async fn announce(
         "scope": match target { Target::User(_) => "user", Target::StoreMembers(_) => "store", Target::Everyone => "all" },
         "store_id": match target { Target::StoreMembers(s) => Some(s), _ => None },
     });
-    let mut tx = db.begin().await?;
-    let mut last = None;
-    for c in &channels {
-        last = Some(tx.append(c, types::ANNOUNCEMENT, &data).await?);
+    let recipient = match target {
+        Target::User(u) => Some(u),
+        _ => None,
+    };
+    let last = db
+        .append_alone(&channels, types::ANNOUNCEMENT, &data, recipient)
+        .await?;
+    if last.is_none() && recipient.is_some() {
+        return Err(AnnounceError::NoSuchUser);
     }
-    tx.commit().await?;
     Ok(Sent {
         events: channels.len(),
         last_event_id: last,

@@ -1,9 +1,15 @@
 //! The durable event log: append inside a caller's transaction, read in id order.
 
+use std::fmt::Write as _;
+
 use anyhow::Context;
 use sqlx::{AnyConnection, Row};
 
-use super::{Db, now_millis};
+use super::{Backend, Db, now_millis};
+
+/// Most channels a standalone append ([`Db::append_alone`]) writes in one
+/// statement; more go through an ordinary transaction.
+const ALONE_MAX_CHANNELS: usize = 64;
 
 /// One row of the log, as stored.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,6 +69,98 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<StoredEvent, sqlx::Error> {
 }
 
 impl Db {
+    /// Appends one event per channel, all of one type and data, in a transaction
+    /// of their own (nothing else changes with them), and returns the last id once
+    /// they are durable and live here, as [`super::Tx::commit`] does. With
+    /// `only_if_user`, appends nothing and returns `None` unless that user exists
+    /// (checked in the same statement, so no separate read).
+    ///
+    /// Why not `begin`, `append`, `commit`: on SQLite each of those is a round trip
+    /// to the writer connection's thread, and for an announcement they were most
+    /// of its cost. Here one `INSERT` of all the rows is its own transaction: one
+    /// round trip, atomic like any single statement. PostgreSQL, and more channels
+    /// than one statement should carry, take the ordinary path (on PostgreSQL the
+    /// append lock and `NOTIFY` need the transaction anyway).
+    pub async fn append_alone(
+        &self,
+        channels: &[String],
+        event_type: &str,
+        data: &serde_json::Value,
+        only_if_user: Option<i64>,
+    ) -> anyhow::Result<Option<i64>> {
+        if channels.is_empty() {
+            return Ok(None);
+        }
+        if self.backend == Backend::Postgres || channels.len() > ALONE_MAX_CHANNELS {
+            let mut tx = self.begin().await?;
+            if let Some(user) = only_if_user
+                && sqlx::query("SELECT 1 FROM users WHERE id = $1")
+                    .bind(user)
+                    .fetch_optional(tx.conn())
+                    .await?
+                    .is_none()
+            {
+                return Ok(None);
+            }
+            let mut last = None;
+            for c in channels {
+                last = Some(tx.append(c, event_type, data).await?);
+            }
+            tx.commit().await?;
+            return Ok(last);
+        }
+        let started = std::time::Instant::now();
+        let at = now_millis();
+        let data = data.to_string();
+        let mut sql = String::from(
+            "INSERT INTO events (channel, type, at, data) SELECT column1, $1, $2, $3 FROM (VALUES ",
+        );
+        for i in 0..channels.len() {
+            let sep = if i == 0 { "" } else { ", " };
+            let _ = write!(sql, "{sep}(${})", i + 5);
+        }
+        sql.push_str(
+            ") WHERE $4 IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = $4) \
+             RETURNING id, channel",
+        );
+        let (channels, event_type) = (channels.to_vec(), event_type.to_string());
+        let tailing = self.tailing.load(std::sync::atomic::Ordering::Acquire);
+        // A task of its own for the same reason as a transaction's commit: a
+        // caller that goes away must not leave a commit uncounted.
+        let db = self.clone();
+        let (last, ticket) = tokio::spawn(async move {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(&event_type)
+                .bind(at)
+                .bind(&data)
+                .bind(only_if_user);
+            for c in &channels {
+                q = q.bind(c.as_str());
+            }
+            let rows = q.fetch_all(&db.writer).await.context("appending events")?;
+            // RETURNING gives rows in no promised order; the tailer wants ids'.
+            let mut events = rows
+                .iter()
+                .map(|r| {
+                    Ok(StoredEvent {
+                        id: r.try_get(0)?,
+                        channel: r.try_get(1)?,
+                        event_type: event_type.clone(),
+                        at,
+                        data: data.clone(),
+                    })
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()?;
+            events.sort_unstable_by_key(|e| e.id);
+            let last = events.last().map_or(0, |e| e.id);
+            Ok::<_, anyhow::Error>((last, db.count_commit(events, tailing)))
+        })
+        .await
+        .context("the append task failed")??;
+        self.settle(ticket, last, tailing, started).await;
+        Ok((last > 0).then_some(last))
+    }
+
     /// Every durable event after `after` (see [`Db::durable_event`]), on any
     /// channel, oldest first, at most `limit`. The tailer feeds the hub with this.
     pub async fn events_after(&self, after: i64, limit: usize) -> anyhow::Result<Vec<StoredEvent>> {
@@ -171,5 +269,86 @@ impl Db {
         .await?;
         tx.commit().await?;
         Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn sqlite() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("x.db").display());
+        let db = Db::connect(&url).await.unwrap();
+        (dir, db)
+    }
+
+    #[tokio::test]
+    async fn a_standalone_append_writes_one_event_per_channel_in_id_order() {
+        let (_dir, db) = sqlite().await;
+        let channels: Vec<String> = ["user:1", "user:2", "user:3"].map(String::from).into();
+        let data = serde_json::json!({"text": "hi"});
+        let last = db
+            .append_alone(&channels, "announcement", &data, None)
+            .await
+            .unwrap()
+            .unwrap();
+        let rows = db.events_after(0, 10).await.unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows.last().unwrap().id, last);
+        for (row, channel) in rows.iter().zip(&channels) {
+            assert_eq!(&row.channel, channel);
+            assert_eq!(row.event_type, "announcement");
+            assert_eq!(row.data, data.to_string());
+        }
+        assert_eq!(db.durable_event(), last, "answered only once on disk");
+        assert_eq!(db.append_alone(&[], "x", &data, None).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn an_append_for_a_missing_user_writes_nothing() {
+        let (_dir, db) = sqlite().await;
+        let data = serde_json::json!({});
+        let one = ["user:424242".to_string()];
+        let many: Vec<String> = (0..ALONE_MAX_CHANNELS + 1)
+            .map(|i| format!("user:{i}"))
+            .collect();
+        for channels in [&one[..], &many[..]] {
+            let got = db.append_alone(channels, "announcement", &data, Some(424_242));
+            assert_eq!(got.await.unwrap(), None);
+        }
+        assert!(db.events_after(0, 10).await.unwrap().is_empty());
+        let kim = db
+            .create_user(
+                &super::super::users::NewUser {
+                    role: crate::auth::Role::Customer,
+                    login: None,
+                    name: "Kim",
+                    phone: None,
+                    password_hash: None,
+                },
+                &[],
+            )
+            .await
+            .unwrap();
+        let got = db
+            .append_alone(&one, "announcement", &data, Some(kim.id))
+            .await;
+        assert!(got.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn more_channels_than_one_statement_carries_take_a_transaction() {
+        let (_dir, db) = sqlite().await;
+        let channels: Vec<String> = (0..ALONE_MAX_CHANNELS + 5)
+            .map(|i| format!("user:{i}"))
+            .collect();
+        let last = db
+            .append_alone(&channels, "announcement", &serde_json::json!({}), None)
+            .await
+            .unwrap();
+        let rows = db.events_after(0, 1000).await.unwrap();
+        assert_eq!(rows.len(), channels.len());
+        assert_eq!(rows.last().map(|r| r.id), last);
     }
 }

@@ -327,35 +327,55 @@ impl Tx {
             for user_id in sessions_changed {
                 after.sessions.forget_user(user_id);
             }
-            // Handed to the tailer only while one runs to take them.
-            let handed = if tailing { events } else { Vec::new() };
-            Ok::<_, anyhow::Error>(match &after.wal_sync {
-                Some(sync) => Some(sync.committed(last, handed)),
-                None => {
-                    if last > 0 {
-                        after.handoff.put(handed);
-                        after.committed.notify_one();
-                    }
-                    None
-                }
-            })
+            Ok::<_, anyhow::Error>(after.count_commit(events, tailing))
         })
         .await
         .context("the commit task failed")??;
-        if let (Some(sync), Some(ticket)) = (&db.wal_sync, ticket) {
-            // Answer only once on disk; the sync hands the events on and wakes the
-            // tailer.
+        db.settle(ticket, last, tailing, started).await;
+        Ok(())
+    }
+}
+
+impl Db {
+    /// What every commit does at once, whether or not it appended events: counts
+    /// it for SQLite's group sync (the returned ticket), hands its events to the
+    /// tailer (only while one runs to take them) and wakes the tailer.
+    fn count_commit(&self, events: Vec<StoredEvent>, tailing: bool) -> Option<u64> {
+        let last = events.last().map_or(0, |e| e.id);
+        let handed = if tailing { events } else { Vec::new() };
+        match &self.wal_sync {
+            Some(sync) => Some(sync.committed(last, handed)),
+            None => {
+                if last > 0 {
+                    self.handoff.put(handed);
+                    self.committed.notify_one();
+                }
+                None
+            }
+        }
+    }
+
+    /// What a committer waits for before answering: its commit on disk (on SQLite,
+    /// the group sync that covers `ticket`; the sync hands the events on and wakes
+    /// the tailer), then its events live here.
+    async fn settle(
+        &self,
+        ticket: Option<u64>,
+        last: i64,
+        tailing: bool,
+        started: std::time::Instant,
+    ) {
+        if let (Some(sync), Some(ticket)) = (&self.wal_sync, ticket) {
             sync.wait(ticket).await;
         }
-        db.stats.transactions.observe(started.elapsed());
+        self.stats.transactions.observe(started.elapsed());
         // Read your writes: once the request that made these events answers, they
         // are live on this instance (any reader here will find them). Bounded, so
         // a stalled tailer delays answers but never blocks them.
         if last > 0 && tailing {
-            let mut published = db.published.subscribe();
+            let mut published = self.published.subscribe();
             let _ = tokio::time::timeout(PUBLISH_WAIT, published.wait_for(|p| *p >= last)).await;
         }
-        Ok(())
     }
 }
 
@@ -382,6 +402,9 @@ async fn sqlite_pool(url: &str, size: u32) -> anyhow::Result<AnyPool> {
         .max_connections(size)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
+        // A connection to an embedded file cannot go stale: pinging it before each
+        // use was one more round trip to its thread per statement.
+        .test_before_acquire(false)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 // synchronous=NORMAL: a commit does not fsync by itself; `durable`

@@ -53,6 +53,49 @@ async fn an_announcement_reaches_its_user_on_sse_and_long_poll_and_no_one_else()
     assert_eq!(lee_cursor, cursor);
 }
 
+/// Bad announcements get their status and append nothing: the next good one takes
+/// the very next id.
+#[tokio::test]
+async fn a_bad_announcement_gets_its_error_and_appends_nothing() {
+    let app = spawn_app().await;
+    let kim = app.customer("Kim").await;
+    let before = app.announce_to(kim.id, "first").await;
+    let cases = [
+        (
+            ADMIN_TOKEN,
+            serde_json::json!({"text": "x", "user_id": 987_654}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            ADMIN_TOKEN,
+            serde_json::json!({"text": "x", "store_id": 987_654}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            kim.token.as_str(),
+            serde_json::json!({"text": "x", "user_id": kim.id}),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            ADMIN_TOKEN,
+            serde_json::json!({"text": "  ", "user_id": kim.id}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            ADMIN_TOKEN,
+            serde_json::json!({"text": "x", "user_id": kim.id, "all": true}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (token, body, status) in cases {
+        let r = app.post("/api/v1/announcements", Some(token), &body).await;
+        assert_eq!(r.status(), status, "{body}");
+        let v: Value = r.json().await.unwrap();
+        assert!(v["error"]["code"].is_string(), "{v}");
+    }
+    assert_eq!(app.announce_to(kim.id, "next").await, before + 1);
+}
+
 #[tokio::test]
 async fn a_reconnect_with_last_event_id_gets_exactly_the_missed_events_even_after_a_restart() {
     let app = spawn_app().await;
