@@ -12,10 +12,15 @@
 //!
 //! Events are published only once durable ([`WalSync::durable_event`]): a reader
 //! never sees an event that a power cut could take back and hand its id to another.
+//!
+//! The syncs run on a thread of their own, parked while there is nothing to sync:
+//! `fdatasync` blocks, and a task that handed each sync to tokio's blocking pool
+//! cost two more thread switches per sync than waking one waiting thread does.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::thread::Thread;
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
@@ -37,7 +42,8 @@ pub struct WalSync {
     commits: AtomicU64,
     newest_event: AtomicI64,
     synced: watch::Sender<Synced>,
-    wake: Notify,
+    /// The syncing thread, unparked by every commit.
+    syncer: OnceLock<Thread>,
     /// Syncs done, for `/metrics` (commits per sync is the grouping achieved).
     syncs: AtomicU64,
     /// Events committed but not yet synced, in id order, for the tailer.
@@ -66,7 +72,7 @@ impl WalSync {
                 commits: 0,
                 event: head,
             }),
-            wake: Notify::new(),
+            syncer: OnceLock::new(),
             syncs: AtomicU64::new(0),
             pending: std::sync::Mutex::new(Vec::new()),
             handoff,
@@ -89,7 +95,11 @@ impl WalSync {
             self.newest_event.fetch_max(last_event, Ordering::AcqRel);
         }
         let ticket = self.commits.fetch_add(1, Ordering::AcqRel) + 1;
-        self.wake.notify_one();
+        // An unpark before the thread parks makes that park return at once: no
+        // commit's wake-up is lost.
+        if let Some(t) = self.syncer.get() {
+            t.unpark();
+        }
         ticket
     }
 
@@ -112,39 +122,47 @@ impl WalSync {
         self.synced.borrow().event
     }
 
-    /// Syncs whenever commits are waiting, until the process ends. A failed sync is
-    /// retried and nobody is answered meanwhile: an acknowledged write must be on
-    /// disk (PostgreSQL, likewise, stops rather than carry on after a failed fsync).
-    pub async fn run(self: Arc<Self>) {
+    /// Starts the syncing thread. It ends once every other handle to `sync` is
+    /// gone (it holds only a weak one), noticing within a second.
+    pub fn start(sync: &Arc<Self>) -> std::io::Result<()> {
+        let weak = Arc::downgrade(sync);
+        let handle = std::thread::Builder::new()
+            .name("pointcast-walsync".into())
+            .spawn(move || Self::run(&weak))?;
+        let _ = sync.syncer.set(handle.thread().clone());
+        // Commits counted before the thread was known are synced on its first pass.
+        handle.thread().unpark();
+        Ok(())
+    }
+
+    /// Syncs whenever commits are waiting. A failed sync is retried and nobody is
+    /// answered meanwhile: an acknowledged write must be on disk (PostgreSQL,
+    /// likewise, stops rather than carry on after a failed fsync).
+    fn run(weak: &Weak<Self>) {
         loop {
-            self.wake.notified().await;
-            loop {
-                let done = *self.synced.borrow();
-                // Commits before the event: see `committed`.
-                let commits = self.commits.load(Ordering::Acquire);
-                if commits <= done.commits {
-                    break;
+            let Some(sync) = weak.upgrade() else { return };
+            let done = *sync.synced.borrow();
+            // Commits before the event: see `committed`.
+            let commits = sync.commits.load(Ordering::Acquire);
+            if commits <= done.commits {
+                drop(sync);
+                std::thread::park_timeout(Duration::from_secs(1));
+                continue;
+            }
+            let event = sync.newest_event.load(Ordering::Acquire);
+            match sync_file(&sync.wal) {
+                Ok(()) => {
+                    sync.syncs.fetch_add(1, Ordering::Relaxed);
+                    sync.hand_off(event);
+                    sync.synced.send_replace(Synced { commits, event });
+                    if event > done.event {
+                        sync.events_durable.notify_one();
+                    }
                 }
-                let event = self.newest_event.load(Ordering::Acquire);
-                let wal = self.wal.clone();
-                let result = tokio::task::spawn_blocking(move || sync_file(&wal)).await;
-                match result {
-                    Ok(Ok(())) => {
-                        self.syncs.fetch_add(1, Ordering::Relaxed);
-                        self.hand_off(event);
-                        self.synced.send_replace(Synced { commits, event });
-                        if event > done.event {
-                            self.events_durable.notify_one();
-                        }
-                    }
-                    Ok(Err(e)) => {
-                        tracing::error!(error = %e, wal = %self.wal.display(), "syncing the SQLite WAL failed; retrying");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "the WAL sync task failed; retrying");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
+                Err(e) => {
+                    tracing::error!(error = %e, wal = %sync.wal.display(), "syncing the SQLite WAL failed; retrying");
+                    drop(sync);
+                    std::thread::sleep(Duration::from_millis(100));
                 }
             }
         }
@@ -225,7 +243,7 @@ mod tests {
         let c = sync.committed(12, vec![ev(12)]);
         let b = sync.committed(0, Vec::new());
         let a = sync.committed(11, vec![ev(11)]);
-        tokio::spawn(Arc::clone(&sync).run());
+        WalSync::start(&sync).unwrap();
         sync.wait(c).await;
         sync.wait(a).await;
         sync.wait(b).await;

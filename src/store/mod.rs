@@ -136,7 +136,7 @@ impl Db {
         {
             let head = db.max_event_id().await?;
             let sync = durable::WalSync::new(path, head, committed, Arc::clone(&db.handoff));
-            tokio::spawn(Arc::clone(&sync).run());
+            durable::WalSync::start(&sync).context("starting the WAL sync thread")?;
             db.wal_sync = Some(sync);
         }
         Ok(db)
