@@ -71,8 +71,11 @@ pub async fn serve(mut io: TcpStream, state: web::Data<AppState>) -> Option<TcpS
 /// `None` when the client closes, stays idle for [`KEEP_ALIVE`], or the server
 /// shuts down.
 async fn next_request(io: &TcpStream, state: &AppState) -> Option<Route> {
+    // A peek, not `readable()`: the socket's readiness outlives the request just
+    // read, and only an attempt that finds nothing clears it.
+    let mut first = [0u8; 1];
     let arrived = tokio::select! {
-        ready = io.readable() => ready.is_ok(),
+        peeked = io.peek(&mut first) => matches!(peeked, Ok(n) if n > 0),
         () = tokio::time::sleep(KEEP_ALIVE) => false,
         () = state.shutdown.cancelled() => false,
     };
