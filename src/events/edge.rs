@@ -314,9 +314,10 @@ pub struct Head {
     pub origin: Option<Vec<u8>>,
     /// `Connection: close`: answer, then close.
     pub close: bool,
-    /// An HTTP/1.1 request without a body, `Expect` or `Upgrade`: what the lean
-    /// long-poll path answers itself and then keeps the connection for. Anything else
-    /// it leaves to actix, which knows every corner of HTTP/1.x.
+    /// An HTTP/1.1 request with a `Host`, a valid URI and no body, `Expect` or
+    /// `Upgrade`: what the lean long-poll path answers itself and then keeps the
+    /// connection for. Anything else it leaves to actix, which knows every corner of
+    /// HTTP/1.x.
     pub plain: bool,
 }
 
@@ -372,6 +373,7 @@ pub(super) async fn peek_head(io: &mut TcpStream) -> Peeked {
                 };
             }
             Ok(None) if n == buf.len() && n < MAX_HEAD => buf.resize(n * 2, 0),
+            Ok(None) if n == buf.len() => return Peeked::Actix,
             Ok(None) => {
                 if !pause_until(deadline).await {
                     return Peeked::Actix;
@@ -401,9 +403,15 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, ApiError> {
             .and_then(|p| p.split_once('?'))
             .map(|(_, q)| q.to_string())
             .unwrap_or_default(),
-        plain: req.version == Some(1) && len <= MAX_HEAD,
+        // A path `http::Uri` refuses is a 400 from actix.
+        plain: req.version == Some(1)
+            && len <= MAX_HEAD
+            && req
+                .path
+                .is_some_and(|p| actix_web::http::Uri::try_from(p).is_ok()),
         ..Head::default()
     };
+    let mut host = false;
     for h in req.headers.iter() {
         let name = h.name;
         if name.eq_ignore_ascii_case("authorization") {
@@ -418,6 +426,8 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, ApiError> {
         } else if name.eq_ignore_ascii_case("last-event-id") {
             head.last_event_id
                 .get_or_insert_with(|| visible_ascii(h.value));
+        } else if name.eq_ignore_ascii_case("host") {
+            host = true;
         } else if name.eq_ignore_ascii_case("connection") {
             head.close |= h
                 .value
@@ -430,6 +440,8 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, ApiError> {
             head.plain &= name.eq_ignore_ascii_case("content-length") && h.value == b"0";
         }
     }
+    // actix answers an HTTP/1.1 request without `Host` with a bare 400.
+    head.plain &= host;
     Ok(Some(head))
 }
 
@@ -594,8 +606,22 @@ mod tests {
         assert!(parse("Connection: close\r\n").close);
         assert!(parse("Connection: Keep-Alive, Close\r\n").close);
         assert!(!parse("Connection: keep-alive\r\n").close);
-        let old = parse_head(b"GET /api/v1/events/poll HTTP/1.0\r\n\r\n");
+        let old = parse_head(b"GET /api/v1/events/poll HTTP/1.0\r\nHost: x\r\n\r\n");
         assert!(!old.unwrap().unwrap().plain);
+        let hostless = parse_head(b"GET /api/v1/events/poll HTTP/1.1\r\n\r\n");
+        assert!(!hostless.unwrap().unwrap().plain);
+        for odd in [&b"a=<"[..], b"a=\""] {
+            let raw = [
+                &b"GET /api/v1/events/poll?"[..],
+                odd,
+                b" HTTP/1.1\r\nHost: x\r\n\r\n",
+            ]
+            .concat();
+            let head = parse_head(&raw);
+            assert!(!matches!(head, Ok(Some(h)) if h.plain), "{odd:?}");
+        }
+        let braces = parse_head(b"GET /api/v1/events/poll?a={} HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert!(braces.unwrap().unwrap().plain, "actix takes these");
     }
 
     #[test]
@@ -634,5 +660,13 @@ mod tests {
         let serve = future_size(serve);
         eprintln!("edge::serve future: {serve} bytes");
         assert!(serve < 1024, "edge::serve future is {serve} bytes");
+    }
+
+    #[test]
+    fn a_kept_alive_poll_connection_is_small() {
+        // Its state between polls; a poll's own state is boxed while it is answered.
+        let serve = future_size(super::super::edge_poll::serve);
+        eprintln!("edge_poll::serve future: {serve} bytes");
+        assert!(serve < 1024, "edge_poll::serve future is {serve} bytes");
     }
 }

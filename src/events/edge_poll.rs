@@ -156,20 +156,3 @@ async fn closed(io: &TcpStream) {
         Ok(_) => std::future::pending().await,
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn future_size<A, B, F: Future>(_: fn(A, B) -> F) -> usize {
-        std::mem::size_of::<F>()
-    }
-
-    #[test]
-    fn a_kept_alive_poll_connection_is_small() {
-        // The state of one connection between polls, and of a waiting poll's box.
-        let serve = future_size(serve);
-        eprintln!("edge_poll::serve future: {serve} bytes");
-        assert!(serve < 1024, "edge_poll::serve future is {serve} bytes");
-    }
-}
