@@ -19,6 +19,7 @@
 //! (overflow, shutdown) or a write fails. While idle a stream holds its socket, its
 //! feed and a timer: no buffer.
 
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use actix_web::ResponseError;
@@ -49,9 +50,9 @@ pub const ROUTE_WAIT: Duration = Duration::from_secs(2);
 /// How much of a connection's start is peeked at: the prefix and the byte after it.
 const PEEK_BYTES: usize = 32;
 /// The largest request head read.
-const MAX_HEAD: usize = 8 * 1024;
+pub(super) const MAX_HEAD: usize = 8 * 1024;
 /// How long a client may take to send its request head.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// The stream route's path, for the request log.
 const STREAM_PATH: &str = "/api/v1/events";
 
@@ -122,7 +123,7 @@ pub async fn peek_route(io: &TcpStream, wait: Duration) -> Option<Route> {
 
 /// Sleeps a little (a peeked socket stays readable, so there is nothing to wait
 /// on); false once `deadline` has passed.
-async fn pause_until(deadline: tokio::time::Instant) -> bool {
+pub(super) async fn pause_until(deadline: tokio::time::Instant) -> bool {
     tokio::time::timeout_at(deadline, tokio::time::sleep(Duration::from_millis(5)))
         .await
         .is_ok()
@@ -151,7 +152,8 @@ async fn open(io: &mut TcpStream, state: web::Data<AppState>) -> Option<Feed> {
     let opened = async {
         let head = read_head(io).await?;
         cors = Cors::head_lines(state.cors.allowed(head.origin.as_deref()));
-        let request = feed_request(&state, head, io).await?;
+        let remote = io.peer_addr().ok().map(|a| a.ip());
+        let request = feed_request(&state, head, remote).await?;
         Ok::<_, HeadError>(Feed::open(state.clone(), request, Transport::Sse).await?)
     }
     .instrument(span)
@@ -185,7 +187,7 @@ async fn open(io: &mut TcpStream, state: web::Data<AppState>) -> Option<Feed> {
 pub(super) async fn feed_request(
     state: &AppState,
     head: Head,
-    io: &TcpStream,
+    remote: Option<IpAddr>,
 ) -> Result<FeedRequest, ApiError> {
     let query = web::Query::<StreamQuery>::from_query(&head.query)
         .map_err(|e| ApiError::bad_request("bad_query", e.to_string()))?
@@ -201,7 +203,7 @@ pub(super) async fn feed_request(
     }
     Ok(FeedRequest {
         cursor_header: head.last_event_id,
-        remote: io.peer_addr().ok().map(|a| a.ip()),
+        remote,
         principal,
         query,
     })
@@ -338,48 +340,6 @@ async fn read_head(io: &mut TcpStream) -> Result<Head, HeadError> {
             Ok(None) if buf.len() < MAX_HEAD => continue,
             Ok(None) => return Err(ApiError::HeadersTooLarge.into()),
             Err(e) => return Err(e.into()),
-        }
-    }
-}
-
-/// What [`peek_head`] found.
-pub(super) enum Peeked {
-    /// A plain, complete head, now consumed from the socket.
-    Head(Head),
-    /// Anything else, still unread: for actix.
-    Actix,
-    /// The client closed or sent nothing in time.
-    Gone,
-}
-
-/// Reads a request head without ever reading past it: the head is peeked until it
-/// is complete, and consumed only when it is [`Head::plain`], so whatever follows
-/// (a pipelined request) stays in the socket, and a request the lean path does not
-/// take reaches actix untouched. The buffer lives only during the call.
-pub(super) async fn peek_head(io: &mut TcpStream) -> Peeked {
-    let deadline = tokio::time::Instant::now() + HEAD_TIMEOUT;
-    let mut buf = vec![0u8; 1024];
-    loop {
-        let n = match tokio::time::timeout_at(deadline, io.peek(&mut buf)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => return Peeked::Gone,
-            Ok(Ok(n)) => n,
-            Err(_) => return Peeked::Actix,
-        };
-        match parse_head(&buf[..n]) {
-            Ok(Some(head)) if head.plain => {
-                return match io.read_exact(&mut buf[..head.len]).await {
-                    Ok(_) => Peeked::Head(head),
-                    Err(_) => Peeked::Gone,
-                };
-            }
-            Ok(None) if n == buf.len() && n < MAX_HEAD => buf.resize(n * 2, 0),
-            Ok(None) if n == buf.len() => return Peeked::Actix,
-            Ok(None) => {
-                if !pause_until(deadline).await {
-                    return Peeked::Actix;
-                }
-            }
-            Ok(Some(_)) | Err(_) => return Peeked::Actix,
         }
     }
 }
