@@ -214,10 +214,14 @@ fn worker_service(
                                 edge::serve(io, state).await;
                                 return Ok(());
                             }
-                            Some(Route::Poll) => match edge_poll::serve(io, state).await {
-                                Some(io) => io,
-                                None => return Ok(()),
-                            },
+                            // Boxed: a long-poll connection's state (its waiting poll
+                            // included) would otherwise size every stream's future too.
+                            Some(Route::Poll) => {
+                                match Box::pin(edge_poll::serve(io, state)).await {
+                                    Some(io) => io,
+                                    None => return Ok(()),
+                                }
+                            }
                             Some(_) => io,
                             None => return Ok(()),
                         };

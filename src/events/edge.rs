@@ -623,10 +623,11 @@ mod tests {
     }
 
     #[test]
-    fn a_kept_alive_poll_connection_is_small() {
-        // Its state between polls; a poll's own state is boxed while it is answered.
+    fn a_waiting_poll_connection_is_small() {
+        // The whole state of a long-poll connection, its waiting poll included
+        // (about 2 KB in a release build): no buffer, and far below actix's 16 KB.
         let serve = future_size(super::super::edge_poll::serve);
         eprintln!("edge_poll::serve future: {serve} bytes");
-        assert!(serve < 1024, "edge_poll::serve future is {serve} bytes");
+        assert!(serve < 4096, "edge_poll::serve future is {serve} bytes");
     }
 }
