@@ -1,6 +1,7 @@
-//! The lean stream path over raw TCP: a connection whose first request is
-//! `GET /api/v1/events` is served off the socket, not by actix; these tests write the
-//! requests by hand so that they know which path answered.
+//! The lean paths over raw TCP: a connection whose first request is
+//! `GET /api/v1/events` (or `GET /api/v1/events/poll`, kept alive from poll to
+//! poll) is served off the socket, not by actix; these tests write the requests by
+//! hand so that they know which path answered.
 
 use std::time::{Duration, Instant};
 
