@@ -627,3 +627,32 @@ async fn shutdown_answers_a_waiting_lean_poll_and_closes_its_connection() {
     assert_eq!(raw.read_to_close().await, "");
     assert_quick(t);
 }
+
+#[tokio::test]
+async fn a_request_head_that_arrives_in_pieces_is_routed_once_whole() {
+    let app = spawn_app().await;
+    let mut raw = Raw::connect(&app).await;
+    let poll = poll_request("?topics=products&timeout=0", "");
+    for request in [
+        poll.as_str(),
+        poll.as_str(),
+        "GET /api/v1/events/polls HTTP/1.1\r\nHost: x\r\n\r\n",
+    ] {
+        // Cut before the route is told apart, and again inside the headers; the
+        // pauses only pace the client, so that each piece arrives on its own.
+        let (a, rest) = request.split_at(20);
+        let (b, c) = rest.split_at(20);
+        for piece in [a, b, c] {
+            raw.send(piece).await;
+            raw.io.flush().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        let r = raw.response().await;
+        if request == poll {
+            assert_eq!(r.status, "HTTP/1.1 200 OK", "{r:?}");
+            assert_eq!(r.json()["cursor"], 0);
+        } else {
+            assert_eq!(r.status, "HTTP/1.1 404 Not Found", "{r:?}");
+        }
+    }
+}
