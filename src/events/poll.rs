@@ -9,6 +9,7 @@
 //! handler serves the rest (a poll after another request on a connection, HTTP/1.0,
 //! a GET with a body). Both call [`timeout_of`] and [`answer`], so they answer alike.
 
+use std::fmt::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,8 +25,10 @@ use crate::metrics::Metrics;
 use crate::settings::PushSettings;
 use crate::state::AppState;
 
-/// The response's headers besides its length (and CORS, added by the middleware).
+/// The answer's `Content-Type` (the lean path writes the same, see
+/// [`super::edge_poll`]).
 pub const CONTENT_TYPE: &str = "application/json";
+/// The answer's `Cache-Control`: a poll's answer is never to be reused.
 pub const CACHE_CONTROL: &str = "no-cache, no-store";
 
 #[tracing::instrument(skip_all, fields(user_id = tracing::field::Empty, transport = "long_poll"))]
@@ -118,7 +121,8 @@ pub async fn answer(
         }
         body.push_str(&e.json);
     }
-    body.push_str(&format!(r#"],"cursor":{}}}"#, feed.cursor()));
+    // Writing to a String cannot fail.
+    let _ = write!(body, r#"],"cursor":{}}}"#, feed.cursor());
     Ok(body)
 }
 
