@@ -24,8 +24,9 @@ use crate::auth::throttle::LoginThrottle;
 use crate::auth::{self, Role, password};
 use crate::cors::Cors;
 use crate::events::connections::Connections;
+use crate::events::edge::Route;
 use crate::events::hub::Hub;
-use crate::events::{edge, retention, socket, tailer};
+use crate::events::{edge, edge_poll, retention, socket, tailer};
 use crate::jobs::scheduler::Scheduler;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
@@ -166,14 +167,12 @@ impl Application {
     }
 }
 
-/// How long a new connection may take to show its first bytes before it is handed
-/// to actix undecided (actix's own request timeout then applies).
-const ROUTE_WAIT: Duration = Duration::from_secs(2);
-
 /// The per-worker service for accepted connections: socket options, then a peek at
 /// the first bytes; a connection that opens with a stream request is served by the
-/// lean path ([`edge`]), every other one by actix-web's HTTP/1 service, built
-/// exactly as `HttpServer::listen` builds it.
+/// lean path ([`edge`]), one that opens with a long-poll by the lean long-poll path
+/// ([`edge_poll`]) until it sends something else, every other one (and the rest of
+/// those) by actix-web's HTTP/1 service, built exactly as `HttpServer::listen`
+/// builds it.
 fn worker_service(
     state: web::Data<AppState>,
     addr: SocketAddr,
@@ -190,7 +189,7 @@ fn worker_service(
                 let signal = signal.clone();
                 async move { signal.notified().await }
             })
-            .keep_alive(KeepAlive::default())
+            .keep_alive(KeepAlive::Timeout(edge_poll::KEEP_ALIVE))
             .client_request_timeout(Duration::from_secs(5))
             .client_disconnect_timeout(Duration::from_secs(1))
             .h1_allow_half_closed(true)
@@ -209,15 +208,26 @@ fn worker_service(
                     let (h1, state) = (Rc::clone(&h1), state.clone());
                     async move {
                         socket::configure(&io, stalled);
-                        if edge::wants_edge(&io, ROUTE_WAIT).await {
-                            let _ = io.set_nodelay(true);
-                            edge::serve(io, state).await;
-                            Ok(())
-                        } else {
-                            // Boxed: the HTTP/1 dispatcher's state would otherwise size
-                            // every stream connection's future too.
-                            Box::pin(h1.call(io)).await.map_err(|_| ())
-                        }
+                        let io = match edge::peek_route(&io, edge::ROUTE_WAIT).await {
+                            Some(Route::Stream) => {
+                                let _ = io.set_nodelay(true);
+                                edge::serve(io, state).await;
+                                return Ok(());
+                            }
+                            // Boxed: a long-poll connection's state (its waiting poll
+                            // included) would otherwise size every stream's future too.
+                            Some(Route::Poll) => {
+                                match Box::pin(edge_poll::serve(io, state)).await {
+                                    Some(io) => io,
+                                    None => return Ok(()),
+                                }
+                            }
+                            Some(_) => io,
+                            None => return Ok(()),
+                        };
+                        // Boxed: the HTTP/1 dispatcher's state would otherwise size
+                        // every stream connection's future too.
+                        Box::pin(h1.call(io)).await.map_err(|_| ())
                     }
                 }))
             }

@@ -1,11 +1,13 @@
-//! The lean SSE path: `GET /api/v1/events` served straight off the socket.
+//! The lean SSE path: `GET /api/v1/events` served straight off the socket, and the
+//! pieces it shares with the lean long-poll path ([`super::edge_poll`]).
 //!
 //! actix-http gives every connection an 8 KB read and an 8 KB write buffer for its
 //! whole life, and frames each event again for each reader; for a push server whose
 //! connections are mostly idle streams that is most of its memory. So the server
-//! peeks at the first bytes of each new connection ([`wants_edge`], never consuming
-//! them): a connection that opens with `GET /api/v1/events` (followed by ` ` or `?`)
-//! is served here, everything else goes to actix unchanged.
+//! peeks at the first bytes of each new connection ([`peek_route`], never consuming
+//! them): a connection that opens with `GET /api/v1/events` or
+//! `GET /api/v1/events/poll` (followed by ` ` or `?`) is served here, everything else
+//! goes to actix unchanged.
 //!
 //! Here the request head is read into a temporary buffer that is freed before the
 //! stream starts; the request is authorised and opened exactly as the actix handler
@@ -17,6 +19,7 @@
 //! (overflow, shutdown) or a write fails. While idle a stream holds its socket, its
 //! feed and a timer: no buffer.
 
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use actix_web::ResponseError;
@@ -38,64 +41,92 @@ use crate::state::AppState;
 
 /// What a connection must start with to be served here.
 const PREFIX: &[u8] = b"GET /api/v1/events";
+/// What follows [`PREFIX`] in a long-poll.
+const POLL_SUFFIX: &[u8] = b"/poll";
+/// How long a new connection (or the next request on a kept-alive lean long-poll
+/// connection) may take to show its first bytes before it is handed to actix
+/// undecided (actix's own request timeout then applies).
+pub const ROUTE_WAIT: Duration = Duration::from_secs(2);
 /// How much of a connection's start is peeked at: the prefix and the byte after it.
 const PEEK_BYTES: usize = 32;
 /// The largest request head read.
-const MAX_HEAD: usize = 8 * 1024;
+pub(super) const MAX_HEAD: usize = 8 * 1024;
 /// How long a client may take to send its request head.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+/// The stream route's path, for the request log.
+const STREAM_PATH: &str = "/api/v1/events";
 
 /// Where the first bytes of a connection send it.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Route {
-    Edge,
+    /// `GET /api/v1/events`: the lean SSE path ([`serve`]).
+    Stream,
+    /// `GET /api/v1/events/poll`: the lean long-poll path ([`super::edge_poll`]).
+    Poll,
     Actix,
     /// Too few bytes yet to tell.
     Undecided,
 }
 
-/// Routes on the first bytes: `GET /api/v1/events` then ` ` or `?` is ours
-/// (`/api/v1/events/poll` and everything else is actix's).
+/// Routes on the first bytes: `GET /api/v1/events` or `GET /api/v1/events/poll`,
+/// then ` ` or `?`, is ours; everything else is actix's.
 pub fn classify(start: &[u8]) -> Route {
-    if start.len() > PREFIX.len() {
-        if start.starts_with(PREFIX) && matches!(start[PREFIX.len()], b' ' | b'?') {
-            Route::Edge
+    let Some(rest) = start.strip_prefix(PREFIX) else {
+        return if PREFIX.starts_with(start) {
+            Route::Undecided
+        } else {
+            Route::Actix
+        };
+    };
+    let ends = |b: &[u8]| matches!(b.first(), Some(b' ' | b'?'));
+    if ends(rest) {
+        Route::Stream
+    } else if let Some(after) = rest.strip_prefix(POLL_SUFFIX) {
+        if ends(after) {
+            Route::Poll
+        } else if after.is_empty() {
+            Route::Undecided
         } else {
             Route::Actix
         }
-    } else if PREFIX.starts_with(start) {
+    } else if rest.is_empty() || POLL_SUFFIX.starts_with(rest) {
         Route::Undecided
     } else {
         Route::Actix
     }
 }
 
-/// Peeks (without consuming) at the start of a new connection, waiting at most
-/// `wait` for enough bytes to decide. Anything undecided goes to actix, which then
-/// applies its own request timeout.
-pub async fn wants_edge(io: &TcpStream, wait: Duration) -> bool {
+/// Peeks (without consuming) at the start of a request, waiting at most `wait` for
+/// enough bytes to decide; never [`Route::Undecided`]. Anything undecided goes to
+/// actix, which then applies its own request timeout; a connection closed before
+/// its first byte is `None`.
+pub async fn peek_route(io: &TcpStream, wait: Duration) -> Option<Route> {
     let deadline = tokio::time::Instant::now() + wait;
     let mut buf = [0u8; PEEK_BYTES];
     loop {
         let n = match tokio::time::timeout_at(deadline, io.peek(&mut buf)).await {
-            Ok(Ok(n)) if n > 0 => n,
-            _ => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return None,
+            Ok(Ok(n)) => n,
+            Err(_) => return Some(Route::Actix),
         };
         match classify(&buf[..n]) {
-            Route::Edge => return true,
-            Route::Actix => return false,
-            // The socket stays readable with the bytes already there: wait a little
-            // for the rest of a request that arrives in pieces.
-            Route::Undecided => {
-                if tokio::time::timeout_at(deadline, tokio::time::sleep(Duration::from_millis(5)))
-                    .await
-                    .is_err()
-                {
-                    return false;
-                }
-            }
+            Route::Undecided => {}
+            route => return Some(route),
+        }
+        // The socket stays readable with the bytes already there: wait a little
+        // for the rest of a request that arrives in pieces.
+        if !pause_until(deadline).await {
+            return Some(Route::Actix);
         }
     }
+}
+
+/// Sleeps a little (a peeked socket stays readable, so there is nothing to wait
+/// on); false once `deadline` has passed.
+pub(super) async fn pause_until(deadline: tokio::time::Instant) -> bool {
+    tokio::time::timeout_at(deadline, tokio::time::sleep(Duration::from_millis(5)))
+        .await
+        .is_ok()
 }
 
 /// Serves one connection whose first request is `GET /api/v1/events`.
@@ -121,24 +152,8 @@ async fn open(io: &mut TcpStream, state: web::Data<AppState>) -> Option<Feed> {
     let opened = async {
         let head = read_head(io).await?;
         cors = Cors::head_lines(state.cors.allowed(head.origin.as_deref()));
-        let query = web::Query::<StreamQuery>::from_query(&head.query)
-            .map_err(|e| ApiError::bad_request("bad_query", e.to_string()))?
-            .into_inner();
-        let token = token_from_parts(
-            head.authorization.as_deref(),
-            head.cookie.as_deref().and_then(session_cookie),
-            Some(&head.query),
-        );
-        let principal = principal_for(&state, token).await?;
-        if let Some(p) = &principal {
-            tracing::Span::current().record("user_id", p.user_id);
-        }
-        let request = FeedRequest {
-            cursor_header: head.last_event_id,
-            remote: io.peer_addr().ok().map(|a| a.ip()),
-            principal,
-            query,
-        };
+        let remote = io.peer_addr().ok().map(|a| a.ip());
+        let request = feed_request(&state, head, remote).await?;
         Ok::<_, HeadError>(Feed::open(state.clone(), request, Transport::Sse).await?)
     }
     .instrument(span)
@@ -151,7 +166,7 @@ async fn open(io: &mut TcpStream, state: web::Data<AppState>) -> Option<Feed> {
             out.extend_from_slice(b"\r\n");
             out.extend_from_slice(&preamble(&feed, &opening, retry));
             let sent = io.write_all(&out).await.is_ok();
-            log_request(&state, 200, started);
+            log_request(&state, STREAM_PATH, 200, started);
             return sent.then_some(feed);
         }
         Err(HeadError::Gone) => return None,
@@ -161,8 +176,37 @@ async fn open(io: &mut TcpStream, state: web::Data<AppState>) -> Option<Feed> {
             status
         }
     };
-    log_request(&state, status, started);
+    log_request(&state, STREAM_PATH, status, started);
     None
+}
+
+/// What the reader asked for, and who it is: the query string, the token (header,
+/// cookie or `?access_token=`, by the one rule of [`token_from_parts`]) and the
+/// principal it names (a bad token is a 401), as the actix extractors take them,
+/// in their order. Records `user_id` in the current span.
+pub(super) async fn feed_request(
+    state: &AppState,
+    head: Head,
+    remote: Option<IpAddr>,
+) -> Result<FeedRequest, ApiError> {
+    let query = web::Query::<StreamQuery>::from_query(&head.query)
+        .map_err(|e| ApiError::bad_request("bad_query", e.to_string()))?
+        .into_inner();
+    let token = token_from_parts(
+        head.authorization.as_deref(),
+        head.cookie.as_deref().and_then(session_cookie),
+        Some(&head.query),
+    );
+    let principal = principal_for(state, token).await?;
+    if let Some(p) = &principal {
+        tracing::Span::current().record("user_id", p.user_id);
+    }
+    Ok(FeedRequest {
+        cursor_header: head.last_event_id,
+        remote,
+        principal,
+        query,
+    })
 }
 
 /// The stream's response head but for its CORS lines and the blank line.
@@ -245,7 +289,7 @@ fn client_gone(io: &TcpStream) -> bool {
 }
 
 /// Why no stream was opened.
-enum HeadError {
+pub(super) enum HeadError {
     /// The client went or was too slow: nothing to answer.
     Gone,
     Api(ApiError),
@@ -257,9 +301,11 @@ impl From<ApiError> for HeadError {
     }
 }
 
-/// What the stream needs from the request head.
+/// What the lean paths need from a request head.
 #[derive(Debug, Default, PartialEq)]
 pub struct Head {
+    /// The head's length in bytes, blank line included.
+    pub len: usize,
     /// The raw query string (after `?`), empty when there is none.
     pub query: String,
     pub authorization: Option<Vec<u8>>,
@@ -268,6 +314,13 @@ pub struct Head {
     pub last_event_id: Option<String>,
     /// `Origin`, for the CORS rule.
     pub origin: Option<Vec<u8>>,
+    /// `Connection: close`: answer, then close.
+    pub close: bool,
+    /// An HTTP/1.1 request with a `Host`, a valid URI and no body, `Expect` or
+    /// `Upgrade`: what the lean long-poll path answers itself and then keeps the
+    /// connection for. Anything else it leaves to actix, which knows every corner of
+    /// HTTP/1.x.
+    pub plain: bool,
 }
 
 async fn read_head(io: &mut TcpStream) -> Result<Head, HeadError> {
@@ -295,37 +348,60 @@ async fn read_head(io: &mut TcpStream) -> Result<Head, HeadError> {
 pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, ApiError> {
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut req = httparse::Request::new(&mut headers);
-    match req.parse(buf) {
-        Ok(httparse::Status::Complete(_)) => {}
+    let len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) if buf.len() <= MAX_HEAD => return Ok(None),
         Ok(httparse::Status::Partial) | Err(httparse::Error::TooManyHeaders) => {
             return Err(ApiError::HeadersTooLarge);
         }
         Err(e) => return Err(ApiError::bad_request("bad_request", e.to_string())),
-    }
+    };
     let mut head = Head {
+        len,
         query: req
             .path
             .and_then(|p| p.split_once('?'))
             .map(|(_, q)| q.to_string())
             .unwrap_or_default(),
+        // A path `http::Uri` refuses is a 400 from actix.
+        plain: req.version == Some(1)
+            && len <= MAX_HEAD
+            && req
+                .path
+                .is_some_and(|p| actix_web::http::Uri::try_from(p).is_ok()),
         ..Head::default()
     };
+    let mut host = false;
     for h in req.headers.iter() {
-        if h.name.eq_ignore_ascii_case("authorization") {
+        let name = h.name;
+        if name.eq_ignore_ascii_case("authorization") {
             head.authorization.get_or_insert_with(|| h.value.to_vec());
-        } else if h.name.eq_ignore_ascii_case("cookie") {
+        } else if name.eq_ignore_ascii_case("cookie") {
             let value = String::from_utf8_lossy(h.value);
             if head.cookie.is_none() || session_cookie(&value).is_some() {
                 head.cookie = Some(value.into_owned());
             }
-        } else if h.name.eq_ignore_ascii_case("origin") {
+        } else if name.eq_ignore_ascii_case("origin") {
             head.origin.get_or_insert_with(|| h.value.to_vec());
-        } else if h.name.eq_ignore_ascii_case("last-event-id") {
+        } else if name.eq_ignore_ascii_case("last-event-id") {
             head.last_event_id
                 .get_or_insert_with(|| visible_ascii(h.value));
+        } else if name.eq_ignore_ascii_case("host") {
+            host = true;
+        } else if name.eq_ignore_ascii_case("connection") {
+            head.close |= h
+                .value
+                .split(|&b| b == b',')
+                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
+        } else if ["content-length", "transfer-encoding", "expect", "upgrade"]
+            .iter()
+            .any(|n| name.eq_ignore_ascii_case(n))
+        {
+            head.plain &= name.eq_ignore_ascii_case("content-length") && h.value == b"0";
         }
     }
+    // actix answers an HTTP/1.1 request without `Host` with a bare 400.
+    head.plain &= host;
     Ok(Some(head))
 }
 
@@ -338,28 +414,66 @@ fn visible_ascii(v: &[u8]) -> String {
     }
 }
 
-/// Writes `e` as the usual JSON error response (with `cors`, header lines for an
-/// allowed origin, possibly empty), then closes gently: the client's
-/// unread bytes are drained for a moment so the close does not turn into a reset
-/// that would destroy the response before the client reads it.
-async fn write_error(io: &mut TcpStream, e: &ApiError, cors: &str) {
-    let status = e.status_code();
-    let body = e.body().to_string();
-    let mut out = format!(
-        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+/// The head of a response with a body of `length` bytes, as actix writes it (its
+/// header order is a hash map's, so it varies; the lines are the same): `lines` are
+/// whole `name: value\r\n` lines (content type, CORS, ...), then `date` and the
+/// blank line. `close` adds `connection: close`.
+pub(super) fn response_head(
+    out: &mut Vec<u8>,
+    status: actix_web::http::StatusCode,
+    length: usize,
+    close: bool,
+    lines: &[&str],
+) {
+    use std::io::Write;
+    // Writing to a Vec cannot fail.
+    let _ = write!(
+        out,
+        "HTTP/1.1 {} {}\r\ncontent-length: {length}\r\n",
         status.as_u16(),
-        status.canonical_reason().unwrap_or(""),
-        body.len()
+        status.canonical_reason().unwrap_or("")
     );
-    if let Some((name, value)) = e.extra_header() {
-        out.push_str(&format!("{name}: {value}\r\n"));
+    if close {
+        out.extend_from_slice(b"connection: close\r\n");
     }
-    out.push_str(cors);
-    out.push_str("\r\n");
-    out.push_str(&body);
-    if io.write_all(out.as_bytes()).await.is_err() {
-        return;
+    for line in lines {
+        out.extend_from_slice(line.as_bytes());
     }
+    http_date::line(out);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `e` as the usual JSON error response (with `cors`, header lines for an allowed
+/// origin, possibly empty).
+pub(super) fn error_response(e: &ApiError, cors: &str, close: bool) -> Vec<u8> {
+    let body = e.body().to_string();
+    let extra = e
+        .extra_header()
+        .map(|(name, value)| format!("{}: {value}\r\n", name.to_ascii_lowercase()))
+        .unwrap_or_default();
+    let mut out = Vec::with_capacity(256 + body.len());
+    response_head(
+        &mut out,
+        e.status_code(),
+        body.len(),
+        close,
+        &["content-type: application/json\r\n", &extra, cors],
+    );
+    out.extend_from_slice(body.as_bytes());
+    out
+}
+
+/// Writes `e` as the usual JSON error response, then closes gently.
+async fn write_error(io: &mut TcpStream, e: &ApiError, cors: &str) {
+    if io.write_all(&error_response(e, cors, true)).await.is_ok() {
+        close_gently(io).await;
+    }
+}
+
+/// Closes after a response: the client's unread bytes are drained for a moment so
+/// the close does not turn into a reset that would destroy the response before the
+/// client reads it.
+pub(super) async fn close_gently(io: &mut TcpStream) {
     let _ = io.shutdown().await;
     let mut sink = [0u8; 1024];
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
@@ -374,11 +488,12 @@ async fn write_error(io: &mut TcpStream, e: &ApiError, cors: &str) {
     .await;
 }
 
-fn log_request(state: &AppState, status: u16, started: Instant) {
+/// Counts and logs a request served here as actix's middleware does for its own.
+pub(super) fn log_request(state: &AppState, path: &str, status: u16, started: Instant) {
     state.metrics.record_response(status);
     tracing::info!(
         method = "GET",
-        path = "/api/v1/events",
+        path,
         status,
         ms = started.elapsed().as_secs_f64() * 1e3,
         edge = true,
@@ -386,27 +501,87 @@ fn log_request(state: &AppState, status: u16, started: Instant) {
     );
 }
 
+/// The `date:` header line, formatted once a second per thread.
+mod http_date {
+    use std::cell::RefCell;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    thread_local! {
+        static CACHE: RefCell<(u64, String)> = const { RefCell::new((0, String::new())) };
+    }
+
+    pub fn line(out: &mut Vec<u8>) {
+        let now = SystemTime::now();
+        let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        CACHE.with_borrow_mut(|(at, line)| {
+            if *at != secs || line.is_empty() {
+                *at = secs;
+                *line = format!("date: {}\r\n", httpdate::fmt_http_date(now));
+            }
+            out.extend_from_slice(line.as_bytes());
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn only_the_stream_route_is_ours() {
-        assert_eq!(classify(b"GET /api/v1/events HTTP/1.1\r\n"), Route::Edge);
+    fn only_the_stream_and_poll_routes_are_ours() {
+        assert_eq!(classify(b"GET /api/v1/events HTTP/1.1\r\n"), Route::Stream);
         assert_eq!(
             classify(b"GET /api/v1/events?topics=x HTTP/1.1"),
-            Route::Edge
+            Route::Stream
         );
-        assert_eq!(
-            classify(b"GET /api/v1/events/poll?x HTTP/1.1"),
-            Route::Actix
-        );
+        assert_eq!(classify(b"GET /api/v1/events/poll?x HTTP/1.1"), Route::Poll);
+        assert_eq!(classify(b"GET /api/v1/events/poll HTTP/1.1"), Route::Poll);
+        assert_eq!(classify(b"GET /api/v1/events/polls HTTP/1.1"), Route::Actix);
+        assert_eq!(classify(b"GET /api/v1/events/p HTTP/1.1"), Route::Actix);
         assert_eq!(classify(b"GET /api/v1/eventsx HTTP/1.1"), Route::Actix);
         assert_eq!(classify(b"POST /api/v1/events HTTP/1.1"), Route::Actix);
         assert_eq!(classify(b"GET /healthz HTTP/1.1"), Route::Actix);
         assert_eq!(classify(b"GET /api/v1/ev"), Route::Undecided);
         assert_eq!(classify(b"GET /api/v1/events"), Route::Undecided);
+        assert_eq!(classify(b"GET /api/v1/events/po"), Route::Undecided);
+        assert_eq!(classify(b"GET /api/v1/events/poll"), Route::Undecided);
         assert_eq!(classify(b""), Route::Undecided);
+    }
+
+    #[test]
+    fn only_a_plain_http_1_1_head_without_a_body_is_plain() {
+        let parse = |extra: &str| {
+            let raw = format!("GET /api/v1/events/poll HTTP/1.1\r\nHost: x\r\n{extra}\r\nrest");
+            let head = parse_head(raw.as_bytes()).unwrap().unwrap();
+            assert_eq!(head.len, raw.len() - 4);
+            head
+        };
+        assert!(parse("").plain);
+        assert!(parse("Content-Length: 0\r\n").plain);
+        assert!(!parse("Content-Length: 3\r\n").plain);
+        assert!(!parse("Transfer-Encoding: chunked\r\n").plain);
+        assert!(!parse("Expect: 100-continue\r\n").plain);
+        assert!(!parse("Upgrade: websocket\r\nConnection: upgrade\r\n").plain);
+        assert!(!parse("").close);
+        assert!(parse("Connection: close\r\n").close);
+        assert!(parse("Connection: Keep-Alive, Close\r\n").close);
+        assert!(!parse("Connection: keep-alive\r\n").close);
+        let old = parse_head(b"GET /api/v1/events/poll HTTP/1.0\r\nHost: x\r\n\r\n");
+        assert!(!old.unwrap().unwrap().plain);
+        let hostless = parse_head(b"GET /api/v1/events/poll HTTP/1.1\r\n\r\n");
+        assert!(!hostless.unwrap().unwrap().plain);
+        for odd in [&b"a=<"[..], b"a=\""] {
+            let raw = [
+                &b"GET /api/v1/events/poll?"[..],
+                odd,
+                b" HTTP/1.1\r\nHost: x\r\n\r\n",
+            ]
+            .concat();
+            let head = parse_head(&raw);
+            assert!(!matches!(head, Ok(Some(h)) if h.plain), "{odd:?}");
+        }
+        let braces = parse_head(b"GET /api/v1/events/poll?a={} HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert!(braces.unwrap().unwrap().plain, "actix takes these");
     }
 
     #[test]
@@ -445,5 +620,14 @@ mod tests {
         let serve = future_size(serve);
         eprintln!("edge::serve future: {serve} bytes");
         assert!(serve < 1024, "edge::serve future is {serve} bytes");
+    }
+
+    #[test]
+    fn a_waiting_poll_connection_is_small() {
+        // The whole state of a long-poll connection, its waiting poll included
+        // (about 2 KB in a release build): no buffer, and far below actix's 16 KB.
+        let serve = future_size(super::super::edge_poll::serve);
+        eprintln!("edge_poll::serve future: {serve} bytes");
+        assert!(serve < 4096, "edge_poll::serve future is {serve} bytes");
     }
 }

@@ -5,10 +5,12 @@
 //! order and hands each event, serialised once, to the [`hub::Hub`]; the hub puts it
 //! on every matching subscriber's bounded queue; [`feed::Feed`] merges a reader's
 //! backlog (ring or log) with its queue, in order and without duplicates, for
-//! [`sse`] and [`poll`].
+//! [`sse`] and [`poll`], and for their lean paths off the socket, [`edge`] and
+//! [`edge_poll`].
 
 pub mod connections;
 pub mod edge;
+pub mod edge_poll;
 pub mod feed;
 pub mod hub;
 pub mod params;

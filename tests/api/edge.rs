@@ -1,6 +1,7 @@
-//! The lean stream path over raw TCP: a connection whose first request is
-//! `GET /api/v1/events` is served off the socket, not by actix; these tests write the
-//! requests by hand so that they know which path answered.
+//! The lean paths over raw TCP: a connection whose first request is
+//! `GET /api/v1/events` (or `GET /api/v1/events/poll`, kept alive from poll to
+//! poll) is served off the socket, not by actix; these tests write the requests by
+//! hand so that they know which path answered.
 
 use std::time::{Duration, Instant};
 
@@ -61,6 +62,13 @@ impl Raw {
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.got).into_owned()
     }
+}
+
+/// Asserts that what was awaited since `since` came promptly: well before any
+/// heartbeat, timeout or keep-alive period of these tests.
+fn assert_quick(since: Instant) {
+    let took = since.elapsed();
+    assert!(took < Duration::from_secs(5), "took {took:?}");
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -212,25 +220,7 @@ async fn a_bad_token_or_cursor_on_the_lean_path_is_the_usual_json_error() {
 #[tokio::test]
 async fn a_stream_after_another_request_on_a_keep_alive_connection_is_served_by_actix() {
     let app = spawn_app().await;
-    let mut raw = Raw::connect(&app).await;
-    raw.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        .await;
-    let head = raw.until("\r\n\r\n").await.to_ascii_lowercase();
-    assert!(head.starts_with("http/1.1 200"), "{head}");
-    let length: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length: "))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    while raw.got.len() < length {
-        let mut buf = [0u8; 1024];
-        let n = raw.io.read(&mut buf).await.unwrap();
-        assert!(n > 0);
-        raw.got.extend_from_slice(&buf[..n]);
-    }
-    raw.got.drain(..length);
+    let mut raw = Raw::via_actix(&app).await;
 
     raw.send(&stream_request("?topics=announcements", "")).await;
     let head = raw.until("\r\n\r\n").await.to_ascii_lowercase();
@@ -250,32 +240,15 @@ async fn a_stream_after_another_request_on_a_keep_alive_connection_is_served_by_
 async fn a_client_that_closes_its_stream_is_gone_at_once_not_at_the_next_heartbeat() {
     let app = spawn_app_with(|s| s.push.heartbeat = Duration::from_secs(60)).await;
     let kim = app.customer("Kim").await;
-    let count = || async {
-        app.get("/api/v1/admin/connections", Some(ADMIN_TOKEN))
-            .await
-            .json::<Value>()
-            .await
-            .unwrap()["count"]
-            .as_i64()
-            .unwrap()
-    };
     let mut raw = Raw::connect(&app).await;
-    raw.send(&stream_request(
-        "",
-        &format!("Authorization: Bearer {}\r\n", kim.token),
-    ))
-    .await;
+    raw.send(&stream_request("", &bearer(&kim.token))).await;
     raw.until("event: stream.open\n").await;
-    assert_eq!(count().await, 1);
+    assert_eq!(app.connection_count().await, 1);
 
     let closed = Instant::now();
     drop(raw);
-    assert!(eventually(|| async { count().await == 0 }).await);
-    assert!(
-        closed.elapsed() < Duration::from_secs(5),
-        "took {:?}",
-        closed.elapsed()
-    );
+    assert!(eventually(|| async { app.connection_count().await == 0 }).await);
+    assert_quick(closed);
 }
 
 #[tokio::test]
@@ -287,11 +260,7 @@ async fn the_lean_path_ends_streams_at_shutdown() {
     let t = Instant::now();
     app.stop().await;
     raw.read_to_close().await;
-    assert!(
-        t.elapsed() < Duration::from_secs(5),
-        "took {:?}",
-        t.elapsed()
-    );
+    assert_quick(t);
 }
 
 /// An idle stream gets a comment every heartbeat period; one that just carried an
@@ -319,4 +288,371 @@ async fn the_lean_path_sends_heartbeats_while_idle_and_after_events() {
     let id = app.announce_all("hello").await;
     raw.until(&format!("id: {id}\nevent: announcement\n")).await;
     raw.until(": keep-alive\n\n").await;
+}
+
+// The lean long-poll path.
+
+/// One whole response off a raw connection.
+#[derive(Debug)]
+struct Response {
+    /// `HTTP/1.1 200 OK`.
+    status: String,
+    /// The header lines, lower-cased, in order, without `date` (always there).
+    headers: Vec<String>,
+    body: String,
+}
+
+impl Response {
+    /// The header lines as a set: actix writes them in a hash map's varying order.
+    fn header_set(&self) -> std::collections::BTreeSet<String> {
+        self.headers.iter().cloned().collect()
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+}
+
+impl Raw {
+    /// Reads one whole response: its head, then `content-length` bytes of body.
+    async fn response(&mut self) -> Response {
+        let head = self.until("\r\n\r\n").await;
+        let mut lines = head.trim_end().split("\r\n");
+        let status = lines.next().unwrap().to_string();
+        let mut headers = Vec::new();
+        let mut dated = false;
+        for line in lines.map(str::to_ascii_lowercase) {
+            if line.starts_with("date: ") {
+                dated = true;
+            } else {
+                headers.push(line);
+            }
+        }
+        assert!(dated, "no date in {head}");
+        let length: usize = headers
+            .iter()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .unwrap_or_else(|| panic!("no content-length in {head}"))
+            .parse()
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while self.got.len() < length {
+            let mut buf = [0u8; 4096];
+            let n = tokio::time::timeout_at(deadline, self.io.read(&mut buf))
+                .await
+                .expect("the body within 10 s")
+                .unwrap();
+            assert!(n > 0, "closed in the body of {head}");
+            self.got.extend_from_slice(&buf[..n]);
+        }
+        let rest = self.got.split_off(length);
+        let body = String::from_utf8(std::mem::replace(&mut self.got, rest)).unwrap();
+        Response {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A request served by actix, so that the connection's next request is too.
+    async fn via_actix(app: &TestApp) -> Self {
+        let mut raw = Self::connect(app).await;
+        raw.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .await;
+        assert_eq!(raw.response().await.status, "HTTP/1.1 200 OK");
+        raw
+    }
+}
+
+fn poll_request(query: &str, extra: &str) -> String {
+    format!("GET /api/v1/events/poll{query} HTTP/1.1\r\nHost: localhost\r\n{extra}\r\n")
+}
+
+fn bearer(token: &str) -> String {
+    format!("Authorization: Bearer {token}\r\n")
+}
+
+/// The head the lean path writes for a poll's answer of `length` bytes (actix writes
+/// the same lines in a varying order).
+fn lean_poll_head(length: usize) -> Vec<String> {
+    vec![
+        format!("content-length: {length}"),
+        "content-type: application/json".into(),
+        "cache-control: no-cache, no-store".into(),
+    ]
+}
+
+#[tokio::test]
+async fn several_polls_on_one_kept_alive_connection_are_answered_on_the_lean_path() {
+    let app = spawn_app().await;
+    let kim = app.customer("Kim").await;
+    let mut raw = Raw::connect(&app).await;
+    let auth = bearer(&kim.token);
+
+    raw.send(&poll_request("?topics=&timeout=0", &auth)).await;
+    let first = raw.response().await;
+    assert_eq!(first.status, "HTTP/1.1 200 OK");
+    assert_eq!(first.headers, lean_poll_head(first.body.len()));
+    assert_eq!(first.json()["events"], serde_json::json!([]));
+    let cursor = first.json()["cursor"].as_i64().unwrap();
+
+    let id = app.announce_to(kim.id, "one").await;
+    raw.send(&poll_request(&format!("?topics=&cursor={cursor}"), &auth))
+        .await;
+    let second = raw.response().await;
+    assert_eq!(second.headers, lean_poll_head(second.body.len()));
+    let events = second.json()["events"].as_array().unwrap().clone();
+    assert_eq!(events.len(), 1, "{}", second.body);
+    assert_eq!(events[0]["id"], id);
+    assert_eq!(events[0]["data"]["text"], "one");
+    assert_eq!(second.json()["cursor"], id);
+
+    // A third poll waits on the same connection until it is woken.
+    raw.send(&poll_request(
+        &format!("?topics=&cursor={id}&timeout=30"),
+        &auth,
+    ))
+    .await;
+    assert!(eventually(|| async { app.connection_count().await == 1 }).await);
+    let next = app.announce_to(kim.id, "two").await;
+    let third = raw.response().await;
+    assert_eq!(third.headers, lean_poll_head(third.body.len()));
+    assert_eq!(third.json()["events"][0]["id"], next);
+    assert_eq!(third.json()["cursor"], next);
+    assert_eq!(app.connection_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_request_after_a_lean_poll_is_handed_to_actix_on_the_same_connection() {
+    let app = spawn_app().await;
+    let kim = app.customer("Kim").await;
+    let mut raw = Raw::connect(&app).await;
+    raw.send(&poll_request("?topics=products&timeout=0", ""))
+        .await;
+    assert_eq!(raw.response().await.status, "HTTP/1.1 200 OK");
+
+    // A request with a body, then a poll: both for actix, the body read whole.
+    let body = r#"{"name":"Kim K"}"#;
+    raw.send(&format!(
+        "PATCH /api/v1/users/{} HTTP/1.1\r\nHost: localhost\r\n{}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        kim.id,
+        bearer(&kim.token),
+        body.len()
+    ))
+    .await;
+    let patched = raw.response().await;
+    assert_eq!(patched.status, "HTTP/1.1 200 OK", "{}", patched.body);
+    assert_eq!(patched.json()["name"], "Kim K");
+    raw.send(&poll_request("?topics=products&timeout=0", ""))
+        .await;
+    let again = raw.response().await;
+    assert_eq!(again.status, "HTTP/1.1 200 OK");
+    assert_eq!(
+        again.header_set(),
+        lean_poll_head(again.body.len()).into_iter().collect()
+    );
+}
+
+#[tokio::test]
+async fn pipelined_requests_are_answered_in_order_on_both_paths() {
+    let app = spawn_app().await;
+    let kim = app.customer("Kim").await;
+    let auth = bearer(&kim.token);
+    let mut raw = Raw::connect(&app).await;
+    // A poll that must wait, with three more requests behind it in the same write:
+    // another poll (lean), a GET with a body (actix), and a poll (actix).
+    raw.send(&format!(
+        "{}{}{}{}",
+        poll_request("?topics=&timeout=30", &auth),
+        poll_request("?topics=&timeout=0", &auth),
+        poll_request(
+            "?topics=&timeout=0",
+            &format!("{auth}Content-Length: 2\r\n")
+        ) + "{}",
+        poll_request("?topics=&timeout=0", &auth),
+    ))
+    .await;
+    // The bytes behind it do not end the first poll's wait.
+    assert!(eventually(|| async { app.connection_count().await == 1 }).await);
+    let id = app.announce_to(kim.id, "hello").await;
+
+    let first = raw.response().await;
+    assert_eq!(first.json()["events"][0]["id"], id, "{}", first.body);
+    for _ in 0..3 {
+        let r = raw.response().await;
+        assert_eq!(r.status, "HTTP/1.1 200 OK", "{}", r.body);
+        assert_eq!(r.json()["events"], serde_json::json!([]));
+        assert_eq!(r.json()["cursor"], id);
+    }
+}
+
+#[tokio::test]
+async fn lean_poll_answers_and_errors_are_those_of_the_actix_path() {
+    const ORIGIN: &str = "https://shop.example";
+    let app = spawn_app_with(|s| s.cors_origins = vec![ORIGIN.into()]).await;
+    let kim = app.customer("Kim").await;
+    let origin = format!("Origin: {ORIGIN}\r\n");
+    let cases = [
+        ("?topics=products&timeout=0", origin.clone()),
+        ("?topics=products&timeout=0", bearer(&kim.token) + &origin),
+        ("?topics=products&cursor=abc", origin.clone()),
+        (
+            "?topics=products&cursor=1&timeout=0",
+            "Last-Event-ID: x\r\n".into(),
+        ),
+        ("?topics=products&timeout=soon", String::new()),
+        ("?topics=products&timeout=56", String::new()),
+        ("?topics=products&timeout=1&timeout=2", origin.clone()),
+        ("?topics=nope", String::new()),
+        ("?topics=&types=%20", String::new()),
+        ("?topics=", String::new()),
+        ("", bearer("nope") + &origin),
+        ("?access_token=nope", String::new()),
+        ("", "Cookie: pointcast_session=nope\r\n".into()),
+    ];
+    // One connection per path, each kept alive across all the cases.
+    let mut lean = Raw::connect(&app).await;
+    let mut actix = Raw::via_actix(&app).await;
+    for (query, extra) in &cases {
+        let request = poll_request(query, extra);
+        lean.send(&request).await;
+        actix.send(&request).await;
+        let (l, a) = (lean.response().await, actix.response().await);
+        assert_eq!(l.status, a.status, "{request}");
+        assert_eq!(l.header_set(), a.header_set(), "{request}");
+        assert_eq!(l.body, a.body, "{request}");
+        assert!(!l.status.ends_with("200 OK") || l.body.contains("\"cursor\""));
+    }
+    assert_eq!(app.connection_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_a_waiting_lean_poll_is_unregistered_at_once() {
+    let app = spawn_app().await;
+    let kim = app.customer("Kim").await;
+    let gauge = || async {
+        let text = app.get("/metrics", None).await.text().await.unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("pointcast_connections_long_poll "))
+            .map(|v| v.trim().parse::<f64>().unwrap())
+    };
+    let mut raw = Raw::connect(&app).await;
+    raw.send(&poll_request("?topics=&timeout=55", &bearer(&kim.token)))
+        .await;
+    assert!(eventually(|| async { gauge().await == Some(1.0) }).await);
+    assert_eq!(app.connection_count().await, 1);
+
+    let left = Instant::now();
+    drop(raw);
+    assert!(eventually(|| async { gauge().await == Some(0.0) }).await);
+    assert_eq!(app.connection_count().await, 0);
+    assert_quick(left);
+}
+
+#[tokio::test]
+async fn connection_close_is_honoured_and_an_idle_connection_is_closed() {
+    let app = spawn_app().await;
+    let mut raw = Raw::connect(&app).await;
+    raw.send(&poll_request(
+        "?topics=products&timeout=0",
+        "Connection: close\r\n",
+    ))
+    .await;
+    let r = raw.response().await;
+    assert_eq!(r.status, "HTTP/1.1 200 OK");
+    assert!(
+        r.headers.contains(&"connection: close".to_string()),
+        "{r:?}"
+    );
+    assert_eq!(raw.read_to_close().await, "");
+
+    // Without it, the connection is kept until it has been idle for actix's
+    // keep-alive time (5 s), then closed quietly.
+    let mut raw = Raw::connect(&app).await;
+    raw.send(&poll_request("?topics=products&timeout=0", ""))
+        .await;
+    let r = raw.response().await;
+    assert!(
+        !r.headers.iter().any(|h| h.starts_with("connection")),
+        "{r:?}"
+    );
+    let answered = Instant::now();
+    assert_eq!(raw.read_to_close().await, "");
+    assert!(
+        answered.elapsed() >= Duration::from_secs(4),
+        "{:?}",
+        answered.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn http_1_0_a_body_or_no_host_on_a_first_poll_are_left_to_actix() {
+    let app = spawn_app().await;
+    let mut raw = Raw::connect(&app).await;
+    raw.send("GET /api/v1/events/poll?topics=products&timeout=0 HTTP/1.0\r\n\r\n")
+        .await;
+    let all = raw.read_to_close().await;
+    assert!(all.starts_with("HTTP/1.0 200 OK\r\n"), "{all}");
+    assert!(all.ends_with(r#"{"events":[],"cursor":0}"#), "{all}");
+
+    let mut raw = Raw::connect(&app).await;
+    raw.send(&(poll_request("?topics=products&timeout=0", "Content-Length: 2\r\n") + "{}"))
+        .await;
+    assert_eq!(raw.response().await.json()["cursor"], 0);
+
+    // actix refuses an HTTP/1.1 request without Host, whichever route it names.
+    let mut raw = Raw::connect(&app).await;
+    raw.send("GET /api/v1/events/poll?topics=products HTTP/1.1\r\n\r\n")
+        .await;
+    let all = raw.read_to_close().await;
+    assert!(all.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{all}");
+}
+
+#[tokio::test]
+async fn shutdown_answers_a_waiting_lean_poll_and_closes_its_connection() {
+    let app = spawn_app().await;
+    let mut raw = Raw::connect(&app).await;
+    raw.send(&poll_request("?topics=products&timeout=55", ""))
+        .await;
+    assert!(eventually(|| async { app.connection_count().await == 1 }).await);
+    let t = Instant::now();
+    app.stop().await;
+    let r = raw.response().await;
+    assert_eq!(r.status, "HTTP/1.1 200 OK");
+    assert!(
+        r.headers.contains(&"connection: close".to_string()),
+        "{r:?}"
+    );
+    assert_eq!(r.json()["events"], serde_json::json!([]));
+    assert_eq!(raw.read_to_close().await, "");
+    assert_quick(t);
+}
+
+#[tokio::test]
+async fn a_request_head_that_arrives_in_pieces_is_routed_once_whole() {
+    let app = spawn_app().await;
+    let mut raw = Raw::connect(&app).await;
+    let poll = poll_request("?topics=products&timeout=0", "");
+    for request in [
+        poll.as_str(),
+        poll.as_str(),
+        "GET /api/v1/events/polls HTTP/1.1\r\nHost: x\r\n\r\n",
+    ] {
+        // Cut before the route is told apart, and again inside the headers; the
+        // pauses only pace the client, so that each piece arrives on its own.
+        let (a, rest) = request.split_at(20);
+        let (b, c) = rest.split_at(20);
+        for piece in [a, b, c] {
+            raw.send(piece).await;
+            raw.io.flush().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        let r = raw.response().await;
+        if request == poll {
+            assert_eq!(r.status, "HTTP/1.1 200 OK", "{r:?}");
+            assert_eq!(r.json()["cursor"], 0);
+        } else {
+            assert_eq!(r.status, "HTTP/1.1 404 Not Found", "{r:?}");
+        }
+    }
 }
