@@ -549,6 +549,24 @@ async fn a_client_that_leaves_a_waiting_lean_poll_is_unregistered_at_once() {
     assert_quick(left);
 }
 
+/// A half-close cannot be told from a client that has gone: the waiting poll is
+/// answered at once with what is pending, and the connection closes.
+#[tokio::test]
+async fn a_client_that_half_closes_during_a_lean_poll_gets_its_answer_and_the_close() {
+    let app = spawn_app().await;
+    let mut raw = Raw::connect(&app).await;
+    raw.send(&poll_request("?topics=products&timeout=55&cursor=0", ""))
+        .await;
+    assert!(eventually(|| async { app.connection_count().await == 1 }).await);
+    let t = Instant::now();
+    raw.io.shutdown().await.unwrap();
+    let all = raw.read_to_close().await;
+    assert!(all.starts_with("HTTP/1.1 200 OK\r\n"), "{all}");
+    assert!(all.ends_with(r#"{"events":[],"cursor":0}"#), "{all}");
+    assert_quick(t);
+    assert!(eventually(|| async { app.connection_count().await == 0 }).await);
+}
+
 #[tokio::test]
 async fn connection_close_is_honoured_and_an_idle_connection_is_closed() {
     let app = spawn_app().await;
