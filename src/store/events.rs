@@ -153,7 +153,12 @@ impl Db {
                 .collect::<Result<Vec<_>, sqlx::Error>>()?;
             events.sort_unstable_by_key(|e| e.id);
             let last = events.last().map_or(0, |e| e.id);
-            Ok::<_, anyhow::Error>((last, db.count_commit(events, tailing)))
+            // No row (the recipient does not exist): nothing was written, so
+            // nothing waits for a sync.
+            let ticket = (last > 0)
+                .then(|| db.count_commit(events, tailing))
+                .flatten();
+            Ok::<_, anyhow::Error>((last, ticket))
         })
         .await
         .context("the append task failed")??;
@@ -318,6 +323,14 @@ mod tests {
             assert_eq!(got.await.unwrap(), None);
         }
         assert!(db.events_after(0, 10).await.unwrap().is_empty());
+        let (commits, _) = db.group_commit_counts().unwrap();
+        let refused = db.append_alone(&one, "announcement", &data, Some(424_242));
+        assert_eq!(refused.await.unwrap(), None);
+        assert_eq!(
+            db.group_commit_counts().unwrap().0,
+            commits,
+            "nothing written, nothing to sync"
+        );
         let kim = db
             .create_user(
                 &super::super::users::NewUser {
