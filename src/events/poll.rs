@@ -91,6 +91,8 @@ pub async fn answer(
     gone: impl Future<Output = ()>,
 ) -> Result<String, ApiError> {
     let mut events: Vec<Arc<Event>> = Vec::new();
+    // The client went before the timeout: not a timeout.
+    let mut left = false;
     if opening.reset {
         events.push(Arc::new(feed.reset_event()));
     } else {
@@ -98,7 +100,10 @@ pub async fn answer(
         if events.is_empty() && !timeout.is_zero() {
             let first = tokio::select! {
                 first = tokio::time::timeout(timeout, feed.next(true)) => first.ok(),
-                () = gone => None,
+                () = gone => {
+                    left = true;
+                    None
+                }
             };
             if let Some(first) = first
                 && let Some(e) = first?
@@ -109,7 +114,7 @@ pub async fn answer(
         }
     }
     waited.metrics.poll_wait.observe(waited.started.elapsed());
-    if events.is_empty() && !timeout.is_zero() {
+    if events.is_empty() && !timeout.is_zero() && !left {
         waited.metrics.poll_timeouts.inc();
     }
     let mut body =

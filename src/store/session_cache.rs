@@ -55,13 +55,15 @@ pub struct SessionCache {
 impl SessionCache {
     /// The cached principal for `token_hash`, if fresh and not expired at `now_ms`.
     pub fn get(&self, token_hash: &str, now_ms: i64) -> Option<Principal> {
-        let hit = self.entries.get(token_hash).and_then(|e| {
-            (e.fetched.elapsed() < FRESH_FOR && e.expires_at > now_ms).then(|| e.principal.clone())
-        });
-        if hit.is_none() {
-            self.entries.remove(token_hash);
+        let fresh = |e: &Entry| e.fetched.elapsed() < FRESH_FOR && e.expires_at > now_ms;
+        match self.entries.get(token_hash) {
+            None => return None,
+            Some(e) if fresh(&e) => return Some(e.principal.clone()),
+            Some(_) => {}
         }
-        hit
+        // Stale or expired: dropped (unless a fresh read replaced it meanwhile).
+        self.entries.remove_if(token_hash, |_, e| !fresh(e));
+        None
     }
 
     /// Taken before reading a session from the database, and handed to [`put`].

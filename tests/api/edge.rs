@@ -565,6 +565,11 @@ async fn a_client_that_half_closes_during_a_lean_poll_gets_its_answer_and_the_cl
     assert!(all.ends_with(r#"{"events":[],"cursor":0}"#), "{all}");
     assert_quick(t);
     assert!(eventually(|| async { app.connection_count().await == 0 }).await);
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(
+        metrics.contains("pointcast_poll_timeouts_total 0"),
+        "a client that went is not a timeout"
+    );
 }
 
 #[tokio::test]
