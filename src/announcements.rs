@@ -7,8 +7,8 @@ use serde_json::json;
 use thiserror::Error;
 
 use crate::auth::Principal;
+use crate::db::Db;
 use crate::events::{channel, types};
-use crate::store::Db;
 
 /// Longest announcement text, in characters.
 pub const MAX_TEXT_CHARS: usize = 2000;

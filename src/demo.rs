@@ -6,10 +6,10 @@
 use anyhow::Context;
 
 use crate::auth::{Role, password};
+use crate::db::Db;
+use crate::db::users::NewUser;
 use crate::settings::Settings;
 use crate::shop::{NewProduct, StockLevel};
-use crate::store::Db;
-use crate::store::users::NewUser;
 use crate::stores::NewStore;
 
 /// The demo's one password, printed with the logins: it guards demo data only.

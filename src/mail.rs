@@ -17,9 +17,10 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::db::Db;
+use crate::db::outbox::OutboxMail;
 use crate::settings::MailSettings;
-use crate::store::outbox::OutboxMail;
-use crate::store::{Db, now_millis};
+use crate::time::now_millis;
 
 /// Where mail goes: `smtp://host[:port]` (plain SMTP; the build carries no TLS).
 #[derive(Clone, Debug, PartialEq)]

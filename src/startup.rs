@@ -23,6 +23,8 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::{self, Role, password};
 use crate::cors::Cors;
+use crate::db::Db;
+use crate::db::users::NewUser;
 use crate::events::connections::Connections;
 use crate::events::edge::Route;
 use crate::events::hub::Hub;
@@ -32,8 +34,6 @@ use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::settings::Settings;
 use crate::state::AppState;
-use crate::store::Db;
-use crate::store::users::NewUser;
 use crate::{guard, mail, routes};
 
 /// A built, bound, not yet running server.

@@ -9,13 +9,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::throttle::LoginThrottle;
 use crate::cors::Cors;
+use crate::db::Db;
 use crate::events::connections::Connections;
 use crate::events::hub::Hub;
 use crate::jobs::scheduler::Scheduler;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::settings::Settings;
-use crate::store::Db;
 
 pub struct AppState {
     pub db: Db,

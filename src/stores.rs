@@ -30,15 +30,17 @@ pub enum StoreError {
 /// Coupon shapes the pages know how to draw.
 pub const COUPON_SHAPES: &[&str] = &["rounded", "square", "circle", "ticket", "star"];
 
-/// A validated coupon design: a known shape, a `#rrggbb` colour, a short label.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Design {
+/// How a store's coupons look: a known shape, a `#rrggbb` colour, a short label.
+/// The one design type: validated by [`CouponDesign::parse`] on the way in, stored
+/// on the store and copied onto each coupon when it is issued.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct CouponDesign {
     pub shape: String,
     pub color: String,
     pub label: String,
 }
 
-impl Design {
+impl CouponDesign {
     pub fn parse(shape: &str, color: &str, label: &str) -> Result<Self, StoreError> {
         if !COUPON_SHAPES.contains(&shape) {
             return Err(StoreError::Shape);
@@ -196,19 +198,25 @@ mod tests {
 
     #[test]
     fn designs_are_checked() {
-        let d = Design::parse("star", "#AABBCC", " Free coffee ").unwrap();
+        let d = CouponDesign::parse("star", "#AABBCC", " Free coffee ").unwrap();
         assert_eq!(
             (d.color.as_str(), d.label.as_str()),
             ("#aabbcc", "Free coffee")
         );
         assert_eq!(
-            Design::parse("blob", "#aabbcc", "x"),
+            CouponDesign::parse("blob", "#aabbcc", "x"),
             Err(StoreError::Shape)
         );
-        assert_eq!(Design::parse("star", "red", "x"), Err(StoreError::Color));
-        assert_eq!(Design::parse("star", "#abc", "x"), Err(StoreError::Color));
         assert_eq!(
-            Design::parse("star", "#aabbcc", " "),
+            CouponDesign::parse("star", "red", "x"),
+            Err(StoreError::Color)
+        );
+        assert_eq!(
+            CouponDesign::parse("star", "#abc", "x"),
+            Err(StoreError::Color)
+        );
+        assert_eq!(
+            CouponDesign::parse("star", "#aabbcc", " "),
             Err(StoreError::Label)
         );
     }

@@ -15,9 +15,9 @@ use super::hub::Subscription;
 use super::params::{self, StreamQuery, Topic, TypeFilter};
 use super::{Event, channel, types};
 use crate::auth::{Principal, Role};
+use crate::db::events::ChannelSet;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::events::ChannelSet;
 
 /// The channels one reader may see (DESIGN.md §2).
 #[derive(Clone, Debug, PartialEq)]
@@ -163,7 +163,7 @@ impl Feed {
             name: principal.as_ref().map(|p| p.name.clone()),
             role: principal.as_ref().map(|p| p.role),
             transport,
-            since: crate::store::users::rfc3339(crate::store::now_millis()),
+            since: crate::time::rfc3339(crate::time::now_millis()),
             remote_addr: remote,
         };
         let guard = state

@@ -275,7 +275,7 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::StoredEvent;
+    use crate::db::StoredEvent;
 
     fn ev(id: i64, channel: &str) -> Arc<Event> {
         Arc::new(Event::from_stored(&StoredEvent {

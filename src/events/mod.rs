@@ -1,7 +1,7 @@
 //! The push core (DESIGN.md §2): events, channels, the hub, and the two transports.
 //!
 //! Flow: a domain change appends its events in its own transaction
-//! ([`crate::store::Tx::append`]); after the commit the [`tailer`] reads the log in id
+//! ([`crate::db::Tx::append`]); after the commit the [`tailer`] reads the log in id
 //! order and hands each event, serialised once, to the [`hub::Hub`]; the hub puts it
 //! on every matching subscriber's bounded queue; [`feed::Feed`] merges a reader's
 //! backlog (ring or log) with its queue, in order and without duplicates, for
@@ -24,8 +24,17 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use serde_json::json;
 
-use crate::store::StoredEvent;
-use crate::store::users::rfc3339;
+use crate::db::StoredEvent;
+use crate::time::rfc3339;
+
+/// A typed event payload. Each domain declares its events in one place (its
+/// `events.rs`): a serde struct per event type, with the type's name on the wire.
+/// [`crate::db::Tx::emit`] takes only these, so an event's shape is written once
+/// and docs/api.md lists its fields from the struct.
+pub trait Payload: serde::Serialize {
+    /// The event type as clients see it (`mileage.granted`), also the SSE `event:`.
+    const TYPE: &'static str;
+}
 
 /// Event type names of API v1.
 pub mod types {
@@ -100,7 +109,7 @@ impl Event {
             "id": cursor,
             "type": event_type,
             "channel": null,
-            "at": rfc3339(crate::store::now_millis()),
+            "at": rfc3339(crate::time::now_millis()),
             "data": data,
         })
         .to_string();

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{Db, now_millis};
+use crate::db::Db;
+use crate::time::now_millis;
 
 /// Prunes every `every` until `shutdown`.
 pub async fn run(db: Db, retention: Duration, every: Duration, shutdown: CancellationToken) {

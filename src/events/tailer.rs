@@ -16,8 +16,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::Event;
 use super::hub::Hub;
+use crate::db::{Backend, Db, NOTIFY_CHANNEL, SESSIONS_CHANNEL};
 use crate::metrics::Metrics;
-use crate::store::{Backend, Db, NOTIFY_CHANNEL, SESSIONS_CHANNEL};
 
 const BATCH: usize = 1000;
 
@@ -57,7 +57,7 @@ pub async fn run(
             // This instance's own commits come handed over; the log is read for
             // the rest. On PostgreSQL once more after a hand-over: the wake may have
             // been another instance's NOTIFY. A SQLite file has one writer: this
-            // process (its commits are published once synced; see store::durable).
+            // process (its commits are published once synced; see db::durable).
             let handed = db.take_handed_off(last, BATCH);
             let from_log = handed.is_empty();
             let rows = if from_log {
@@ -75,7 +75,7 @@ pub async fn run(
                         .collect();
                     hub.publish(&events);
                     db.mark_published(last);
-                    let now = crate::store::now_millis();
+                    let now = crate::time::now_millis();
                     for r in &rows {
                         let lag = u64::try_from(now - r.at).unwrap_or(0);
                         metrics.delivery_lag.observe(Duration::from_millis(lag));

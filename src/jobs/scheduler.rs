@@ -19,9 +19,9 @@ use tokio_util::sync::CancellationToken;
 use super::clock::Clock;
 use super::schedule::Schedule;
 use super::{JOBS, JobError, tasks};
-use crate::store::Db;
-use crate::store::jobs::{JobRow, RunRow};
-use crate::store::users::rfc3339;
+use crate::db::Db;
+use crate::db::jobs::{JobRow, RunRow};
+use crate::time::rfc3339;
 
 /// How long a claimed run may hold its job before another may take it over.
 const LEASE: chrono::Duration = chrono::Duration::minutes(10);

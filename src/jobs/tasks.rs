@@ -14,7 +14,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::store::Db;
+use crate::db::Db;
 
 /// Runs job `name` as of `now`.
 pub async fn run(db: &Db, name: &str, now: DateTime<Utc>) -> anyhow::Result<Value> {

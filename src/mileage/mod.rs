@@ -2,7 +2,7 @@
 //! how a balance converts into coupons, and the errors of the area.
 //!
 //! The SQL that keeps `balance = sum(entries)` lives in one place,
-//! [`crate::store::mileage`]; everything here is pure and unit-tested.
+//! [`crate::db::mileage`]; everything here is pure and unit-tested.
 
 use serde_json::Value;
 use thiserror::Error;
@@ -44,8 +44,8 @@ pub enum MileageError {
     OtherStore,
     #[error("this grant would issue more than {MAX_COUPONS_PER_GRANT} coupons at once")]
     TooManyCoupons,
-    #[error("this Idempotency-Key was used with a different request")]
-    KeyReused,
+    #[error(transparent)]
+    KeyReused(#[from] crate::idempotency::KeyReused),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }

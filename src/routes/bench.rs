@@ -7,9 +7,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::{self, Principal, Role, SESSION_TTL_MILLIS};
+use crate::db::users::NewUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::users::NewUser;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/bench/users", web::post().to(users));

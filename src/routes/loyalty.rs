@@ -1,19 +1,18 @@
 //! Memberships, the mileage ledger, coupons and redemptions (DESIGN.md §3-4).
-//! Handlers parse, authorise and call [`crate::store::mileage`]; the rules are in
+//! Handlers parse, authorise and call [`crate::db::mileage`]; the rules are in
 //! [`crate::mileage`].
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::Principal;
+use crate::db::Db;
+use crate::db::mileage::{CouponStatus, Grant, Page};
 use crate::error::{ApiError, ApiResult};
+use crate::idempotency::request_hash;
 use crate::mileage::{MileageError, Points, Reason};
 use crate::state::AppState;
-use crate::store::Db;
-use crate::store::idempotency::request_hash;
-use crate::store::mileage::{Grant, Page};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/stores/{id}/members", web::get().to(members))
@@ -52,7 +51,7 @@ impl From<MileageError> for ApiError {
             E::NotAMember => ApiError::NotFound("member"),
             E::NoSuchCoupon => ApiError::NotFound("coupon"),
             E::AlreadyRedeemed => ApiError::conflict("already_redeemed", e.to_string()),
-            E::KeyReused => ApiError::conflict("idempotency_key_reused", e.to_string()),
+            E::KeyReused(_) => ApiError::conflict("idempotency_key_reused", e.to_string()),
             E::Unexpected(e) => ApiError::Unexpected(e),
         }
     }
@@ -206,11 +205,9 @@ async fn grant(
     if !answer.replayed {
         state.metrics.grants.inc();
     }
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::CREATED);
-    Ok(HttpResponse::build(status)
-        .content_type("application/json")
+    Ok(HttpResponse::Created()
         .insert_header(("Idempotent-Replayed", answer.replayed.to_string()))
-        .body(answer.body))
+        .json(answer.answer))
 }
 
 #[utoipa::path(post, path = "/api/v1/coupons/{id}/redeem", tag = "coupons",
@@ -359,13 +356,12 @@ async fn coupons(
     q: web::Query<CouponQuery>,
 ) -> ApiResult<HttpResponse> {
     ensure_self_or_admin(&who, *id)?;
-    let status = q.status.as_deref();
-    if !matches!(status, None | Some("active") | Some("redeemed")) {
-        return Err(ApiError::invalid(
-            "invalid_status",
-            "status must be active or redeemed",
-        ));
-    }
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(CouponStatus::parse(s).ok_or_else(|| {
+            ApiError::invalid("invalid_status", "status must be active or redeemed")
+        })?),
+    };
     let list: Vec<_> = state
         .db
         .user_coupons(*id)

@@ -20,7 +20,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::ApiError;
 use crate::events;
-use crate::store::idempotency::IdempotencyKey;
+use crate::idempotency::IdempotencyKey;
 
 /// Every route of the server.
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -29,11 +29,11 @@ use serde_json::{Value, json};
 use utoipa::{OpenApi, ToSchema};
 
 use super::{admin, announcements, auth, jobs, loyalty, shop, stores, support, users};
-use crate::store::mileage::{Balance, Coupon, Entry, Member, Redemption};
-use crate::store::shop::{InventoryRow, Order, ProductChange, SalesRow, StockItem};
-use crate::store::stores::{DesignChange, Store};
-use crate::store::support::{Conversation, Inquiry};
-use crate::store::users::User;
+use crate::db::mileage::{Balance, Coupon, Entry, Member, Redemption};
+use crate::db::shop::{InventoryRow, Order, ProductChange, SalesRow, StockItem};
+use crate::db::stores::{DesignChange, Store};
+use crate::db::support::{Conversation, Inquiry};
+use crate::db::users::User;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/openapi.json", web::get().to(openapi_json))
@@ -220,7 +220,7 @@ pub struct Redeemed {
 
 #[derive(Serialize, ToSchema)]
 pub struct ProductList {
-    pub products: Vec<crate::store::shop::Product>,
+    pub products: Vec<crate::db::shop::Product>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -1,6 +1,5 @@
 //! The record shop over HTTP: products, stock, orders, sales, inventory.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Map, json};
@@ -56,7 +55,7 @@ impl From<ShopError> for ApiError {
                     details: Some(details),
                 }
             }
-            ShopError::KeyReused => ApiError::conflict("idempotency_key_reused", e.to_string()),
+            ShopError::KeyReused(_) => ApiError::conflict("idempotency_key_reused", e.to_string()),
             ShopError::Unexpected(e) => ApiError::Unexpected(e),
         }
     }
@@ -79,7 +78,7 @@ async fn list_products(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
 }
 
 #[utoipa::path(get, path = "/api/v1/products/{id}", tag = "products", params(("id" = i64, Path, description = "product id")),
-    responses((status = 200, body = crate::store::shop::Product)))]
+    responses((status = 200, body = crate::db::shop::Product)))]
 async fn get_product(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     let p = state
         .db
@@ -102,7 +101,7 @@ struct CreateProduct {
 
 #[utoipa::path(post, path = "/api/v1/products", tag = "products", request_body = CreateProduct, security(("bearer" = [])),
     responses(
-        (status = 201, body = crate::store::shop::Product),
+        (status = 201, body = crate::db::shop::Product),
         (status = 403, description = "Admins only"),
     ))]
 async fn create_product(
@@ -135,7 +134,7 @@ struct PatchProduct {
 #[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "products", params(("id" = i64, Path, description = "product id")),
     request_body = PatchProduct, security(("bearer" = [])),
     responses(
-        (status = 200, body = crate::store::shop::Product),
+        (status = 200, body = crate::db::shop::Product),
         (status = 403, description = "Admins only"),
     ))]
 async fn update_product(
@@ -200,7 +199,7 @@ struct SetStock {
 #[utoipa::path(put, path = "/api/v1/stores/{id}/stock/{product_id}", tag = "stock", params(("id" = i64, Path, description = "store id"), ("product_id" = i64, Path, description = "product id")),
     request_body = SetStock, security(("bearer" = [])),
     responses(
-        (status = 200, body = crate::store::shop::StockChange),
+        (status = 200, body = crate::db::shop::StockChange),
         (status = 403, description = "Staff of this store only"),
     ))]
 async fn set_stock(
@@ -233,7 +232,7 @@ struct AdjustStock {
 #[utoipa::path(post, path = "/api/v1/stores/{id}/stock/{product_id}/adjust", tag = "stock", params(("id" = i64, Path, description = "store id"), ("product_id" = i64, Path, description = "product id")),
     request_body = AdjustStock, security(("bearer" = [])),
     responses(
-        (status = 200, body = crate::store::shop::StockChange),
+        (status = 200, body = crate::db::shop::StockChange),
         (status = 403, description = "Staff of this store only"),
         (status = 409, description = "`insufficient_stock`: removing more than is held"),
     ))]
@@ -270,7 +269,7 @@ struct PlaceOrder {
     request_body = PlaceOrder, security(("bearer" = [])),
     responses(
         (status = 201, description = "Ordered (also on a replay; see Idempotent-Replayed)",
-            body = crate::store::shop::Order),
+            body = crate::db::shop::Order),
         (status = 400, description = "Missing or malformed Idempotency-Key"),
         (status = 404, description = "No such store or product"),
         (status = 409, description = "`insufficient_stock` (with `available`), or the key was used for a different order"),
@@ -295,14 +294,12 @@ async fn place_order(
         replayed = answer.replayed,
         "order"
     );
-    if !answer.replayed && answer.status == 201 {
+    if !answer.replayed {
         state.metrics.orders.inc();
     }
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::CREATED);
-    Ok(HttpResponse::build(status)
-        .content_type("application/json")
+    Ok(HttpResponse::Created()
         .insert_header(("Idempotent-Replayed", answer.replayed.to_string()))
-        .body(answer.body))
+        .json(answer.answer))
 }
 
 #[utoipa::path(get, path = "/api/v1/users/{id}/orders", tag = "orders",
@@ -367,7 +364,7 @@ async fn inventory(
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     require_staff(&state, &who, *id).await?;
-    let since = crate::store::now_millis() - shop::RECENT_SALES_DAYS * 24 * 3600 * 1000;
+    let since = crate::time::now_millis() - shop::RECENT_SALES_DAYS * 24 * 3600 * 1000;
     let rows = state.db.inventory(*id, since).await?;
     Ok(HttpResponse::Ok().json(json!({ "store_id": *id, "inventory": rows })))
 }

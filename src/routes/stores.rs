@@ -4,11 +4,11 @@ use serde_json::json;
 
 use crate::accounts::{Login, Name, Password};
 use crate::auth::{Principal, Role, password};
+use crate::db::is_unique_violation;
+use crate::db::users::NewUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::is_unique_violation;
-use crate::store::users::NewUser;
-use crate::stores::{Design, NewStore, StoreError, StorePatch, distance_km, parse_near};
+use crate::stores::{CouponDesign, NewStore, StoreError, StorePatch, distance_km, parse_near};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/stores", web::post().to(create))
@@ -45,7 +45,7 @@ struct CreateStore {
 #[utoipa::path(post, path = "/api/v1/stores", tag = "stores", request_body = CreateStore,
     security(("bearer" = [])),
     responses(
-        (status = 201, body = crate::store::stores::Store),
+        (status = 201, body = crate::db::stores::Store),
         (status = 403, description = "Admins only"),
     ))]
 async fn create(
@@ -151,7 +151,7 @@ struct UpdateStore {
 #[utoipa::path(patch, path = "/api/v1/stores/{id}", tag = "stores", params(("id" = i64, Path, description = "store id")),
     request_body = UpdateStore, security(("bearer" = [])),
     responses(
-        (status = 200, body = crate::store::stores::Store),
+        (status = 200, body = crate::db::stores::Store),
         (status = 403, description = "Only admins and this store's staff"),
     ))]
 async fn update(
@@ -195,7 +195,7 @@ struct DesignBody {
 #[utoipa::path(put, path = "/api/v1/stores/{id}/coupon-design", tag = "stores", params(("id" = i64, Path, description = "store id")),
     request_body = DesignBody, security(("bearer" = [])),
     responses(
-        (status = 200, body = crate::store::stores::DesignChange),
+        (status = 200, body = crate::db::stores::DesignChange),
         (status = 403, description = "Only admins and this store's staff"),
     ))]
 async fn set_design(
@@ -205,7 +205,7 @@ async fn set_design(
     body: web::Json<DesignBody>,
 ) -> ApiResult<HttpResponse> {
     ensure_store_staff(&state, &who, *id).await?;
-    let design = Design::parse(&body.shape, &body.color, &body.label)?;
+    let design = CouponDesign::parse(&body.shape, &body.color, &body.label)?;
     let change = state
         .db
         .set_coupon_design(*id, &design, who.user_id)
@@ -233,7 +233,7 @@ async fn design_history(
 }
 
 #[utoipa::path(get, path = "/api/v1/stores/{id}", tag = "stores", params(("id" = i64, Path, description = "store id")),
-    responses((status = 200, body = crate::store::stores::Store)))]
+    responses((status = 200, body = crate::db::stores::Store)))]
 async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     let store = state
         .db

@@ -140,7 +140,7 @@ struct TextBody {
 #[utoipa::path(post, path = "/api/v1/support/conversations/{id}/messages", tag = "support",
     params(("id" = i64, Path, description = "conversation id")), request_body = TextBody, security(("bearer" = [])),
     responses(
-        (status = 201, body = crate::store::support::Message),
+        (status = 201, body = crate::db::support::Message),
         (status = 409, description = "The conversation is closed"),
         (status = 429, description = "Writing too fast; see Retry-After"),
     ))]
@@ -158,7 +158,7 @@ async fn write(
 #[utoipa::path(post, path = "/api/v1/support/conversations/{id}/close", tag = "support",
     params(("id" = i64, Path, description = "conversation id")), security(("bearer" = [])),
     responses(
-        (status = 200, body = crate::store::support::Conversation),
+        (status = 200, body = crate::db::support::Conversation),
         (status = 409, description = "Already closed"),
     ))]
 async fn close(

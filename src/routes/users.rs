@@ -4,9 +4,9 @@ use serde_json::json;
 
 use crate::accounts::{AccountError, Name, Password, Phone};
 use crate::auth::{self, Principal, Role, password};
+use crate::db::users::NewUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::users::NewUser;
 use crate::stores::parse_location;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -37,7 +37,7 @@ struct SignUp {
 /// Open sign-up of a customer; answers with the member number to log in with.
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = SignUp,
     responses((status = 201, description = "Signed up; log in with `member_no`",
-        body = crate::store::users::User)))]
+        body = crate::db::users::User)))]
 async fn sign_up(state: web::Data<AppState>, body: web::Json<SignUp>) -> ApiResult<HttpResponse> {
     let name = Name::parse(&body.name)?;
     let phone = Phone::parse(&body.phone)?;
@@ -131,7 +131,7 @@ struct Patch {
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path, description = "user id")),
     request_body = Patch, security(("bearer" = [])),
     responses(
-        (status = 200, body = crate::store::users::User),
+        (status = 200, body = crate::db::users::User),
         (status = 403, description = "Only yourself or an admin"),
     ))]
 async fn update(

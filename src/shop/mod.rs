@@ -1,7 +1,7 @@
 //! Record shop rules: what a product, a quantity, a stock change or a sales period
 //! may hold, and the errors the shop answers with. Free of HTTP and SQL; the stock
 //! and order statements (and the "stock never negative" invariant) live in
-//! [`crate::store::shop`].
+//! [`crate::db::shop`].
 
 use chrono::NaiveDate;
 use thiserror::Error;
@@ -48,8 +48,8 @@ pub enum ShopError {
     /// Not enough stock: nothing changed; `available` is what is left.
     #[error("only {available} left in stock")]
     InsufficientStock { available: i64 },
-    #[error("this Idempotency-Key was used for a different request")]
-    KeyReused,
+    #[error(transparent)]
+    KeyReused(#[from] crate::idempotency::KeyReused),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }

@@ -9,14 +9,14 @@
 use std::time::Instant;
 
 use serde::Serialize;
-use serde_json::json;
 
+use super::events::{SupportClosed, SupportMessage, SupportOpened};
 use super::{MessageText, SupportError};
 use crate::auth::{Principal, Role};
-use crate::events::{channel, types};
+use crate::db::Db;
+use crate::db::support::{self as sql, Conversation, Message, Party, Scope};
+use crate::events::channel;
 use crate::ratelimit::RateLimiter;
-use crate::store::Db;
-use crate::store::support::{self as sql, Conversation, Message, Party, Scope};
 
 /// A conversation with one page of its messages.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -97,10 +97,12 @@ pub async fn open(
     let conversation = sql::conversation_in(&mut tx, id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("a new conversation vanished"))?;
-    let data = json!({ "conversation": conversation, "message": message });
-    for c in channels(&conversation) {
-        tx.append(&c, types::SUPPORT_OPENED, &data).await?;
-    }
+    let [customer, staff] = channels(&conversation);
+    let opened = SupportOpened {
+        conversation: &conversation,
+        message: &message,
+    };
+    tx.emit_to(&[&customer, &staff], &opened).await?;
     tx.commit().await?;
     Ok(Opened {
         conversation,
@@ -127,15 +129,14 @@ pub async fn write(
     let message = sql::insert_message(&mut tx, conversation_id, &Party::from(who), text.as_str())
         .await?
         .ok_or(SupportError::Closed)?;
-    let data = json!({
-        "conversation_id": conversation_id,
-        "store_id": conversation.store_id,
-        "customer_id": conversation.customer.id,
-        "message": message,
-    });
-    for c in channels(&conversation) {
-        tx.append(&c, types::SUPPORT_MESSAGE, &data).await?;
-    }
+    let [customer, staff] = channels(&conversation);
+    let written = SupportMessage {
+        conversation_id,
+        store_id: conversation.store_id,
+        customer_id: conversation.customer.id,
+        message: &message,
+    };
+    tx.emit_to(&[&customer, &staff], &written).await?;
     tx.commit().await?;
     Ok(message)
 }
@@ -154,10 +155,12 @@ pub async fn close(
     let conversation = sql::conversation_in(&mut tx, conversation_id)
         .await?
         .ok_or(SupportError::NotFound)?;
-    let data = json!({ "conversation": conversation, "closed_by": Party::from(who) });
-    for c in channels(&conversation) {
-        tx.append(&c, types::SUPPORT_CLOSED, &data).await?;
-    }
+    let [customer, staff] = channels(&conversation);
+    let closed = SupportClosed {
+        conversation: &conversation,
+        closed_by: Party::from(who),
+    };
+    tx.emit_to(&[&customer, &staff], &closed).await?;
     tx.commit().await?;
     Ok(conversation)
 }

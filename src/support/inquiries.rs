@@ -8,17 +8,17 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use serde::Serialize;
-use serde_json::json;
 use tokio::sync::Notify;
 
+use super::events::InquiryReceived;
 use super::{NewInquiry, SupportError};
 use crate::auth::Principal;
-use crate::events::{channel, types};
+use crate::db::Db;
+use crate::db::outbox::{self, NewMail};
+use crate::db::support::{self as sql, Party};
+use crate::events::channel;
 use crate::ratelimit::RateLimiter;
-use crate::store::Db;
-use crate::store::outbox::{self, NewMail};
-use crate::store::support as sql;
-use crate::store::users::rfc3339;
+use crate::time::rfc3339;
 
 /// What posting answers.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -95,16 +95,15 @@ pub async fn submit(
         .await?;
     }
     let created_at = rfc3339(at);
-    let data = json!({
-        "id": id,
-        "subject": inquiry.subject,
-        "message": inquiry.message,
-        "reply_to": inquiry.reply_to,
-        "user": from.map(|p| json!({"id": p.user_id, "name": p.name, "role": p.role})),
-        "created_at": created_at,
-    });
-    tx.append(channel::ADMIN, types::INQUIRY_RECEIVED, &data)
-        .await?;
+    let received = InquiryReceived {
+        id,
+        subject: &inquiry.subject,
+        message: &inquiry.message,
+        reply_to: &inquiry.reply_to,
+        user: from.map(Party::from),
+        created_at: &created_at,
+    };
+    tx.emit(channel::ADMIN, &received).await?;
     tx.commit().await?;
     if admin_email.is_some() {
         mailer.notify_one();

@@ -5,6 +5,7 @@
 //! [`conversations`] and [`inquiries`] apply them against the store. Free of HTTP.
 
 pub mod conversations;
+pub mod events;
 pub mod inquiries;
 
 use thiserror::Error;

@@ -205,7 +205,7 @@ async fn overlapping_triggers_make_one_run_at_a_time() {
     assert_eq!(r.len(), ok, "one run per accepted trigger");
     // The clock stands still, so runs that did not overlap share a start time; the
     // lease is what keeps them apart: at most one was holding the job at any moment.
-    let db = pointcast::store::Db::connect(&app.db.url).await.unwrap();
+    let db = pointcast::db::Db::connect(&app.db.url).await.unwrap();
     let now = clock_ms("2026-11-21T12:00:00Z");
     let first = db
         .claim_job("sales-rollup", now, now + 60_000, None, false, "manual")

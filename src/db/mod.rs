@@ -30,6 +30,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
 use tokio::sync::Notify;
 
+use crate::events::Payload;
 use crate::metrics::{Histogram, LATENCY_BOUNDS};
 
 pub use events::StoredEvent;
@@ -252,20 +253,52 @@ impl Tx {
         self.db.backend
     }
 
-    /// Appends an event in this transaction; it is published only if the transaction
-    /// commits. Returns its id.
-    ///
+    /// Appends a typed event to `channel` in this transaction; it is published only
+    /// if the transaction commits. Returns its id. See [`Tx::append_json`] for the
+    /// ordering rule.
+    pub async fn emit<P: Payload>(&mut self, channel: &str, payload: &P) -> anyhow::Result<i64> {
+        let data = serde_json::to_string(payload).context("serialising an event")?;
+        self.append_text(channel, P::TYPE, data).await
+    }
+
+    /// Appends the same typed event to each of `channels` (serialised once), in
+    /// order. Returns the last id.
+    pub async fn emit_to<P: Payload>(
+        &mut self,
+        channels: &[&str],
+        payload: &P,
+    ) -> anyhow::Result<i64> {
+        let data = serde_json::to_string(payload).context("serialising an event")?;
+        let mut last = 0;
+        for channel in channels {
+            last = self.append_text(channel, P::TYPE, data.clone()).await?;
+        }
+        Ok(last)
+    }
+
+    /// Appends an event whose type and data are not one of pointcast's own typed
+    /// payloads (an integrator's `app.` event, whose data is any JSON object).
+    pub async fn append_json(
+        &mut self,
+        channel: &str,
+        event_type: &str,
+        data: &serde_json::Value,
+    ) -> anyhow::Result<i64> {
+        self.append_text(channel, event_type, data.to_string())
+            .await
+    }
+
     /// Ids must become visible in id order, or a reader could move its cursor past an
     /// id that commits later (DESIGN.md §2). SQLite has a single writer, so that holds
     /// by itself. On PostgreSQL the first append takes a transaction-scoped advisory
     /// lock held until commit, so event-writing transactions take ids and commit one
     /// after another. Append events last in a transaction, after its row changes, to
     /// keep that lock short.
-    pub async fn append(
+    async fn append_text(
         &mut self,
         channel: &str,
         event_type: &str,
-        data: &serde_json::Value,
+        data: String,
     ) -> anyhow::Result<i64> {
         if self.appended.is_empty() && self.db.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -421,11 +454,6 @@ async fn sqlite_pool(url: &str, size: u32) -> anyhow::Result<AnyPool> {
         .connect(url)
         .await
         .with_context(|| format!("opening SQLite database {url}"))
-}
-
-/// Milliseconds since the Unix epoch: how every timestamp is stored, on both backends.
-pub fn now_millis() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 /// True when `e` is a unique-constraint violation (on either backend).

@@ -13,7 +13,8 @@ use anyhow::Context;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Backend, Db, Tx, now_millis};
+use super::{Backend, Db, Tx};
+use crate::time::now_millis;
 
 /// A mail to put in the outbox.
 #[derive(Clone, Debug, PartialEq)]

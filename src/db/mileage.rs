@@ -8,24 +8,25 @@
 //! member queue on that row, and each entry's `balance_after` is exact.
 
 use anyhow::Context;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::idempotency::{self, Claim, IdempotencyKey};
-use super::stores::CouponDesign;
-use super::users::rfc3339;
-use super::{Db, Tx, now_millis};
+use super::{Db, Tx};
 use crate::auth::Principal;
 use crate::events::{channel, types};
+use crate::idempotency::{self, IdempotencyKey, Outcome, Request};
 use crate::mileage::{self, MileageError, Points, Reason};
+use crate::stores::CouponDesign;
+use crate::time::now_millis;
+use crate::time::rfc3339;
 
 /// Idempotency scope of grants.
 pub const GRANT_SCOPE: &str = "grant";
 
 /// One ledger entry.
-#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Entry {
     pub id: i64,
     pub store_id: i64,
@@ -61,7 +62,7 @@ fn entry_from_row(r: &AnyRow) -> anyhow::Result<Entry> {
 }
 
 /// A coupon as its holder and the store see it.
-#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Coupon {
     pub id: i64,
     pub store_id: i64,
@@ -69,8 +70,7 @@ pub struct Coupon {
     pub user_id: i64,
     /// The store's design when the coupon was issued.
     pub design: CouponDesign,
-    /// `active` or `redeemed`.
-    pub status: &'static str,
+    pub status: CouponStatus,
     pub issued_at: String,
     pub redeemed_at: Option<String>,
 }
@@ -94,13 +94,43 @@ fn coupon_from_row(r: &AnyRow) -> anyhow::Result<Coupon> {
             label: r.try_get(6)?,
         },
         status: if redeemed_at.is_some() {
-            "redeemed"
+            CouponStatus::Redeemed
         } else {
-            "active"
+            CouponStatus::Active
         },
         issued_at: rfc3339(r.try_get(7)?),
         redeemed_at: redeemed_at.map(rfc3339),
     })
+}
+
+/// Where a coupon is in its life.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CouponStatus {
+    Active,
+    Redeemed,
+}
+
+impl CouponStatus {
+    /// Parses a `?status=` filter.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(Self::Active),
+            "redeemed" => Some(Self::Redeemed),
+            _ => None,
+        }
+    }
+}
+
+/// What a grant answers (and, on a retry with the same key, answers again).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Granted {
+    pub entry: Entry,
+    /// The balance after any conversion.
+    pub balance: i64,
+    pub balance_before_conversion: i64,
+    pub coupons_issued: i64,
+    pub coupons: Vec<Coupon>,
 }
 
 /// A member's balance at one store.
@@ -155,14 +185,6 @@ pub struct Grant<'a> {
     pub request_hash: &'a str,
 }
 
-/// A grant's answer: the status and the exact JSON body, replayed as is on retries.
-pub struct Answer {
-    pub status: u16,
-    pub body: String,
-    /// True when this is a retry's replay of the first answer (nothing credited).
-    pub replayed: bool,
-}
-
 /// Paging through a list newest first: ids below `before`, at most `limit`.
 #[derive(Clone, Copy, Debug)]
 pub struct Page {
@@ -182,20 +204,14 @@ impl Db {
     ///
     /// A retry with the same key and request returns the first answer and changes
     /// nothing; the same key with another request is [`MileageError::KeyReused`].
-    pub async fn grant(&self, g: &Grant<'_>) -> Result<Answer, MileageError> {
-        let mut tx = self.begin().await?;
-        match idempotency::claim(&mut tx, GRANT_SCOPE, g.by.user_id, g.key, g.request_hash).await? {
-            // Dropping the transaction rolls back; nothing was written.
-            Claim::Replay { status, body } => {
-                return Ok(Answer {
-                    status,
-                    body,
-                    replayed: true,
-                });
-            }
-            Claim::Mismatch => return Err(MileageError::KeyReused),
-            Claim::New => {}
-        }
+    pub async fn grant(&self, g: &Grant<'_>) -> Result<Outcome<Granted>, MileageError> {
+        let req = Request {
+            scope: GRANT_SCOPE,
+            principal_id: g.by.user_id,
+            key: g.key,
+            hash: g.request_hash,
+        };
+        idempotency::once(self, req, async |tx: &mut Tx| {
         let store = sqlx::query(
             "SELECT name, coupon_threshold, coupon_shape, coupon_color, coupon_label
              FROM stores WHERE id = $1",
@@ -213,13 +229,13 @@ impl Db {
             label: store.try_get(4).map_err(anyhow::Error::from)?,
         };
         let points = g.points.get();
-        if !is_member(&mut tx, g.store_id, g.user_id).await? {
+        if !is_member(tx, g.store_id, g.user_id).await? {
             return Err(MileageError::NotAMember);
         }
         let now = now_millis();
-        let before_conversion = add_to_balance(&mut tx, g.store_id, g.user_id, points, now).await?;
+        let before_conversion = add_to_balance(tx, g.store_id, g.user_id, points, now).await?;
         let entry = insert_entry(
-            &mut tx,
+            tx,
             &NewEntry {
                 store_id: g.store_id,
                 user_id: g.user_id,
@@ -242,7 +258,7 @@ impl Db {
         }
         if count > 0 {
             let taken = count * threshold;
-            balance = take_from_balance(&mut tx, g.store_id, g.user_id, taken, now).await?;
+            balance = take_from_balance(tx, g.store_id, g.user_id, taken, now).await?;
             if balance != remaining {
                 return Err(anyhow::anyhow!(
                     "balance {balance} after conversion, expected {remaining}"
@@ -250,7 +266,7 @@ impl Db {
                 .into());
             }
             let conversion = insert_entry(
-                &mut tx,
+                tx,
                 &NewEntry {
                     store_id: g.store_id,
                     user_id: g.user_id,
@@ -285,22 +301,13 @@ impl Db {
                     store_name: store_name.clone(),
                     user_id: g.user_id,
                     design: design.clone(),
-                    status: "active",
+                    status: CouponStatus::Active,
                     issued_at: rfc3339(now),
                     redeemed_at: None,
                 });
             }
         }
 
-        let body = json!({
-            "entry": entry,
-            "balance": balance,
-            "balance_before_conversion": before_conversion,
-            "coupons_issued": count,
-            "coupons": coupons,
-        })
-        .to_string();
-        idempotency::save(&mut tx, GRANT_SCOPE, g.by.user_id, g.key, 201, &body).await?;
 
         // Events last: on PostgreSQL the first append takes the log's lock.
         let store_ref = json!({ "id": g.store_id, "name": store_name });
@@ -316,7 +323,7 @@ impl Db {
             "entry_id": entry.id,
         });
         append_both(
-            &mut tx,
+            tx,
             g.user_id,
             g.store_id,
             types::MILEAGE_GRANTED,
@@ -333,7 +340,7 @@ impl Db {
                 "conversion_entry_id": conversion_id,
             });
             append_both(
-                &mut tx,
+                tx,
                 g.user_id,
                 g.store_id,
                 types::COUPON_ISSUED,
@@ -341,12 +348,15 @@ impl Db {
             )
             .await?;
         }
-        tx.commit().await?;
-        Ok(Answer {
-            status: 201,
-            body,
-            replayed: false,
+        Ok(Granted {
+            entry,
+            balance,
+            balance_before_conversion: before_conversion,
+            coupons_issued: count,
+            coupons,
         })
+        })
+        .await
     }
 
     /// Redeems an active coupon once, logs the redemption and tells its holder and
@@ -725,8 +735,9 @@ async fn append_both(
     event_type: &str,
     data: &serde_json::Value,
 ) -> anyhow::Result<()> {
-    tx.append(&channel::user(user_id), event_type, data).await?;
-    tx.append(&channel::store(store_id), event_type, data)
+    tx.append_json(&channel::user(user_id), event_type, data)
+        .await?;
+    tx.append_json(&channel::store(store_id), event_type, data)
         .await?;
     Ok(())
 }

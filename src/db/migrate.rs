@@ -7,7 +7,8 @@
 use anyhow::Context;
 use sqlx::Row;
 
-use super::{Backend, Db, now_millis};
+use super::{Backend, Db};
+use crate::time::now_millis;
 
 struct Migration {
     version: i64,

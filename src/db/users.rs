@@ -5,8 +5,9 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, now_millis};
+use super::Db;
 use crate::auth::{self, Principal, Role};
+use crate::time::{now_millis, rfc3339};
 
 /// A user as the API shows it (never the password hash).
 #[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
@@ -49,13 +50,6 @@ pub(crate) fn user_from_row(r: &AnyRow) -> anyhow::Result<User> {
         phone: r.try_get(5)?,
         created_at: rfc3339(r.try_get(6)?),
     })
-}
-
-/// Unix milliseconds as RFC 3339 UTC with milliseconds, as the API writes times.
-pub fn rfc3339(millis: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(millis)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// Member numbers start here so they all have the same width for a long while.

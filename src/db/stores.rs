@@ -5,9 +5,10 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::users::rfc3339;
-use super::{Db, now_millis};
-use crate::stores::{Design, NewStore, StorePatch};
+use super::Db;
+use crate::stores::{CouponDesign, NewStore, StorePatch};
+use crate::time::now_millis;
+use crate::time::rfc3339;
 
 /// A store as the API shows it.
 #[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
@@ -22,14 +23,6 @@ pub struct Store {
     pub joined_at: String,
     pub coupon_threshold: i64,
     pub coupon_design: CouponDesign,
-}
-
-/// How a store's coupons look.
-#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
-pub struct CouponDesign {
-    pub shape: String,
-    pub color: String,
-    pub label: String,
 }
 
 /// One change of a store's coupon design: what it became, who changed it, when.
@@ -179,7 +172,7 @@ impl Db {
     pub async fn set_coupon_design(
         &self,
         store_id: i64,
-        design: &Design,
+        design: &CouponDesign,
         by: i64,
     ) -> anyhow::Result<Option<DesignChange>> {
         let mut tx = self.begin().await?;

@@ -10,9 +10,10 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::users::rfc3339;
-use super::{Db, Tx, now_millis};
+use super::{Db, Tx};
 use crate::auth::{Principal, Role};
+use crate::time::now_millis;
+use crate::time::rfc3339;
 
 /// A conversation as the API shows it.
 #[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]

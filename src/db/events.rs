@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use anyhow::Context;
 use sqlx::{AnyConnection, Row};
 
-use super::{Backend, Db, now_millis};
+use super::{Backend, Db};
+use crate::time::now_millis;
 
 /// Most channels a standalone append ([`Db::append_alone`]) writes in one
 /// statement; more go through an ordinary transaction.
@@ -35,10 +36,9 @@ pub(super) async fn insert(
     conn: &mut AnyConnection,
     channel: &str,
     event_type: &str,
-    data: &serde_json::Value,
+    data: String,
 ) -> anyhow::Result<StoredEvent> {
     let at = now_millis();
-    let data = data.to_string();
     let row = sqlx::query(
         "INSERT INTO events (channel, type, at, data) VALUES ($1, $2, $3, $4) RETURNING id",
     )
@@ -104,7 +104,7 @@ impl Db {
             }
             let mut last = None;
             for c in channels {
-                last = Some(tx.append(c, event_type, data).await?);
+                last = Some(tx.append_json(c, event_type, data).await?);
             }
             tx.commit().await?;
             return Ok(last);

@@ -179,11 +179,11 @@ impl Db {
             .bind(name)
             .execute(tx.conn())
             .await?;
-        tx.append(
+        tx.append_json(
             channel::ADMIN,
             types::JOB_COMPLETED,
             &json!({ "job": name, "run_id": run_id, "outcome": outcome, "summary": summary,
-                     "started_at": super::users::rfc3339(started), "finished_at": super::users::rfc3339(finished) }),
+                     "started_at": crate::time::rfc3339(started), "finished_at": crate::time::rfc3339(finished) }),
         )
         .await?;
         tx.commit().await
@@ -292,7 +292,7 @@ impl Db {
             }
         }
         for (store_id, data) in &alerts {
-            tx.append(&channel::store(*store_id), types::STOCK_LOW, data)
+            tx.append_json(&channel::store(*store_id), types::STOCK_LOW, data)
                 .await?;
         }
         tx.commit().await?;

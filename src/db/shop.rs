@@ -7,18 +7,19 @@
 //! appends its events in the same transaction, events last.
 
 use anyhow::Context;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::idempotency::{self, Claim, IdempotencyKey};
-use super::users::rfc3339;
-use super::{Db, Tx, now_millis};
+use super::{Db, Tx};
 use crate::events::{channel, types};
+use crate::idempotency::{self, IdempotencyKey, Outcome, Request};
 use crate::shop::{
     Delta, NewProduct, Period, ProductUpdate, Quantity, ShopError, StockLevel, day_of_millis,
 };
+use crate::time::now_millis;
+use crate::time::rfc3339;
 
 /// Idempotency scope of orders.
 pub const ORDER_SCOPE: &str = "order";
@@ -93,7 +94,7 @@ pub struct StockChange {
 }
 
 /// An order as the API shows it.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Order {
     pub id: i64,
     pub user_id: i64,
@@ -108,13 +109,12 @@ pub struct Order {
     pub created_at: String,
 }
 
-/// The answer to `POST /orders`: the saved one on a retry with the same key.
-#[derive(Debug)]
-pub struct OrderAnswer {
-    pub status: u16,
-    /// JSON text.
-    pub body: String,
-    pub replayed: bool,
+/// What placing an order answers (and, on a retry with the same key, answers
+/// again): the order and the stock left after it.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Placed {
+    pub order: Order,
+    pub stock_left: i64,
 }
 
 /// Units sold of one album at one store on one UTC day.
@@ -231,7 +231,7 @@ impl Db {
         let product = fetch_product(&mut tx, id)
             .await?
             .context("product vanished")?;
-        tx.append(
+        tx.append_json(
             channel::PRODUCTS,
             types::PRODUCT_UPDATED,
             &json!({"change": "created", "product": product, "previous": null, "by": by}),
@@ -296,7 +296,7 @@ impl Db {
             .context("product vanished")?;
         let previous =
             json!({"title": before.title, "artist": before.artist, "price": before.price});
-        tx.append(
+        tx.append_json(
             channel::PRODUCTS,
             types::PRODUCT_UPDATED,
             &json!({"change": "updated", "product": after, "previous": previous, "by": by}),
@@ -436,28 +436,23 @@ impl Db {
         store_id: i64,
         product_id: i64,
         quantity: Quantity,
-    ) -> Result<OrderAnswer, ShopError> {
+    ) -> Result<Outcome<Placed>, ShopError> {
         let hash = idempotency::request_hash(&[
             &store_id.to_string(),
             &product_id.to_string(),
             &quantity.get().to_string(),
         ]);
-        let mut tx = self.begin().await?;
-        match idempotency::claim(&mut tx, ORDER_SCOPE, buyer, key, &hash).await? {
-            Claim::New => {}
-            Claim::Replay { status, body } => {
-                return Ok(OrderAnswer {
-                    status,
-                    body,
-                    replayed: true,
-                });
-            }
-            Claim::Mismatch => return Err(ShopError::KeyReused),
-        }
-        let product = fetch_product(&mut tx, product_id)
+        let req = Request {
+            scope: ORDER_SCOPE,
+            principal_id: buyer,
+            key,
+            hash: &hash,
+        };
+        idempotency::once(self, req, async |tx: &mut Tx| {
+        let product = fetch_product(tx, product_id)
             .await?
             .ok_or(ShopError::NoSuchProduct)?;
-        let store_name = store_name(&mut tx, store_id)
+        let store_name = store_name(tx, store_id)
             .await?
             .ok_or(ShopError::NoSuchStore)?;
         let now = now_millis();
@@ -473,7 +468,7 @@ impl Db {
         .await
         .context("taking stock")?
         .rows_affected();
-        let left = stock_quantity(&mut tx, store_id, product_id).await?;
+        let left = stock_quantity(tx, store_id, product_id).await?;
         if taken != 1 {
             return Err(ShopError::InsufficientStock { available: left });
         }
@@ -519,22 +514,21 @@ impl Db {
             order_id: Some(order.id),
             by: buyer,
         };
-        record_change(&mut tx, &change, now).await?;
-        let body = json!({"order": order, "stock_left": left}).to_string();
-        idempotency::save(&mut tx, ORDER_SCOPE, buyer, key, 201, &body).await?;
-        tx.append(
+        record_change(tx, &change, now).await?;
+        let placed = Placed {
+            order,
+            stock_left: left,
+        };
+        tx.append_json(
             &channel::user(buyer),
             types::ORDER_PLACED,
-            &json!({"order": order, "stock_left": left}),
+            &json!(placed),
         )
         .await?;
-        append_stock_changed(&mut tx, &change).await?;
-        tx.commit().await?;
-        Ok(OrderAnswer {
-            status: 201,
-            body,
-            replayed: false,
+        append_stock_changed(tx, &change).await?;
+        Ok(placed)
         })
+        .await
     }
 
     /// A customer's orders, newest first.
@@ -778,10 +772,10 @@ async fn append_stock_changed(tx: &mut Tx, c: &StockChange) -> anyhow::Result<()
         "delta": c.delta,
         "reason": c.reason,
     });
-    tx.append(channel::PRODUCTS, types::STOCK_CHANGED, &public)
+    tx.append_json(channel::PRODUCTS, types::STOCK_CHANGED, &public)
         .await?;
     let staff = serde_json::to_value(c).context("serialising a stock change")?;
-    tx.append(&channel::store(c.store_id), types::STOCK_CHANGED, &staff)
+    tx.append_json(&channel::store(c.store_id), types::STOCK_CHANGED, &staff)
         .await?;
     Ok(())
 }
