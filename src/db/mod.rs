@@ -8,13 +8,15 @@
 //! Invariants that money depends on live in the per-area modules below, which every
 //! caller goes through.
 
+pub mod coupons;
 mod durable;
 pub mod events;
 mod handoff;
 pub mod idempotency;
 pub mod jobs;
+pub mod ledger;
+pub mod members;
 mod migrate;
-pub mod mileage;
 pub mod outbox;
 mod session_cache;
 pub mod shop;

@@ -31,7 +31,7 @@ pub struct DesignChange {
     pub id: i64,
     pub store_id: i64,
     pub design: CouponDesign,
-    pub changed_by: super::mileage::Person,
+    pub changed_by: crate::mileage::model::Person,
     pub changed_at: String,
 }
 
@@ -229,7 +229,7 @@ impl Db {
                         color: r.try_get(3)?,
                         label: r.try_get(4)?,
                     },
-                    changed_by: super::mileage::Person {
+                    changed_by: crate::mileage::model::Person {
                         id: r.try_get(5)?,
                         name: r.try_get(6)?,
                     },

@@ -1,17 +1,17 @@
 //! Memberships, the mileage ledger, coupons and redemptions (DESIGN.md §3-4).
-//! Handlers parse, authorise and call [`crate::db::mileage`]; the rules are in
-//! [`crate::mileage`].
+//! Handlers parse, authorise, call the flows of [`crate::mileage`] (or its storage
+//! reads) and map the result to HTTP.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::Principal;
-use crate::db::Db;
-use crate::db::mileage::{CouponStatus, Grant, Page};
+use crate::db::{Db, coupons, ledger, members as member_rows};
 use crate::error::{ApiError, ApiResult};
-use crate::idempotency::request_hash;
-use crate::mileage::{MileageError, Points, Reason};
+use crate::mileage::grants::Grant;
+use crate::mileage::model::{CouponStatus, Page};
+use crate::mileage::{self, MileageError, Points, Reason};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -108,7 +108,7 @@ async fn join(
 ) -> ApiResult<HttpResponse> {
     let (store_id, user_id) = path.into_inner();
     ensure_member_manager(&state.db, &who, store_id, user_id).await?;
-    let added = state.db.join_store(store_id, user_id).await?;
+    let added = mileage::members::join(&state.db, store_id, user_id).await?;
     let body = json!({ "store_id": store_id, "user_id": user_id, "member": true });
     Ok(if added {
         tracing::info!(store_id, user_id, by = who.user_id, "member joined");
@@ -130,7 +130,7 @@ async fn leave(
 ) -> ApiResult<HttpResponse> {
     let (store_id, user_id) = path.into_inner();
     ensure_member_manager(&state.db, &who, store_id, user_id).await?;
-    state.db.leave_store(store_id, user_id).await?;
+    mileage::members::leave(&state.db, store_id, user_id).await?;
     tracing::info!(store_id, user_id, by = who.user_id, "member left");
     Ok(HttpResponse::NoContent().finish())
 }
@@ -146,7 +146,7 @@ async fn members(
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     ensure_staff(&state.db, &who, *id).await?;
-    Ok(HttpResponse::Ok().json(json!({ "members": state.db.members(*id).await? })))
+    Ok(HttpResponse::Ok().json(json!({ "members": member_rows::of_store(&state.db, *id).await? })))
 }
 
 /// `points` is taken as raw JSON so that `1.5` or `"10"` get a clear 422 from
@@ -184,24 +184,15 @@ async fn grant(
     let key = super::idempotency_key(&req)?;
     let points = Points::from_json(&body.points)?;
     let reason = Reason::parse(&body.reason)?;
-    let hash = request_hash(&[
-        &store_id.to_string(),
-        &user_id.to_string(),
-        &points.get().to_string(),
-        reason.as_str(),
-    ]);
-    let answer = state
-        .db
-        .grant(&Grant {
-            store_id,
-            user_id,
-            points,
-            reason: &reason,
-            by: &who,
-            key: &key,
-            request_hash: &hash,
-        })
-        .await?;
+    let grant = Grant {
+        store_id,
+        user_id,
+        points,
+        reason: &reason,
+        by: &who,
+        key: &key,
+    };
+    let answer = mileage::grants::grant(&state.db, &grant).await?;
     if !answer.replayed {
         state.metrics.grants.inc();
     }
@@ -227,15 +218,7 @@ async fn redeem(
             "only staff of the coupon's store redeem it",
         ));
     }
-    let coupon = state
-        .db
-        .coupon(*id)
-        .await?
-        .ok_or(MileageError::NoSuchCoupon)?;
-    if !state.db.is_staff_of(&who, coupon.store_id).await? {
-        return Err(MileageError::OtherStore.into());
-    }
-    let (coupon, redemption) = state.db.redeem_coupon(coupon.id, &who).await?;
+    let (coupon, redemption) = mileage::coupons::redeem(&state.db, *id, &who).await?;
     tracing::info!(
         coupon_id = coupon.id,
         store_id = coupon.store_id,
@@ -293,7 +276,7 @@ async fn redemptions(
 ) -> ApiResult<HttpResponse> {
     ensure_staff(&state.db, &who, *id).await?;
     let page = q.page()?;
-    let list = state.db.redemptions(*id, page).await?;
+    let list = coupons::redemptions(&state.db, *id, page).await?;
     let next = next_before(list.iter().map(|r| r.id), list.len(), page);
     Ok(HttpResponse::Ok().json(json!({ "redemptions": list, "next_before": next })))
 }
@@ -310,7 +293,7 @@ async fn balances(
 ) -> ApiResult<HttpResponse> {
     ensure_self_or_admin(&who, *id)?;
     Ok(HttpResponse::Ok()
-        .json(json!({ "user_id": *id, "balances": state.db.balances(*id).await? })))
+        .json(json!({ "user_id": *id, "balances": ledger::balances(&state.db, *id).await? })))
 }
 
 #[utoipa::path(get, path = "/api/v1/users/{id}/mileage/entries", tag = "mileage",
@@ -328,7 +311,7 @@ async fn entries(
 ) -> ApiResult<HttpResponse> {
     ensure_self_or_admin(&who, *id)?;
     let page = q.page()?;
-    let list = state.db.entries(*id, q.store_id, page).await?;
+    let list = ledger::entries(&state.db, *id, q.store_id, page).await?;
     let next = next_before(list.iter().map(|e| e.id), list.len(), page);
     Ok(HttpResponse::Ok().json(json!({ "entries": list, "next_before": next })))
 }
@@ -362,12 +345,6 @@ async fn coupons(
             ApiError::invalid("invalid_status", "status must be active or redeemed")
         })?),
     };
-    let list: Vec<_> = state
-        .db
-        .user_coupons(*id)
-        .await?
-        .into_iter()
-        .filter(|c| status.is_none_or(|s| s == c.status))
-        .collect();
+    let list = mileage::coupons::of_user(&state.db, *id, status).await?;
     Ok(HttpResponse::Ok().json(json!({ "coupons": list })))
 }

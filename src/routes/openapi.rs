@@ -29,11 +29,11 @@ use serde_json::{Value, json};
 use utoipa::{OpenApi, ToSchema};
 
 use super::{admin, announcements, auth, jobs, loyalty, shop, stores, support, users};
-use crate::db::mileage::{Balance, Coupon, Entry, Member, Redemption};
 use crate::db::shop::{InventoryRow, Order, ProductChange, SalesRow, StockItem};
 use crate::db::stores::{DesignChange, Store};
 use crate::db::support::{Conversation, Inquiry};
 use crate::db::users::User;
+use crate::mileage::model::{Balance, Coupon, Entry, Member, Redemption};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/openapi.json", web::get().to(openapi_json))

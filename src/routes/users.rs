@@ -77,7 +77,8 @@ async fn get(
     let id = *id;
     let allowed = who.user_id == id
         || who.is_admin()
-        || (who.role == Role::Owner && state.db.serves_member(who.user_id, id).await?);
+        || (who.role == Role::Owner
+            && crate::db::members::serves_member(&state.db, who.user_id, id).await?);
     if !allowed {
         return Err(ApiError::Forbidden(
             "you see your own account; staff see their stores' members",

@@ -1,0 +1,102 @@
+//! Memberships: who belongs to which store.
+//!
+//! Joining opens the member's balance row (at 0, or keeps the one left from an
+//! earlier membership) in the same call, so every later posting to a member finds
+//! its row; leaving keeps the balance and coupons for a return.
+
+use anyhow::Context;
+use sqlx::Row;
+
+use super::{Db, Tx};
+use crate::mileage::model::Member;
+use crate::time::rfc3339;
+
+/// Enrols `user_id` at `store_id`. Returns false if they were a member already.
+pub async fn join(tx: &mut Tx, store_id: i64, user_id: i64, at: i64) -> anyhow::Result<bool> {
+    let added = sqlx::query(
+        "INSERT INTO memberships (store_id, user_id, joined_at) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(store_id)
+    .bind(user_id)
+    .bind(at)
+    .execute(tx.conn())
+    .await
+    .context("joining a store")?
+    .rows_affected();
+    sqlx::query(
+        "INSERT INTO mileage_balances (store_id, user_id, balance, updated_at)
+         VALUES ($1, $2, 0, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(store_id)
+    .bind(user_id)
+    .bind(at)
+    .execute(tx.conn())
+    .await
+    .context("opening a balance")?;
+    Ok(added == 1)
+}
+
+/// Ends a membership. Returns false if there was none.
+pub async fn leave(tx: &mut Tx, store_id: i64, user_id: i64) -> anyhow::Result<bool> {
+    let gone = sqlx::query("DELETE FROM memberships WHERE store_id = $1 AND user_id = $2")
+        .bind(store_id)
+        .bind(user_id)
+        .execute(tx.conn())
+        .await
+        .context("leaving a store")?
+        .rows_affected();
+    Ok(gone == 1)
+}
+
+/// Whether `user_id` is a member of `store_id`, read in `tx`.
+pub async fn is_member(tx: &mut Tx, store_id: i64, user_id: i64) -> anyhow::Result<bool> {
+    Ok(
+        sqlx::query("SELECT 1 FROM memberships WHERE store_id = $1 AND user_id = $2")
+            .bind(store_id)
+            .bind(user_id)
+            .fetch_optional(tx.conn())
+            .await?
+            .is_some(),
+    )
+}
+
+/// A store's members with their balances.
+pub async fn of_store(db: &Db, store_id: i64) -> anyhow::Result<Vec<Member>> {
+    let rows = sqlx::query(
+        "SELECT m.user_id, u.name, u.member_no, m.joined_at, COALESCE(b.balance, 0),
+                (SELECT COUNT(*) FROM coupons c
+                 WHERE c.store_id = m.store_id AND c.user_id = m.user_id AND c.redeemed_at IS NULL)
+         FROM memberships m JOIN users u ON u.id = m.user_id
+         LEFT JOIN mileage_balances b ON b.store_id = m.store_id AND b.user_id = m.user_id
+         WHERE m.store_id = $1 ORDER BY m.user_id",
+    )
+    .bind(store_id)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Member {
+                user_id: r.try_get(0)?,
+                name: r.try_get(1)?,
+                member_no: r.try_get(2)?,
+                joined_at: rfc3339(r.try_get(3)?),
+                balance: r.try_get(4)?,
+                active_coupons: r.try_get(5)?,
+            })
+        })
+        .collect()
+}
+
+/// Whether `staff_id` works at a store the customer `user_id` belongs to.
+pub async fn serves_member(db: &Db, staff_id: i64, user_id: i64) -> anyhow::Result<bool> {
+    Ok(sqlx::query(
+        "SELECT 1 FROM memberships m JOIN store_staff s ON s.store_id = m.store_id
+         WHERE m.user_id = $1 AND s.user_id = $2",
+    )
+    .bind(user_id)
+    .bind(staff_id)
+    .fetch_optional(db.reader())
+    .await?
+    .is_some())
+}

@@ -1,0 +1,122 @@
+//! The loyalty program's data as the API and the events show it: ledger entries,
+//! balances, members, coupons and redemptions. Storage ([`crate::db::ledger`],
+//! [`crate::db::coupons`], [`crate::db::members`]) reads rows into these; flows and
+//! routes pass them on unchanged.
+
+use serde::{Deserialize, Serialize};
+
+use crate::stores::CouponDesign;
+
+/// One ledger entry. A balance always equals the sum of its entries' `points`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Entry {
+    pub id: i64,
+    pub store_id: i64,
+    pub user_id: i64,
+    /// `grant`, `conversion` or `adjustment`.
+    pub kind: String,
+    /// Signed: a conversion's points are negative.
+    pub points: i64,
+    pub balance_after: i64,
+    pub reason: String,
+    pub actor_id: Option<i64>,
+    pub created_at: String,
+}
+
+/// Where a coupon is in its life.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CouponStatus {
+    Active,
+    Redeemed,
+}
+
+impl CouponStatus {
+    /// Parses a `?status=` filter.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(Self::Active),
+            "redeemed" => Some(Self::Redeemed),
+            _ => None,
+        }
+    }
+}
+
+/// A coupon as its holder and the store see it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Coupon {
+    pub id: i64,
+    pub store_id: i64,
+    pub store_name: String,
+    pub user_id: i64,
+    /// The store's design when the coupon was issued.
+    pub design: CouponDesign,
+    pub status: CouponStatus,
+    pub issued_at: String,
+    pub redeemed_at: Option<String>,
+}
+
+/// A member's balance at one store.
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct Balance {
+    pub store_id: i64,
+    pub store_name: String,
+    pub balance: i64,
+    pub coupon_threshold: i64,
+    /// False once the customer left the store; the balance is kept for a return.
+    pub member: bool,
+}
+
+/// A store's member as its staff see them.
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct Member {
+    pub user_id: i64,
+    pub name: String,
+    pub member_no: Option<String>,
+    pub joined_at: String,
+    pub balance: i64,
+    pub active_coupons: i64,
+}
+
+/// One logged redemption.
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct Redemption {
+    pub id: i64,
+    pub coupon_id: i64,
+    pub store_id: i64,
+    pub user_id: i64,
+    pub redeemed_by: Person,
+    pub redeemed_at: String,
+}
+
+/// Who did something, as events and logs name them.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Person {
+    pub id: i64,
+    pub name: String,
+}
+
+/// What a grant answers (and, on a retry with the same key, answers again).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Granted {
+    pub entry: Entry,
+    /// The balance after any conversion.
+    pub balance: i64,
+    pub balance_before_conversion: i64,
+    pub coupons_issued: i64,
+    pub coupons: Vec<Coupon>,
+}
+
+/// Paging through a list newest first: ids below `before`, at most `limit`.
+#[derive(Clone, Copy, Debug)]
+pub struct Page {
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+impl Page {
+    /// The exclusive upper bound on ids (everything when no `before` is given).
+    pub fn before_id(&self) -> i64 {
+        self.before.unwrap_or(i64::MAX)
+    }
+}
