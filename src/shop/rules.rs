@@ -191,6 +191,7 @@ pub enum StockStatus {
 }
 
 impl StockStatus {
+    /// The status of `quantity` held against `optimum` (`None` before any run).
     pub fn of(quantity: i64, optimum: Option<i64>) -> Self {
         match optimum {
             None => Self::Unknown,

@@ -1,7 +1,7 @@
 //! Stock: how many of an album each store holds, and the history of every change.
 //!
 //! Stock never goes negative, and that is decided here only: a change is one
-//! conditional `UPDATE` ([`shift`]) judged by `rows_affected()`, backed by the
+//! conditional `UPDATE` (`shift`) judged by `rows_affected()`, backed by the
 //! `CHECK (quantity >= 0)` constraint. Every public call that changes stock also
 //! writes the change's `stock_changes` row, so no caller can move stock without
 //! history ([`set`], [`add`], and [`super::orders::insert`] for orders).
