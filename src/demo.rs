@@ -7,9 +7,10 @@ use anyhow::Context;
 
 use crate::auth::{Role, password};
 use crate::db::Db;
+use crate::db::shop::catalog::shop_is_empty;
 use crate::db::users::NewUser;
 use crate::settings::Settings;
-use crate::shop::{NewProduct, StockLevel};
+use crate::shop::{NewProduct, StockLevel, catalog, stock};
 use crate::stores::NewStore;
 
 /// The demo's one password, printed with the logins: it guards demo data only.
@@ -95,7 +96,7 @@ pub async fn seed_if_asked(db: &Db, settings: &Settings) -> anyhow::Result<()> {
 
 /// Seeds the demo data if the database holds no stores and no products.
 pub async fn seed(db: &Db) -> anyhow::Result<()> {
-    if !db.shop_is_empty().await? {
+    if !shop_is_empty(db).await? {
         println!("pointcast: demo data not added: the database already has stores or albums");
         return Ok(());
     }
@@ -129,14 +130,21 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
     for (i, (title, artist, price)) in ALBUMS.iter().enumerate() {
         let new = NewProduct::parse(title, artist, *price)
             .map_err(|e| anyhow::anyhow!("demo album {title}: {e}"))?;
-        let product = db.create_product(&new, owner.id).await?;
+        let product = catalog::create_product(db, &new, owner.id).await?;
         for (s, store_id) in store_ids.iter().enumerate() {
             // A spread of levels, a few sold out, so low stock shows from the start.
             let qty = ((i * 7 + s * 5) % 13) as i64;
             let level = StockLevel::parse(qty).map_err(|e| anyhow::anyhow!("{e}"))?;
-            db.set_stock(*store_id, product.id, level, "demo opening stock", owner.id)
-                .await
-                .map_err(|e| anyhow::anyhow!("demo stock: {e}"))?;
+            stock::set_stock(
+                db,
+                *store_id,
+                product.id,
+                level,
+                "demo opening stock",
+                owner.id,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("demo stock: {e}"))?;
         }
     }
     let mut members = Vec::new();

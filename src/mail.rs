@@ -1,4 +1,4 @@
-//! The mailer: one task per instance that sends the outbox (`src/store/outbox.rs`)
+//! The mailer: one task per instance that sends the outbox (`src/db/outbox.rs`)
 //! over SMTP with lettre.
 //!
 //! It drains every due mail, then sleeps until the next one falls due, the poll

@@ -5,9 +5,16 @@
 //! - [`clock`]: the scheduler's time, movable by tests.
 //! - [`scheduler`]: claiming due jobs (never two runs at once, even across
 //!   instances), recording runs, catching up a missed run once.
-//! - [`tasks`]: what each job does.
+//! - [`tasks`]: which body each job runs, and its summary.
+//! - [`sales_rollup`]: `roll_up_sales`, the `sales-rollup` job's body.
+//! - [`optimal_stock`]: `compute_optimal_stock`, the `optimal-stock` job's body
+//!   (the formula and the `stock.low` alerts).
+//! - [`events`]: the payload of `job.completed`.
 
 pub mod clock;
+pub mod events;
+pub mod optimal_stock;
+pub mod sales_rollup;
 pub mod schedule;
 pub mod scheduler;
 pub mod tasks;

@@ -12,15 +12,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::json;
+use serde_json::Value;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::clock::Clock;
+use super::events::JobCompleted;
 use super::schedule::Schedule;
 use super::{JOBS, JobError, tasks};
 use crate::db::Db;
-use crate::db::jobs::{JobRow, RunRow};
+use crate::db::jobs::{self as rows, JobRow, RunRow};
+use crate::events::channel;
 use crate::time::rfc3339;
 
 /// How long a claimed run may hold its job before another may take it over.
@@ -76,7 +78,7 @@ impl Scheduler {
         for (name, default, _) in JOBS {
             let s = Schedule::parse(default, None).map_err(anyhow::Error::from)?;
             let next = s.next_after(now).map(|t| t.timestamp_millis());
-            self.db.ensure_job(name, s.text(), "UTC", next).await?;
+            rows::ensure_job(&self.db, name, s.text(), "UTC", next).await?;
         }
         Ok(())
     }
@@ -110,7 +112,7 @@ impl Scheduler {
     /// Runs every due job; returns the earliest next run time.
     async fn run_due(&self) -> anyhow::Result<Option<DateTime<Utc>>> {
         let now = self.clock.now();
-        for job in self.db.jobs().await? {
+        for job in rows::jobs(&self.db).await? {
             let due = job.next_run_at.is_some_and(|t| t <= now.timestamp_millis());
             if !due {
                 continue;
@@ -127,9 +129,7 @@ impl Scheduler {
                 }
             }
         }
-        Ok(self
-            .db
-            .jobs()
+        Ok(rows::jobs(&self.db)
             .await?
             .iter()
             .filter_map(|j| j.next_run_at)
@@ -139,7 +139,7 @@ impl Scheduler {
 
     /// Runs a job now, whatever its schedule.
     pub async fn run_now(&self, name: &str) -> Result<RunView, JobError> {
-        let job = self.db.job(name).await?.ok_or(JobError::Unknown)?;
+        let job = rows::job(&self.db, name).await?.ok_or(JobError::Unknown)?;
         self.execute(&job, "manual", false).await
     }
 
@@ -156,36 +156,30 @@ impl Scheduler {
         } else {
             None
         };
-        let run_id = self
-            .db
-            .claim_job(
-                &job.name,
-                now.timestamp_millis(),
-                (now + LEASE).timestamp_millis(),
-                next,
-                due_only,
-                trigger,
-            )
-            .await?
-            .ok_or(JobError::Running)?;
+        let run_id = rows::claim(
+            &self.db,
+            &job.name,
+            now.timestamp_millis(),
+            (now + LEASE).timestamp_millis(),
+            next,
+            due_only,
+            trigger,
+        )
+        .await?
+        .ok_or(JobError::Running)?;
         tracing::info!(job = %job.name, run = run_id, trigger, "job started");
         let (outcome, summary) = match tasks::run(&self.db, &job.name, now).await {
             Ok(summary) => ("ok", summary),
             Err(e) => {
                 tracing::warn!(job = %job.name, error = ?e, "job failed");
-                ("error", json!({ "error": e.to_string() }))
+                let failed = tasks::Failed {
+                    error: e.to_string(),
+                };
+                ("error", tasks::summary(&failed)?)
             }
         };
         let finished = self.clock.now();
-        self.db
-            .finish_job(
-                &job.name,
-                run_id,
-                now.timestamp_millis(),
-                finished.timestamp_millis(),
-                outcome,
-                &summary,
-            )
+        self.finish(&job.name, run_id, now, finished, outcome, &summary)
             .await?;
         tracing::info!(job = %job.name, run = run_id, outcome, "job finished");
         Ok(RunView {
@@ -210,23 +204,17 @@ impl Scheduler {
         let next = schedule
             .next_after(self.clock.now())
             .map(|t| t.timestamp_millis());
-        if !self
-            .db
-            .set_job_schedule(name, schedule.text(), schedule.tz.name(), next)
-            .await?
-        {
+        if !rows::set_schedule(&self.db, name, schedule.text(), schedule.tz.name(), next).await? {
             return Err(JobError::Unknown);
         }
         self.wake.notify_one();
         tracing::info!(job = name, schedule = %schedule, "schedule changed");
-        let job = self.db.job(name).await?.ok_or(JobError::Unknown)?;
+        let job = rows::job(&self.db, name).await?.ok_or(JobError::Unknown)?;
         Ok(self.view(job))
     }
 
     pub async fn list(&self) -> Result<Vec<JobView>, JobError> {
-        Ok(self
-            .db
-            .jobs()
+        Ok(rows::jobs(&self.db)
             .await?
             .into_iter()
             .map(|j| self.view(j))
@@ -234,14 +222,39 @@ impl Scheduler {
     }
 
     pub async fn runs(&self, name: &str, limit: i64) -> Result<Vec<RunView>, JobError> {
-        self.db.job(name).await?.ok_or(JobError::Unknown)?;
-        Ok(self
-            .db
-            .job_runs(name, limit)
+        rows::job(&self.db, name).await?.ok_or(JobError::Unknown)?;
+        Ok(rows::runs(&self.db, name, limit)
             .await?
             .into_iter()
             .map(run_view)
             .collect())
+    }
+
+    /// Records a run's end, frees its job and tells the admins (`job.completed`),
+    /// in one transaction.
+    async fn finish(
+        &self,
+        name: &str,
+        run_id: i64,
+        started: DateTime<Utc>,
+        finished: DateTime<Utc>,
+        outcome: &str,
+        summary: &Value,
+    ) -> anyhow::Result<()> {
+        let (started, finished) = (started.timestamp_millis(), finished.timestamp_millis());
+        let mut tx = self.db.begin().await?;
+        let text = summary.to_string();
+        rows::finish(&mut tx, name, run_id, started, finished, outcome, &text).await?;
+        let completed = JobCompleted {
+            job: name,
+            run_id,
+            outcome,
+            summary,
+            started_at: rfc3339(started),
+            finished_at: rfc3339(finished),
+        };
+        tx.emit(channel::ADMIN, &completed).await?;
+        tx.commit().await
     }
 
     fn view(&self, j: JobRow) -> JobView {

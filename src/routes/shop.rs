@@ -1,4 +1,6 @@
-//! The record shop over HTTP: products, stock, orders, sales, inventory.
+//! The record shop over HTTP: products, stock, orders, sales, inventory. Each
+//! handler parses, authorises, calls a flow of [`crate::shop`] and maps its answer
+//! (or its [`ShopError`]) to a status and body.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -7,7 +9,8 @@ use serde_json::{Map, json};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::shop::{
-    self, Delta, NewProduct, Period, ProductUpdate, Quantity, ShopError, StockLevel,
+    self, Delta, NewProduct, Period, ProductUpdate, Quantity, ShopError, StockLevel, catalog,
+    orders, sales as sold, stock,
 };
 use crate::state::AppState;
 
@@ -74,17 +77,14 @@ async fn require_staff(state: &AppState, who: &Principal, store_id: i64) -> ApiR
 #[utoipa::path(get, path = "/api/v1/products", tag = "products",
     responses((status = 200, body = crate::routes::openapi::ProductList)))]
 async fn list_products(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(json!({ "products": state.db.products().await? })))
+    let products = catalog::products(&state.db).await?;
+    Ok(HttpResponse::Ok().json(json!({ "products": products })))
 }
 
 #[utoipa::path(get, path = "/api/v1/products/{id}", tag = "products", params(("id" = i64, Path, description = "product id")),
     responses((status = 200, body = crate::db::shop::Product)))]
 async fn get_product(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let p = state
-        .db
-        .product(*id)
-        .await?
-        .ok_or(ApiError::NotFound("product"))?;
+    let p = catalog::product(&state.db, *id).await?;
     Ok(HttpResponse::Ok().json(p))
 }
 
@@ -113,7 +113,7 @@ async fn create_product(
         return Err(ApiError::Forbidden("admins only"));
     }
     let new = NewProduct::parse(&body.title, &body.artist, body.price)?;
-    let p = state.db.create_product(&new, who.user_id).await?;
+    let p = catalog::create_product(&state.db, &new, who.user_id).await?;
     tracing::info!(product_id = p.id, by = who.user_id, "product created");
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/products/{}", p.id)))
@@ -147,7 +147,7 @@ async fn update_product(
         return Err(ApiError::Forbidden("admins only"));
     }
     let update = ProductUpdate::parse(body.title.as_deref(), body.artist.as_deref(), body.price)?;
-    let p = state.db.update_product(*id, &update, who.user_id).await?;
+    let p = catalog::update_product(&state.db, *id, &update, who.user_id).await?;
     Ok(HttpResponse::Ok().json(p))
 }
 
@@ -157,10 +157,7 @@ async fn product_history(
     state: web::Data<AppState>,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    if state.db.product(*id).await?.is_none() {
-        return Err(ApiError::NotFound("product"));
-    }
-    let history = state.db.product_history(*id).await?;
+    let history = catalog::product_history(&state.db, *id).await?;
     Ok(HttpResponse::Ok().json(json!({ "history": history })))
 }
 
@@ -168,10 +165,7 @@ async fn product_history(
 #[utoipa::path(get, path = "/api/v1/products/{id}/stock", tag = "stock", params(("id" = i64, Path, description = "product id")),
     responses((status = 200, body = crate::routes::openapi::ProductStock)))]
 async fn product_stock(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
-    if state.db.product(*id).await?.is_none() {
-        return Err(ApiError::NotFound("product"));
-    }
-    let stock = state.db.product_stock(*id).await?;
+    let stock = stock::product_stock(&state.db, *id).await?;
     Ok(HttpResponse::Ok().json(json!({ "product_id": *id, "stock": stock })))
 }
 
@@ -179,10 +173,7 @@ async fn product_stock(state: web::Data<AppState>, id: web::Path<i64>) -> ApiRes
 #[utoipa::path(get, path = "/api/v1/stores/{id}/stock", tag = "stock", params(("id" = i64, Path, description = "store id")),
     responses((status = 200, body = crate::routes::openapi::StoreStock)))]
 async fn store_stock(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
-    if !state.db.store_exists(*id).await? {
-        return Err(ApiError::NotFound("store"));
-    }
-    let stock = state.db.store_stock(*id).await?;
+    let stock = stock::store_stock(&state.db, *id).await?;
     Ok(HttpResponse::Ok().json(json!({ "store_id": *id, "stock": stock })))
 }
 
@@ -199,7 +190,7 @@ struct SetStock {
 #[utoipa::path(put, path = "/api/v1/stores/{id}/stock/{product_id}", tag = "stock", params(("id" = i64, Path, description = "store id"), ("product_id" = i64, Path, description = "product id")),
     request_body = SetStock, security(("bearer" = [])),
     responses(
-        (status = 200, body = crate::db::shop::StockChange),
+        (status = 200, body = crate::shop::stock::StockChange),
         (status = 403, description = "Staff of this store only"),
     ))]
 async fn set_stock(
@@ -212,10 +203,8 @@ async fn set_stock(
     require_staff(&state, &who, store_id).await?;
     let level = StockLevel::parse(body.quantity)?;
     let reason = shop::parse_reason(body.reason.as_deref(), "count")?;
-    let change = state
-        .db
-        .set_stock(store_id, product_id, level, &reason, who.user_id)
-        .await?;
+    let change =
+        stock::set_stock(&state.db, store_id, product_id, level, &reason, who.user_id).await?;
     Ok(HttpResponse::Ok().json(change))
 }
 
@@ -232,7 +221,7 @@ struct AdjustStock {
 #[utoipa::path(post, path = "/api/v1/stores/{id}/stock/{product_id}/adjust", tag = "stock", params(("id" = i64, Path, description = "store id"), ("product_id" = i64, Path, description = "product id")),
     request_body = AdjustStock, security(("bearer" = [])),
     responses(
-        (status = 200, body = crate::db::shop::StockChange),
+        (status = 200, body = crate::shop::stock::StockChange),
         (status = 403, description = "Staff of this store only"),
         (status = 409, description = "`insufficient_stock`: removing more than is held"),
     ))]
@@ -246,10 +235,8 @@ async fn adjust_stock(
     require_staff(&state, &who, store_id).await?;
     let delta = Delta::parse(body.delta)?;
     let reason = shop::parse_reason(body.reason.as_deref(), "adjustment")?;
-    let change = state
-        .db
-        .adjust_stock(store_id, product_id, delta, &reason, who.user_id)
-        .await?;
+    let change =
+        stock::adjust_stock(&state.db, store_id, product_id, delta, &reason, who.user_id).await?;
     Ok(HttpResponse::Ok().json(change))
 }
 
@@ -282,10 +269,15 @@ async fn place_order(
 ) -> ApiResult<HttpResponse> {
     let key = super::idempotency_key(&req)?;
     let quantity = Quantity::parse(body.quantity)?;
-    let answer = state
-        .db
-        .place_order(who.user_id, &key, body.store_id, body.product_id, quantity)
-        .await?;
+    let answer = orders::place_order(
+        &state.db,
+        who.user_id,
+        &key,
+        body.store_id,
+        body.product_id,
+        quantity,
+    )
+    .await?;
     tracing::info!(
         user_id = who.user_id,
         store_id = body.store_id,
@@ -316,10 +308,7 @@ async fn user_orders(
     if who.user_id != *id && !who.is_admin() {
         return Err(ApiError::Forbidden("your own orders only"));
     }
-    if state.db.user(*id).await?.is_none() {
-        return Err(ShopError::NoSuchUser.into());
-    }
-    let orders = state.db.user_orders(*id).await?;
+    let orders = orders::user_orders(&state.db, *id).await?;
     Ok(HttpResponse::Ok().json(json!({ "orders": orders })))
 }
 
@@ -348,7 +337,7 @@ async fn sales(
 ) -> ApiResult<HttpResponse> {
     require_staff(&state, &who, *id).await?;
     let period = Period::parse(&q.from, &q.to)?;
-    let rows = state.db.sales(*id, &period).await?;
+    let rows = sold::sales(&state.db, *id, &period).await?;
     let (from, to) = period.as_strings();
     Ok(HttpResponse::Ok().json(json!({ "store_id": *id, "from": from, "to": to, "sales": rows })))
 }
@@ -364,7 +353,6 @@ async fn inventory(
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     require_staff(&state, &who, *id).await?;
-    let since = crate::time::now_millis() - shop::RECENT_SALES_DAYS * 24 * 3600 * 1000;
-    let rows = state.db.inventory(*id, since).await?;
+    let rows = sold::inventory(&state.db, *id, crate::time::now_millis()).await?;
     Ok(HttpResponse::Ok().json(json!({ "store_id": *id, "inventory": rows })))
 }

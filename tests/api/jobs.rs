@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use pointcast::db::jobs::claim;
 use pointcast::jobs::clock::ManualClock;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -207,27 +208,41 @@ async fn overlapping_triggers_make_one_run_at_a_time() {
     // lease is what keeps them apart: at most one was holding the job at any moment.
     let db = pointcast::db::Db::connect(&app.db.url).await.unwrap();
     let now = clock_ms("2026-11-21T12:00:00Z");
-    let first = db
-        .claim_job("sales-rollup", now, now + 60_000, None, false, "manual")
-        .await
-        .unwrap();
+    let first = claim(
+        &db,
+        "sales-rollup",
+        now,
+        now + 60_000,
+        None,
+        false,
+        "manual",
+    )
+    .await
+    .unwrap();
     assert!(first.is_some());
-    let second = db
-        .claim_job("sales-rollup", now, now + 60_000, None, false, "manual")
-        .await
-        .unwrap();
+    let second = claim(
+        &db,
+        "sales-rollup",
+        now,
+        now + 60_000,
+        None,
+        false,
+        "manual",
+    )
+    .await
+    .unwrap();
     assert!(second.is_none(), "a held lease refuses a second run");
-    let after_lease = db
-        .claim_job(
-            "sales-rollup",
-            now + 61_000,
-            now + 120_000,
-            None,
-            false,
-            "manual",
-        )
-        .await
-        .unwrap();
+    let after_lease = claim(
+        &db,
+        "sales-rollup",
+        now + 61_000,
+        now + 120_000,
+        None,
+        false,
+        "manual",
+    )
+    .await
+    .unwrap();
     assert!(
         after_lease.is_some(),
         "an expired lease (a crashed run) frees the job"
