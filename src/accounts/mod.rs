@@ -16,7 +16,7 @@ pub mod signup;
 
 use thiserror::Error;
 
-pub use profile::{LatLon, Me, Profile, ProfileChange, UserWithStores};
+pub use profile::{LatLon, Profile, ProfileChange, UserWithStores};
 pub use rules::{Login, Name, Password, Phone};
 pub use sessions::LoggedIn;
 pub use signup::NewStaff;

@@ -35,9 +35,6 @@ pub struct Profile {
     pub location: Option<Option<LatLon>>,
 }
 
-/// "Who am I" is a user with their stores.
-pub type Me = UserWithStores;
-
 /// A user, with their shared location when `with_location` (the user themself and
 /// admins see it; an owner serving them does not).
 pub async fn profile(db: &Db, id: i64, with_location: bool) -> Result<Profile, AccountError> {
@@ -116,7 +113,7 @@ pub async fn share_location(db: &Db, id: i64, lat: f64, lon: f64) -> Result<LatL
 }
 
 /// The caller, with the stores they work at when they are staff.
-pub async fn me(db: &Db, who: &Principal) -> Result<Me, AccountError> {
+pub async fn me(db: &Db, who: &Principal) -> Result<UserWithStores, AccountError> {
     let user = db.user(who.user_id).await?.ok_or(AccountError::Gone)?;
     let store_ids = if who.role.is_staff() {
         db.staff_store_ids(who.user_id).await?
