@@ -1,14 +1,17 @@
-//! Stores and their staff.
+//! Store rows: stores, who works at each, and the log of coupon design changes.
+//!
+//! Rows and queries only; the flows that decide are in [`crate::stores`]. Writes
+//! take the flow's [`Tx`]; reads take any executor (the reader pool or a
+//! transaction's connection), so a flow reads what it is about to change.
 
 use anyhow::Context;
 use serde::Serialize;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
 
-use super::Db;
-use crate::stores::{CouponDesign, NewStore, StorePatch};
-use crate::time::now_millis;
-use crate::time::rfc3339;
+use super::{Db, Tx};
+use crate::stores::{CouponDesign, NewStore};
+use crate::time::{now_millis, rfc3339};
 
 /// A store as the API shows it.
 #[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
@@ -60,191 +63,201 @@ pub(crate) fn store_from_row(r: &AnyRow) -> anyhow::Result<Store> {
     })
 }
 
+/// Inserts a store; its owner (if any) becomes its staff in the same write, so an
+/// owner always works at the stores they own.
+pub async fn insert_store(tx: &mut Tx, new: &NewStore) -> anyhow::Result<Store> {
+    let row = sqlx::query(
+        "INSERT INTO stores (name, address, lat, lon, owner_id, joined_at, coupon_threshold)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(&new.name)
+    .bind(&new.address)
+    .bind(new.location.map(|l| l.0))
+    .bind(new.location.map(|l| l.1))
+    .bind(new.owner_id)
+    .bind(now_millis())
+    .bind(new.coupon_threshold)
+    .fetch_one(tx.conn())
+    .await
+    .context("inserting a store")?;
+    let id: i64 = row.try_get(0)?;
+    if let Some(owner) = new.owner_id {
+        sqlx::query(
+            "INSERT INTO store_staff (store_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(owner)
+        .execute(tx.conn())
+        .await
+        .context("making the owner staff")?;
+    }
+    store_by_id(tx.conn(), id)
+        .await?
+        .context("a new store vanished")
+}
+
+/// One store, read through `ex`.
+pub async fn store_by_id<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    id: i64,
+) -> anyhow::Result<Option<Store>> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        store_columns!(),
+        " FROM stores WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(ex)
+    .await
+    .context("reading a store")?;
+    row.as_ref().map(store_from_row).transpose()
+}
+
+/// Every store, by id.
+pub async fn all_stores<'c>(ex: impl Executor<'c, Database = Any>) -> anyhow::Result<Vec<Store>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        store_columns!(),
+        " FROM stores ORDER BY id"
+    ))
+    .fetch_all(ex)
+    .await
+    .context("listing stores")?;
+    rows.iter().map(store_from_row).collect()
+}
+
+/// Writes a store's editable fields (name, address, location, threshold) as given.
+pub async fn save_store(tx: &mut Tx, store: &Store) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE stores SET name = $1, address = $2, lat = $3, lon = $4, coupon_threshold = $5
+         WHERE id = $6",
+    )
+    .bind(&store.name)
+    .bind(&store.address)
+    .bind(store.lat)
+    .bind(store.lon)
+    .bind(store.coupon_threshold)
+    .bind(store.id)
+    .execute(tx.conn())
+    .await
+    .context("updating a store")?;
+    Ok(())
+}
+
+/// Sets a store's coupon design and logs the change in the same call, so no change
+/// goes unlogged. Answers the log row's id; `None` if the store does not exist.
+pub async fn set_design(
+    tx: &mut Tx,
+    store_id: i64,
+    design: &CouponDesign,
+    by: i64,
+) -> anyhow::Result<Option<i64>> {
+    let changed = sqlx::query(
+        "UPDATE stores SET coupon_shape = $1, coupon_color = $2, coupon_label = $3 WHERE id = $4",
+    )
+    .bind(&design.shape)
+    .bind(&design.color)
+    .bind(&design.label)
+    .bind(store_id)
+    .execute(tx.conn())
+    .await
+    .context("changing a coupon design")?
+    .rows_affected();
+    if changed == 0 {
+        return Ok(None);
+    }
+    let row = sqlx::query(
+        "INSERT INTO coupon_design_history (store_id, shape, color, label, changed_by, changed_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(store_id)
+    .bind(&design.shape)
+    .bind(&design.color)
+    .bind(&design.label)
+    .bind(by)
+    .bind(now_millis())
+    .fetch_one(tx.conn())
+    .await
+    .context("logging a coupon design change")?;
+    Ok(Some(row.try_get(0)?))
+}
+
+/// The columns [`change_from_row`] reads, in its order, from `h` (the history) and
+/// `u` (who changed it).
+macro_rules! change_columns {
+    () => {
+        "SELECT h.id, h.store_id, h.shape, h.color, h.label, h.changed_by, u.name, h.changed_at
+         FROM coupon_design_history h JOIN users u ON u.id = h.changed_by"
+    };
+}
+
+fn change_from_row(r: &AnyRow) -> anyhow::Result<DesignChange> {
+    Ok(DesignChange {
+        id: r.try_get(0)?,
+        store_id: r.try_get(1)?,
+        design: CouponDesign {
+            shape: r.try_get(2)?,
+            color: r.try_get(3)?,
+            label: r.try_get(4)?,
+        },
+        changed_by: crate::mileage::model::Person {
+            id: r.try_get(5)?,
+            name: r.try_get(6)?,
+        },
+        changed_at: rfc3339(r.try_get(7)?),
+    })
+}
+
+/// One logged design change.
+pub async fn design_change<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    id: i64,
+) -> anyhow::Result<Option<DesignChange>> {
+    let row = sqlx::query(concat!(change_columns!(), " WHERE h.id = $1"))
+        .bind(id)
+        .fetch_optional(ex)
+        .await
+        .context("reading a design change")?;
+    row.as_ref().map(change_from_row).transpose()
+}
+
+/// Every change of a store's coupon design, newest first.
+pub async fn design_history<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    store_id: i64,
+) -> anyhow::Result<Vec<DesignChange>> {
+    let rows = sqlx::query(concat!(
+        change_columns!(),
+        " WHERE h.store_id = $1 ORDER BY h.id DESC"
+    ))
+    .bind(store_id)
+    .fetch_all(ex)
+    .await
+    .context("reading a design history")?;
+    rows.iter().map(change_from_row).collect()
+}
+
 impl Db {
-    /// Creates a store; its owner (if any) becomes its staff.
+    /// Creates a store in a transaction of its own, for seeding (`serve --demo`);
+    /// requests go through [`crate::stores::manage::create`], which checks the owner.
     pub async fn create_store(&self, new: &NewStore) -> anyhow::Result<Store> {
         let mut tx = self.begin().await?;
-        let row = sqlx::query(
-            "INSERT INTO stores (name, address, lat, lon, owner_id, joined_at, coupon_threshold)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        )
-        .bind(&new.name)
-        .bind(&new.address)
-        .bind(new.location.map(|l| l.0))
-        .bind(new.location.map(|l| l.1))
-        .bind(new.owner_id)
-        .bind(now_millis())
-        .bind(new.coupon_threshold)
-        .fetch_one(tx.conn())
-        .await
-        .context("inserting a store")?;
-        let id: i64 = row.try_get(0)?;
-        if let Some(owner) = new.owner_id {
-            sqlx::query("INSERT INTO store_staff (store_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(id)
-                .bind(owner)
-                .execute(tx.conn())
-                .await?;
-        }
-        let store = sqlx::query(concat!(
-            "SELECT ",
-            store_columns!(),
-            " FROM stores WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_one(tx.conn())
-        .await?;
-        let store = store_from_row(&store)?;
+        let store = insert_store(&mut tx, new).await?;
         tx.commit().await?;
         Ok(store)
     }
 
+    /// One store, if it exists.
     pub async fn store(&self, id: i64) -> anyhow::Result<Option<Store>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            store_columns!(),
-            " FROM stores WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(self.reader())
-        .await?;
-        row.as_ref().map(store_from_row).transpose()
+        store_by_id(self.reader(), id).await
     }
 
-    pub async fn stores(&self) -> anyhow::Result<Vec<Store>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            store_columns!(),
-            " FROM stores ORDER BY id"
-        ))
-        .fetch_all(self.reader())
-        .await?;
-        rows.iter().map(store_from_row).collect()
-    }
-
-    /// Applies a validated patch; `None` if the store does not exist. Reads and
-    /// writes in one transaction so the fields not named keep their current values.
-    pub async fn update_store(&self, id: i64, patch: &StorePatch) -> anyhow::Result<Option<Store>> {
-        let mut tx = self.begin().await?;
-        let Some(row) = sqlx::query(concat!(
-            "SELECT ",
-            store_columns!(),
-            " FROM stores WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await?
-        else {
-            return Ok(None);
-        };
-        let mut store = store_from_row(&row)?;
-        if let Some(n) = &patch.name {
-            store.name.clone_from(n);
-        }
-        if let Some(a) = &patch.address {
-            store.address.clone_from(a);
-        }
-        if let Some((lat, lon)) = patch.location {
-            (store.lat, store.lon) = (Some(lat), Some(lon));
-        }
-        if let Some(t) = patch.coupon_threshold {
-            store.coupon_threshold = t;
-        }
-        sqlx::query(
-            "UPDATE stores SET name = $1, address = $2, lat = $3, lon = $4, coupon_threshold = $5
-             WHERE id = $6",
-        )
-        .bind(&store.name)
-        .bind(&store.address)
-        .bind(store.lat)
-        .bind(store.lon)
-        .bind(store.coupon_threshold)
-        .bind(id)
-        .execute(tx.conn())
-        .await
-        .context("updating a store")?;
-        tx.commit().await?;
-        Ok(Some(store))
-    }
-
-    /// Sets a store's coupon design and logs the change in the same transaction;
-    /// `None` if the store does not exist. Coupons already issued keep theirs.
-    pub async fn set_coupon_design(
-        &self,
-        store_id: i64,
-        design: &CouponDesign,
-        by: i64,
-    ) -> anyhow::Result<Option<DesignChange>> {
-        let mut tx = self.begin().await?;
-        let changed = sqlx::query(
-            "UPDATE stores SET coupon_shape = $1, coupon_color = $2, coupon_label = $3 WHERE id = $4",
-        )
-        .bind(&design.shape)
-        .bind(&design.color)
-        .bind(&design.label)
-        .bind(store_id)
-        .execute(tx.conn())
-        .await
-        .context("changing a coupon design")?
-        .rows_affected();
-        if changed == 0 {
-            return Ok(None);
-        }
-        let row = sqlx::query(
-            "INSERT INTO coupon_design_history (store_id, shape, color, label, changed_by, changed_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(store_id)
-        .bind(&design.shape)
-        .bind(&design.color)
-        .bind(&design.label)
-        .bind(by)
-        .bind(now_millis())
-        .fetch_one(tx.conn())
-        .await
-        .context("logging a coupon design change")?;
-        let id: i64 = row.try_get(0)?;
-        tx.commit().await?;
-        let history = self.design_history(store_id).await?;
-        Ok(history.into_iter().find(|c| c.id == id))
-    }
-
-    /// Every change of a store's coupon design, newest first.
-    pub async fn design_history(&self, store_id: i64) -> anyhow::Result<Vec<DesignChange>> {
-        let rows = sqlx::query(
-            "SELECT h.id, h.store_id, h.shape, h.color, h.label, h.changed_by, u.name, h.changed_at
-             FROM coupon_design_history h JOIN users u ON u.id = h.changed_by
-             WHERE h.store_id = $1 ORDER BY h.id DESC",
-        )
-        .bind(store_id)
-        .fetch_all(self.reader())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DesignChange {
-                    id: r.try_get(0)?,
-                    store_id: r.try_get(1)?,
-                    design: CouponDesign {
-                        shape: r.try_get(2)?,
-                        color: r.try_get(3)?,
-                        label: r.try_get(4)?,
-                    },
-                    changed_by: crate::mileage::model::Person {
-                        id: r.try_get(5)?,
-                        name: r.try_get(6)?,
-                    },
-                    changed_at: rfc3339(r.try_get(7)?),
-                })
-            })
-            .collect()
-    }
-
-    /// The role of a user, if the user exists.
-    pub async fn user_role(&self, id: i64) -> anyhow::Result<Option<String>> {
-        let row = sqlx::query("SELECT role FROM users WHERE id = $1")
-            .bind(id)
+    /// Whether a store exists.
+    pub async fn store_exists(&self, store_id: i64) -> anyhow::Result<bool> {
+        Ok(sqlx::query("SELECT 1 FROM stores WHERE id = $1")
+            .bind(store_id)
             .fetch_optional(self.reader())
-            .await?;
-        row.map(|r| r.try_get(0).map_err(Into::into)).transpose()
+            .await?
+            .is_some())
     }
 }

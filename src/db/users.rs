@@ -1,11 +1,18 @@
-//! Users, sessions and who works at which store.
+//! User rows: users, their sessions, who works at which store, shared locations.
+//!
+//! Rows and queries only; the account flows that decide are in
+//! [`crate::accounts`]. Writes take the flow's [`Tx`]; reads take any executor.
+//! What every caller needs holds by construction here: a customer always gets a
+//! member number, a new password always ends the user's other sessions, and every
+//! change a cached session could show (name, role, the session itself) tells the
+//! session cache ([`Tx::sessions_changed`]).
 
 use anyhow::Context;
 use serde::Serialize;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
 
-use super::Db;
+use super::{Db, Tx};
 use crate::auth::{self, Principal, Role};
 use crate::time::{now_millis, rfc3339};
 
@@ -55,102 +62,226 @@ pub(crate) fn user_from_row(r: &AnyRow) -> anyhow::Result<User> {
 /// Member numbers start here so they all have the same width for a long while.
 const MEMBER_NO_BASE: i64 = 100_000;
 
+/// Inserts a user; a customer gets the next member number and staff are bound to
+/// `store_ids`, in the same write. Fails with a unique violation (see
+/// [`super::is_unique_violation`]) when the login is taken.
+pub async fn insert_user(
+    tx: &mut Tx,
+    new: &NewUser<'_>,
+    store_ids: &[i64],
+) -> anyhow::Result<User> {
+    let row = sqlx::query(
+        "INSERT INTO users (role, login, name, phone, password_hash, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(new.role.as_str())
+    .bind(new.login)
+    .bind(new.name)
+    .bind(new.phone)
+    .bind(new.password_hash)
+    .bind(now_millis())
+    .fetch_one(tx.conn())
+    .await
+    .context("inserting a user")?;
+    let id: i64 = row.try_get(0)?;
+    if new.role == Role::Customer {
+        sqlx::query("UPDATE users SET member_no = $1 WHERE id = $2")
+            .bind((MEMBER_NO_BASE + id).to_string())
+            .bind(id)
+            .execute(tx.conn())
+            .await
+            .context("numbering a member")?;
+    }
+    for store_id in store_ids {
+        sqlx::query("INSERT INTO store_staff (store_id, user_id) VALUES ($1, $2)")
+            .bind(store_id)
+            .bind(id)
+            .execute(tx.conn())
+            .await
+            .context("binding staff to a store")?;
+    }
+    user_by_id(tx.conn(), id)
+        .await?
+        .context("a new user vanished")
+}
+
+/// One user, read through `ex`.
+pub async fn user_by_id<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    id: i64,
+) -> anyhow::Result<Option<User>> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(ex)
+    .await
+    .context("reading a user")?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+/// The user and password hash for a login name or member number.
+pub async fn credentials<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    login: &str,
+) -> anyhow::Result<Option<(User, Option<String>)>> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        user_columns!(),
+        ", password_hash FROM users WHERE login = $1 OR member_no = $1"
+    ))
+    .bind(login)
+    .fetch_optional(ex)
+    .await
+    .context("looking up a login")?;
+    row.map(|r| Ok((user_from_row(&r)?, r.try_get(7)?)))
+        .transpose()
+}
+
+/// Writes a user's name and phone as given; a changed name reaches the session
+/// cache, which shows it.
+pub async fn set_profile(tx: &mut Tx, user: &User, name_changed: bool) -> anyhow::Result<()> {
+    sqlx::query("UPDATE users SET name = $1, phone = $2 WHERE id = $3")
+        .bind(&user.name)
+        .bind(&user.phone)
+        .bind(user.id)
+        .execute(tx.conn())
+        .await
+        .context("updating a user")?;
+    if name_changed {
+        tx.sessions_changed(user.id).await?;
+    }
+    Ok(())
+}
+
+/// Sets a new password hash and ends the user's other sessions in the same write,
+/// so a stolen token does not outlive the change; `keep_token` (the caller's own
+/// session) stays.
+pub async fn set_password(
+    tx: &mut Tx,
+    user_id: i64,
+    password_hash: &str,
+    keep_token: Option<&str>,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(user_id)
+        .execute(tx.conn())
+        .await
+        .context("changing a password")?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+        .bind(user_id)
+        .bind(keep_token.map(auth::token_hash).unwrap_or_default())
+        .execute(tx.conn())
+        .await
+        .context("ending other sessions")?;
+    tx.sessions_changed(user_id).await
+}
+
+/// Stores a session for `token` (its hash only).
+pub async fn insert_session(
+    tx: &mut Tx,
+    token: &str,
+    user_id: i64,
+    ttl_millis: i64,
+) -> anyhow::Result<()> {
+    let now = now_millis();
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (token_hash) DO UPDATE SET user_id = excluded.user_id, expires_at = excluded.expires_at",
+    )
+    .bind(auth::token_hash(token))
+    .bind(user_id)
+    .bind(now)
+    .bind(now.saturating_add(ttl_millis))
+    .execute(tx.conn())
+    .await
+    .context("creating a session")?;
+    Ok(())
+}
+
+/// Ends the session of `token`, if there is one, and tells the session cache.
+pub async fn delete_session(tx: &mut Tx, token: &str) -> anyhow::Result<()> {
+    let owner: Option<i64> =
+        sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
+            .bind(auth::token_hash(token))
+            .fetch_optional(tx.conn())
+            .await
+            .context("ending a session")?;
+    if let Some(user_id) = owner {
+        tx.sessions_changed(user_id).await?;
+    }
+    Ok(())
+}
+
+/// Records the location a user shares; false if the user does not exist.
+pub async fn set_location(tx: &mut Tx, id: i64, lat: f64, lon: f64) -> anyhow::Result<bool> {
+    let n = sqlx::query("UPDATE users SET lat = $1, lon = $2 WHERE id = $3")
+        .bind(lat)
+        .bind(lon)
+        .bind(id)
+        .execute(tx.conn())
+        .await
+        .context("sharing a location")?
+        .rows_affected();
+    Ok(n == 1)
+}
+
+/// The location a user shared, if any.
+pub async fn location<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    id: i64,
+) -> anyhow::Result<Option<(f64, f64)>> {
+    let row = sqlx::query("SELECT lat, lon FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(ex)
+        .await
+        .context("reading a location")?;
+    Ok(match row {
+        Some(r) => r
+            .try_get::<Option<f64>, _>(0)?
+            .zip(r.try_get::<Option<f64>, _>(1)?),
+        None => None,
+    })
+}
+
 impl Db {
-    /// Creates a user; a customer gets the next member number. Fails with a unique
-    /// violation (see [`super::is_unique_violation`]) when the login is taken.
+    /// Creates a user in a transaction of its own, for start-up, seeding and the
+    /// bench; requests go through [`crate::accounts`].
     pub async fn create_user(&self, new: &NewUser<'_>, store_ids: &[i64]) -> anyhow::Result<User> {
         let mut tx = self.begin().await?;
-        let row = sqlx::query(
-            "INSERT INTO users (role, login, name, phone, password_hash, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(new.role.as_str())
-        .bind(new.login)
-        .bind(new.name)
-        .bind(new.phone)
-        .bind(new.password_hash)
-        .bind(now_millis())
-        .fetch_one(tx.conn())
-        .await
-        .context("inserting a user")?;
-        let id: i64 = row.try_get(0)?;
-        if new.role == Role::Customer {
-            sqlx::query("UPDATE users SET member_no = $1 WHERE id = $2")
-                .bind((MEMBER_NO_BASE + id).to_string())
-                .bind(id)
-                .execute(tx.conn())
-                .await?;
-        }
-        for store_id in store_ids {
-            sqlx::query("INSERT INTO store_staff (store_id, user_id) VALUES ($1, $2)")
-                .bind(store_id)
-                .bind(id)
-                .execute(tx.conn())
-                .await
-                .context("binding staff to a store")?;
-        }
-        let user = fetch_user(tx.conn(), id).await?.context("user vanished")?;
+        let user = insert_user(&mut tx, new, store_ids).await?;
         tx.commit().await?;
         Ok(user)
     }
 
-    pub async fn user(&self, id: i64) -> anyhow::Result<Option<User>> {
-        let mut conn = self.reader().acquire().await?;
-        fetch_user(&mut conn, id).await
-    }
-
-    /// The user and password hash for a login name or member number.
-    pub async fn user_for_login(
-        &self,
-        login: &str,
-    ) -> anyhow::Result<Option<(User, Option<String>)>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            ", password_hash FROM users WHERE login = $1 OR member_no = $1"
-        ))
-        .bind(login)
-        .fetch_optional(self.reader())
-        .await?;
-        row.map(|r| Ok((user_from_row(&r)?, r.try_get(7)?)))
-            .transpose()
-    }
-
-    /// Stores a session for `token` (its hash only).
+    /// Stores a session in a transaction of its own, for start-up and the bench;
+    /// logins go through [`crate::accounts::sessions::login`].
     pub async fn create_session(
         &self,
         token: &str,
         user_id: i64,
         ttl_millis: i64,
     ) -> anyhow::Result<()> {
-        let now = now_millis();
         let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (token_hash) DO UPDATE SET user_id = excluded.user_id, expires_at = excluded.expires_at",
-        )
-        .bind(auth::token_hash(token))
-        .bind(user_id)
-        .bind(now)
-        .bind(now.saturating_add(ttl_millis))
-        .execute(tx.conn())
-        .await
-        .context("creating a session")?;
+        insert_session(&mut tx, token, user_id, ttl_millis).await?;
         tx.commit().await
     }
 
-    pub async fn delete_session(&self, token: &str) -> anyhow::Result<()> {
-        let mut tx = self.begin().await?;
-        let owner: Option<i64> =
-            sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
-                .bind(auth::token_hash(token))
-                .fetch_optional(tx.conn())
-                .await
-                .context("ending a session")?;
-        if let Some(user_id) = owner {
-            tx.sessions_changed(user_id).await?;
-        }
-        tx.commit().await
+    /// One user, if it exists.
+    pub async fn user(&self, id: i64) -> anyhow::Result<Option<User>> {
+        user_by_id(self.reader(), id).await
+    }
+
+    /// The role of a user, if the user exists.
+    pub async fn user_role(&self, id: i64) -> anyhow::Result<Option<String>> {
+        let row = sqlx::query("SELECT role FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?;
+        row.map(|r| r.try_get(0).map_err(Into::into)).transpose()
     }
 
     /// The caller a token belongs to, if the session exists and has not expired.
@@ -195,7 +326,7 @@ impl Db {
             .collect()
     }
 
-    /// Whether `user_id` is staff of `store_id` (admins are staff everywhere).
+    /// Whether `principal` is staff of `store_id` (admins are staff everywhere).
     pub async fn is_staff_of(&self, principal: &Principal, store_id: i64) -> anyhow::Result<bool> {
         if principal.is_admin() {
             return Ok(true);
@@ -223,96 +354,6 @@ impl Db {
             .collect()
     }
 
-    pub async fn store_exists(&self, store_id: i64) -> anyhow::Result<bool> {
-        Ok(sqlx::query("SELECT 1 FROM stores WHERE id = $1")
-            .bind(store_id)
-            .fetch_optional(self.reader())
-            .await?
-            .is_some())
-    }
-
-    /// Changes the fields given (already validated; the password already hashed);
-    /// `None` if the user does not exist. Changing the password ends the user's other
-    /// sessions, so a stolen token does not outlive the change.
-    pub async fn update_user(
-        &self,
-        id: i64,
-        name: Option<&str>,
-        phone: Option<&str>,
-        password_hash: Option<&str>,
-        keep_token: Option<&str>,
-    ) -> anyhow::Result<Option<User>> {
-        let mut tx = self.begin().await?;
-        let Some(mut user) = fetch_user(tx.conn(), id).await? else {
-            return Ok(None);
-        };
-        if let Some(n) = name {
-            user.name = n.to_string();
-        }
-        if let Some(p) = phone {
-            user.phone = Some(p.to_string());
-        }
-        sqlx::query("UPDATE users SET name = $1, phone = $2 WHERE id = $3")
-            .bind(&user.name)
-            .bind(&user.phone)
-            .bind(id)
-            .execute(tx.conn())
-            .await
-            .context("updating a user")?;
-        if let Some(h) = password_hash {
-            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-                .bind(h)
-                .bind(id)
-                .execute(tx.conn())
-                .await
-                .context("changing a password")?;
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
-                .bind(id)
-                .bind(keep_token.map(auth::token_hash).unwrap_or_default())
-                .execute(tx.conn())
-                .await
-                .context("ending other sessions")?;
-        }
-        if name.is_some() || password_hash.is_some() {
-            tx.sessions_changed(id).await?;
-        }
-        tx.commit().await?;
-        Ok(Some(user))
-    }
-
-    /// Records the location a user shares; false if the user does not exist.
-    pub async fn set_location(&self, id: i64, lat: f64, lon: f64) -> anyhow::Result<bool> {
-        let mut tx = self.begin().await?;
-        let n = sqlx::query("UPDATE users SET lat = $1, lon = $2 WHERE id = $3")
-            .bind(lat)
-            .bind(lon)
-            .bind(id)
-            .execute(tx.conn())
-            .await
-            .context("sharing a location")?
-            .rows_affected();
-        tx.commit().await?;
-        Ok(n == 1)
-    }
-
-    /// The location a user shared, if any.
-    pub async fn location(&self, id: i64) -> anyhow::Result<Option<(f64, f64)>> {
-        let row = sqlx::query("SELECT lat, lon FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.reader())
-            .await?;
-        Ok(match row {
-            Some(r) => match (
-                r.try_get::<Option<f64>, _>(0)?,
-                r.try_get::<Option<f64>, _>(1)?,
-            ) {
-                (Some(a), Some(o)) => Some((a, o)),
-                _ => None,
-            },
-            None => None,
-        })
-    }
-
     /// The first admin, if any (bootstrap).
     pub async fn first_admin(&self) -> anyhow::Result<Option<User>> {
         let row = sqlx::query(concat!(
@@ -324,16 +365,4 @@ impl Db {
         .await?;
         row.as_ref().map(user_from_row).transpose()
     }
-}
-
-async fn fetch_user(conn: &mut sqlx::AnyConnection, id: i64) -> anyhow::Result<Option<User>> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        user_columns!(),
-        " FROM users WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(user_from_row).transpose()
 }

@@ -1,10 +1,14 @@
+//! Login, logout and "who am I": parse, call [`crate::accounts`], set or clear the
+//! session cookie.
+
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::{self, Principal, SESSION_COOKIE, SESSION_TTL_MILLIS, password};
-use crate::error::{ApiError, ApiResult};
+use crate::accounts::{profile, sessions};
+use crate::auth::{self, Principal, SESSION_COOKIE};
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -39,35 +43,14 @@ async fn login(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    let now = std::time::Instant::now();
-    if let Err(wait) = state.login_throttle.check(&body.login, &address, now) {
-        return Err(ApiError::TooManyRequests {
-            message: "too many failed logins; try again later".into(),
-            retry_after: Some(wait),
-        });
-    }
-    if body.login.len() > 64 || body.password.len() > 512 {
-        state.login_throttle.failed(&body.login, &address, now);
-        return Err(ApiError::Unauthorized("wrong login or password"));
-    }
-    let found = state.db.user_for_login(body.login.trim()).await?;
-    let (user, hash) = match found {
-        Some((u, h)) => (Some(u), h),
-        None => (None, None),
-    };
-    if !password::verify(body.password, hash).await? {
-        state.login_throttle.failed(&body.login, &address, now);
-        tracing::info!(login = %body.login, "login refused");
-        return Err(ApiError::Unauthorized("wrong login or password"));
-    }
-    let user = user.ok_or(ApiError::Unauthorized("wrong login or password"))?;
-    state.login_throttle.succeeded(&body.login);
-    let token = auth::new_token();
-    state
-        .db
-        .create_session(&token, user.id, SESSION_TTL_MILLIS)
-        .await?;
-    tracing::info!(user_id = user.id, role = %user.role, "logged in");
+    let sessions::LoggedIn { token, user } = sessions::login(
+        &state.db,
+        &state.login_throttle,
+        &body.login,
+        body.password,
+        &address,
+    )
+    .await?;
     let cookie = Cookie::build(SESSION_COOKIE, token.clone())
         .path("/")
         .http_only(true)
@@ -87,7 +70,7 @@ async fn logout(
     _who: Principal,
 ) -> ApiResult<HttpResponse> {
     if let Some(token) = auth::token_from_request(&req) {
-        state.db.delete_session(&token).await?;
+        sessions::logout(&state.db, &token).await?;
     }
     let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
     gone.make_removal();
@@ -98,17 +81,5 @@ async fn logout(
     responses((status = 200, description = "The caller, with the stores they work at",
         body = crate::routes::openapi::UserWithStores)))]
 async fn me(state: web::Data<AppState>, who: Principal) -> ApiResult<HttpResponse> {
-    let user = state
-        .db
-        .user(who.user_id)
-        .await?
-        .ok_or(ApiError::Unauthorized("user no longer exists"))?;
-    let store_ids = if who.role.is_staff() {
-        state.db.staff_store_ids(who.user_id).await?
-    } else {
-        Vec::new()
-    };
-    let mut v = serde_json::to_value(&user).map_err(anyhow::Error::from)?;
-    v["store_ids"] = json!(store_ids);
-    Ok(HttpResponse::Ok().json(v))
+    Ok(HttpResponse::Ok().json(profile::me(&state.db, &who).await?))
 }

@@ -114,20 +114,7 @@ pub struct LoginAnswer {
     pub user: User,
 }
 
-/// A user with the stores they work at (empty for customers).
-#[derive(Serialize, ToSchema)]
-pub struct UserWithStores {
-    #[serde(flatten)]
-    pub user: User,
-    pub store_ids: Vec<i64>,
-}
-
-/// A point on the map.
-#[derive(Serialize, ToSchema)]
-pub struct LatLon {
-    pub lat: f64,
-    pub lon: f64,
-}
+pub use crate::accounts::{LatLon, UserWithStores};
 
 /// `GET /users/{id}`: the location is shown to the user themself and admins only.
 #[derive(Serialize, ToSchema)]

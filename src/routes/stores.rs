@@ -1,14 +1,15 @@
+//! Store routes (and staff creation, which binds owners to stores): parse,
+//! authorise, call [`crate::stores`] or [`crate::accounts`], answer.
+
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::accounts::{Login, Name, Password};
-use crate::auth::{Principal, Role, password};
-use crate::db::is_unique_violation;
-use crate::db::users::NewUser;
+use crate::accounts::{NewStaff, signup};
+use crate::auth::{Principal, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::stores::{CouponDesign, NewStore, StoreError, StorePatch, distance_km, parse_near};
+use crate::stores::{self, CouponDesign, NewStore, StoreError, StorePatch, parse_near};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/stores", web::post().to(create))
@@ -25,7 +26,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::invalid("invalid_store", e.to_string())
+        match e {
+            StoreError::NotFound => ApiError::NotFound("store"),
+            StoreError::Unexpected(e) => ApiError::Unexpected(e),
+            other => ApiError::invalid("invalid_store", other.to_string()),
+        }
     }
 }
 
@@ -65,19 +70,7 @@ async fn create(
         b.owner_id,
         b.coupon_threshold,
     )?;
-    if let Some(owner) = new.owner_id {
-        match state.db.user_role(owner).await?.as_deref() {
-            Some("owner") => {}
-            Some(_) => {
-                return Err(ApiError::invalid(
-                    "invalid_store",
-                    "owner_id must name a user with the owner role",
-                ));
-            }
-            None => return Err(ApiError::invalid("invalid_store", "owner_id names no user")),
-        }
-    }
-    let store = state.db.create_store(&new).await?;
+    let store = stores::manage::create(&state.db, &new).await?;
     tracing::info!(store_id = store.id, by = who.user_id, "store created");
     Ok(HttpResponse::Created().json(store))
 }
@@ -98,34 +91,13 @@ struct ListQuery {
         (status = 422, description = "`near` is not `lat,lon` within range"),
     ))]
 async fn list(state: web::Data<AppState>, q: web::Query<ListQuery>) -> ApiResult<HttpResponse> {
-    let stores = state.db.stores().await?;
     let Some(near) = q.near.as_deref() else {
+        let stores = stores::manage::list(&state.db).await?;
         return Ok(HttpResponse::Ok().json(json!({ "stores": stores })));
     };
     let here = parse_near(near)?;
-    let mut with_distance: Vec<(Option<f64>, _)> = stores
-        .into_iter()
-        .map(|s| {
-            let d = s.lat.zip(s.lon).map(|there| distance_km(here, there));
-            (d, s)
-        })
-        .collect();
-    // Stores without a location go last.
-    with_distance.sort_by(|a, b| match (a.0, b.0) {
-        (Some(x), Some(y)) => x.total_cmp(&y),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.1.id.cmp(&b.1.id),
-    });
-    let out = with_distance
-        .into_iter()
-        .map(|(d, s)| {
-            let mut v = serde_json::to_value(&s).map_err(anyhow::Error::from)?;
-            v["distance_km"] = json!(d);
-            Ok(v)
-        })
-        .collect::<Result<Vec<_>, anyhow::Error>>()?;
-    Ok(HttpResponse::Ok().json(json!({ "stores": out })))
+    let stores = stores::manage::near(&state.db, here).await?;
+    Ok(HttpResponse::Ok().json(json!({ "stores": stores })))
 }
 
 /// Admins, or staff of this store.
@@ -169,11 +141,7 @@ async fn update(
         b.lon,
         b.coupon_threshold,
     )?;
-    let store = state
-        .db
-        .update_store(*id, &patch)
-        .await?
-        .ok_or(ApiError::NotFound("store"))?;
+    let store = stores::manage::update(&state.db, *id, &patch).await?;
     tracing::info!(store_id = store.id, by = who.user_id, "store updated");
     Ok(HttpResponse::Ok().json(store))
 }
@@ -206,11 +174,7 @@ async fn set_design(
 ) -> ApiResult<HttpResponse> {
     ensure_store_staff(&state, &who, *id).await?;
     let design = CouponDesign::parse(&body.shape, &body.color, &body.label)?;
-    let change = state
-        .db
-        .set_coupon_design(*id, &design, who.user_id)
-        .await?
-        .ok_or(ApiError::NotFound("store"))?;
+    let change = stores::design::set_coupon_design(&state.db, *id, &design, who.user_id).await?;
     Ok(HttpResponse::Ok().json(change))
 }
 
@@ -226,20 +190,14 @@ async fn design_history(
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     ensure_store_staff(&state, &who, *id).await?;
-    if !state.db.store_exists(*id).await? {
-        return Err(ApiError::NotFound("store"));
-    }
-    Ok(HttpResponse::Ok().json(json!({ "history": state.db.design_history(*id).await? })))
+    let history = stores::design::design_history(&state.db, *id).await?;
+    Ok(HttpResponse::Ok().json(json!({ "history": history })))
 }
 
 #[utoipa::path(get, path = "/api/v1/stores/{id}", tag = "stores", params(("id" = i64, Path, description = "store id")),
     responses((status = 200, body = crate::db::stores::Store)))]
 async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let store = state
-        .db
-        .store(*id)
-        .await?
-        .ok_or(ApiError::NotFound("store"))?;
+    let store = stores::manage::get(&state.db, *id).await?;
     Ok(HttpResponse::Ok().json(store))
 }
 
@@ -275,45 +233,13 @@ async fn create_staff(
         return Err(ApiError::Forbidden("admins only"));
     }
     let b = body.into_inner();
-    if b.role == Role::Customer {
-        return Err(ApiError::invalid(
-            "invalid_staff",
-            "role must be owner or admin",
-        ));
-    }
-    if b.store_ids.len() > 100 {
-        return Err(ApiError::invalid(
-            "invalid_staff",
-            "store_ids must list at most 100 stores",
-        ));
-    }
-    let name = Name::parse(&b.name)?;
-    let login = Login::parse(&b.login)?;
-    let pw = Password::parse(&b.password)?;
-    for s in &b.store_ids {
-        if !state.db.store_exists(*s).await? {
-            return Err(ApiError::invalid(
-                "invalid_staff",
-                format!("store {s} does not exist"),
-            ));
-        }
-    }
-    let hash = password::hash(pw.into_inner()).await?;
-    let new = NewUser {
+    let new = NewStaff {
+        name: &b.name,
+        login: &b.login,
+        password: &b.password,
         role: b.role,
-        login: Some(login.as_str()),
-        name: name.as_str(),
-        phone: None,
-        password_hash: Some(&hash),
+        store_ids: &b.store_ids,
     };
-    let user = match state.db.create_user(&new, &b.store_ids).await {
-        Ok(u) => u,
-        Err(e) if is_unique_violation(&e) => {
-            return Err(ApiError::conflict("login_taken", "that login is taken"));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let mut v = serde_json::to_value(&user).map_err(anyhow::Error::from)?;
-    v["store_ids"] = json!(b.store_ids);
-    Ok(HttpResponse::Created().json(v))
+    let staff = signup::create_staff(&state.db, new).await?;
+    Ok(HttpResponse::Created().json(staff))
 }

@@ -1,3 +1,5 @@
+//! Customer center routes: parse, authorise, call [`crate::support`], answer.
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
@@ -231,6 +233,6 @@ async fn list_inquiries(
         return Err(ApiError::Forbidden("admins only"));
     }
     let limit = support::page_limit(q.limit)?;
-    let list = state.db.inquiries(q.before, limit).await?;
+    let list = inquiries::list(&state.db, q.before, limit).await?;
     Ok(HttpResponse::Ok().json(json!({ "inquiries": list })))
 }

@@ -1,13 +1,14 @@
+//! Account routes: parse, authorise, call [`crate::accounts`], answer. The one
+//! mapping of [`AccountError`] to HTTP is here too.
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::accounts::{AccountError, Name, Password, Phone};
-use crate::auth::{self, Principal, Role, password};
-use crate::db::users::NewUser;
+use crate::accounts::{AccountError, ProfileChange, profile, signup};
+use crate::auth::{self, Principal, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::stores::parse_location;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/users", web::post().to(sign_up))
@@ -19,7 +20,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 impl From<AccountError> for ApiError {
     fn from(e: AccountError) -> Self {
-        ApiError::invalid("invalid_account", e.to_string())
+        use AccountError as E;
+        let message = e.to_string();
+        match e {
+            E::Name | E::Phone | E::Password | E::Login | E::EmptyPatch => {
+                ApiError::invalid("invalid_account", message)
+            }
+            E::StaffRole | E::TooManyStores | E::NoSuchStore(_) => {
+                ApiError::invalid("invalid_staff", message)
+            }
+            E::LoginTaken => ApiError::conflict("login_taken", message),
+            E::Location => ApiError::invalid("invalid_location", message),
+            E::NotFound => ApiError::NotFound("user"),
+            E::Gone => ApiError::Unauthorized("user no longer exists"),
+            E::WrongCredentials => ApiError::Unauthorized("wrong login or password"),
+            E::Throttled(wait) => ApiError::TooManyRequests {
+                message,
+                retry_after: Some(wait),
+            },
+            E::Unexpected(e) => ApiError::Unexpected(e),
+        }
     }
 }
 
@@ -39,24 +59,7 @@ struct SignUp {
     responses((status = 201, description = "Signed up; log in with `member_no`",
         body = crate::db::users::User)))]
 async fn sign_up(state: web::Data<AppState>, body: web::Json<SignUp>) -> ApiResult<HttpResponse> {
-    let name = Name::parse(&body.name)?;
-    let phone = Phone::parse(&body.phone)?;
-    let pw = Password::parse(&body.password)?;
-    let hash = password::hash(pw.into_inner()).await?;
-    let user = state
-        .db
-        .create_user(
-            &NewUser {
-                role: Role::Customer,
-                login: None,
-                name: name.as_str(),
-                phone: Some(phone.as_str()),
-                password_hash: Some(&hash),
-            },
-            &[],
-        )
-        .await?;
-    tracing::info!(user_id = user.id, member_no = ?user.member_no, "customer signed up");
+    let user = signup::sign_up(&state.db, &body.name, &body.phone, &body.password).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/users/{}", user.id)))
         .json(user))
@@ -84,15 +87,9 @@ async fn get(
             "you see your own account; staff see their stores' members",
         ));
     }
-    let user = state.db.user(id).await?.ok_or(ApiError::NotFound("user"))?;
-    let mut v = serde_json::to_value(&user).map_err(anyhow::Error::from)?;
-    if who.user_id == id || who.is_admin() {
-        v["location"] = match state.db.location(id).await? {
-            Some((lat, lon)) => json!({ "lat": lat, "lon": lon }),
-            None => json!(null),
-        };
-    }
-    Ok(HttpResponse::Ok().json(v))
+    let with_location = who.user_id == id || who.is_admin();
+    let user = profile::profile(&state.db, id, with_location).await?;
+    Ok(HttpResponse::Ok().json(user))
 }
 
 /// Whether a user id exists (200 or 404, no body): staff check before enrolling.
@@ -110,9 +107,10 @@ async fn exists(
     if who.user_id != *id && !who.role.is_staff() {
         return Err(ApiError::Forbidden("only staff look up other users"));
     }
-    Ok(match state.db.user(*id).await? {
-        Some(_) => HttpResponse::Ok().finish(),
-        None => HttpResponse::NotFound().finish(),
+    Ok(if profile::exists(&state.db, *id).await? {
+        HttpResponse::Ok().finish()
+    } else {
+        HttpResponse::NotFound().finish()
     })
 }
 
@@ -146,36 +144,18 @@ async fn update(
     if who.user_id != id && !who.is_admin() {
         return Err(ApiError::Forbidden("you change only your own account"));
     }
-    let b = body.into_inner();
-    if b.name.is_none() && b.phone.is_none() && b.password.is_none() {
-        return Err(ApiError::invalid(
-            "invalid_account",
-            "name at least one of name, phone, password",
-        ));
-    }
-    let name = b.name.as_deref().map(Name::parse).transpose()?;
-    let phone = b.phone.as_deref().map(Phone::parse).transpose()?;
-    let pw = b.password.as_deref().map(Password::parse).transpose()?;
-    let hash = match pw {
-        Some(p) => Some(password::hash(p.into_inner()).await?),
-        None => None,
+    let change = ProfileChange {
+        name: body.name.as_deref(),
+        phone: body.phone.as_deref(),
+        password: body.password.as_deref(),
     };
+    // Changing your own password keeps the session you changed it from.
     let keep = if who.user_id == id {
         auth::token_from_request(&req)
     } else {
         None
     };
-    let user = state
-        .db
-        .update_user(
-            id,
-            name.as_ref().map(Name::as_str),
-            phone.as_ref().map(Phone::as_str),
-            hash.as_deref(),
-            keep.as_deref(),
-        )
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
+    let user = profile::update_profile(&state.db, id, change, keep.as_deref()).await?;
     Ok(HttpResponse::Ok().json(user))
 }
 
@@ -204,17 +184,6 @@ async fn share_location(
     if who.user_id != *id {
         return Err(ApiError::Forbidden("you share only your own location"));
     }
-    let (lat, lon) = parse_location(Some(body.lat), Some(body.lon))
-        .ok()
-        .flatten()
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "invalid_location",
-                "lat must be within -90..90 and lon within -180..180",
-            )
-        })?;
-    if !state.db.set_location(*id, lat, lon).await? {
-        return Err(ApiError::NotFound("user"));
-    }
-    Ok(HttpResponse::Ok().json(json!({ "user_id": *id, "lat": lat, "lon": lon })))
+    let at = profile::share_location(&state.db, *id, body.lat, body.lon).await?;
+    Ok(HttpResponse::Ok().json(json!({ "user_id": *id, "lat": at.lat, "lon": at.lon })))
 }

@@ -15,7 +15,7 @@ use super::{NewInquiry, SupportError};
 use crate::auth::Principal;
 use crate::db::Db;
 use crate::db::outbox::{self, NewMail};
-use crate::db::support::{self as sql, Party};
+use crate::db::support::{self as sql, Inquiry, Party};
 use crate::events::channel;
 use crate::ratelimit::RateLimiter;
 use crate::time::rfc3339;
@@ -113,4 +113,10 @@ pub async fn submit(
         created_at,
         mailed: admin_email.is_some(),
     })
+}
+
+/// Inquiries, newest first (`limit` of them below `before`), with the state of
+/// their mail. Who may read them is the route's decision (admins).
+pub async fn list(db: &Db, before: Option<i64>, limit: i64) -> Result<Vec<Inquiry>, SupportError> {
+    Ok(db.inquiries(before, limit).await?)
 }

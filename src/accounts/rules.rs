@@ -1,26 +1,15 @@
-//! Sign-up and login rules: what makes a name, phone or password acceptable.
+//! Account rules: what makes a name, phone, password or staff login acceptable.
 //! Parsed at the boundary into these types, so the rest of the code can trust them.
+//! Pure: no storage, no HTTP.
 
-use thiserror::Error;
-
-/// Why account input was refused.
-#[derive(Debug, Error, PartialEq)]
-pub enum AccountError {
-    #[error("name must be 1 to 100 characters")]
-    Name,
-    #[error("phone must be 4 to 20 digits, optionally with +, - or spaces")]
-    Phone,
-    #[error("password must be 8 to 128 characters")]
-    Password,
-    #[error("login must be 3 to 32 letters, digits, '.', '_' or '-', starting with a letter")]
-    Login,
-}
+use super::AccountError;
 
 /// A display name, trimmed, 1 to 100 characters, no control characters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Name(String);
 
 impl Name {
+    /// Trims and checks a display name.
     pub fn parse(s: &str) -> Result<Self, AccountError> {
         let t = s.trim();
         let n = t.chars().count();
@@ -30,6 +19,7 @@ impl Name {
         Ok(Self(t.to_string()))
     }
 
+    /// The checked text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -40,6 +30,7 @@ impl Name {
 pub struct Phone(String);
 
 impl Phone {
+    /// Checks a phone number, trimmed, as typed.
     pub fn parse(s: &str) -> Result<Self, AccountError> {
         let t = s.trim();
         let digits = t.chars().filter(char::is_ascii_digit).count();
@@ -52,6 +43,7 @@ impl Phone {
         Ok(Self(t.to_string()))
     }
 
+    /// The checked text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -68,6 +60,7 @@ impl std::fmt::Debug for Password {
 }
 
 impl Password {
+    /// Checks a password's length.
     pub fn parse(s: &str) -> Result<Self, AccountError> {
         let n = s.chars().count();
         if !(8..=128).contains(&n) {
@@ -76,16 +69,19 @@ impl Password {
         Ok(Self(s.to_string()))
     }
 
+    /// The password itself, to hash.
     pub fn into_inner(self) -> String {
         self.0
     }
 }
 
-/// A staff login name.
+/// A staff login name: 3 to 32 ASCII letters, digits, `.`, `_` or `-`, starting with
+/// a letter.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Login(String);
 
 impl Login {
+    /// Checks a staff login name.
     pub fn parse(s: &str) -> Result<Self, AccountError> {
         let ok = (3..=32).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_alphabetic())
@@ -97,6 +93,7 @@ impl Login {
         Ok(Self(s.to_string()))
     }
 
+    /// The checked text.
     pub fn as_str(&self) -> &str {
         &self.0
     }

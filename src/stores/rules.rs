@@ -1,66 +1,11 @@
-//! Store rules: what a store's fields may hold. Free of HTTP and SQL.
+//! Store rules: what a store's fields may hold, and how far a store is. Pure: no
+//! storage, no HTTP.
 
-use thiserror::Error;
+use super::StoreError;
+use crate::db::stores::Store;
 
 /// Default coupon threshold in points (DESIGN.md §3).
 pub const DEFAULT_COUPON_THRESHOLD: i64 = 1500;
-
-#[derive(Debug, Error, PartialEq)]
-pub enum StoreError {
-    #[error("name must be 1 to 100 characters")]
-    Name,
-    #[error("address must be at most 200 characters")]
-    Address,
-    #[error("lat must be within -90..90 and lon within -180..180, given together")]
-    Location,
-    #[error("coupon_threshold must be a whole number of points from 1 to 1000000")]
-    Threshold,
-    #[error("shape must be one of rounded, square, circle, ticket, star")]
-    Shape,
-    #[error("color must be a hex colour like #d9480f")]
-    Color,
-    #[error("label must be 1 to 40 characters")]
-    Label,
-    #[error("near must be lat,lon within -90..90 and -180..180")]
-    Near,
-    #[error("name at least one field to change")]
-    EmptyPatch,
-}
-
-/// Coupon shapes the pages know how to draw.
-pub const COUPON_SHAPES: &[&str] = &["rounded", "square", "circle", "ticket", "star"];
-
-/// How a store's coupons look: a known shape, a `#rrggbb` colour, a short label.
-/// The one design type: validated by [`CouponDesign::parse`] on the way in, stored
-/// on the store and copied onto each coupon when it is issued.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct CouponDesign {
-    pub shape: String,
-    pub color: String,
-    pub label: String,
-}
-
-impl CouponDesign {
-    pub fn parse(shape: &str, color: &str, label: &str) -> Result<Self, StoreError> {
-        if !COUPON_SHAPES.contains(&shape) {
-            return Err(StoreError::Shape);
-        }
-        let hex = color.strip_prefix('#').ok_or(StoreError::Color)?;
-        if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(StoreError::Color);
-        }
-        let label = label.trim();
-        let n = label.chars().count();
-        if n == 0 || n > 40 || label.chars().any(char::is_control) {
-            return Err(StoreError::Label);
-        }
-        Ok(Self {
-            shape: shape.to_string(),
-            color: color.to_ascii_lowercase(),
-            label: label.to_string(),
-        })
-    }
-}
 
 /// A validated change to a store: only the named fields change.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -72,6 +17,7 @@ pub struct StorePatch {
 }
 
 impl StorePatch {
+    /// Checks the fields given with the creation rules; refuses a patch naming none.
     pub fn parse(
         name: Option<&str>,
         address: Option<&str>,
@@ -141,6 +87,7 @@ pub struct NewStore {
 }
 
 impl NewStore {
+    /// Checks a new store's fields; the threshold defaults to [`DEFAULT_COUPON_THRESHOLD`].
     pub fn parse(
         name: &str,
         address: Option<&str>,
@@ -184,6 +131,7 @@ pub fn parse_location(
     }
 }
 
+/// A coupon threshold: 1 to 1,000,000 points.
 pub fn parse_threshold(t: i64) -> Result<i64, StoreError> {
     if (1..=1_000_000).contains(&t) {
         Ok(t)
@@ -192,38 +140,61 @@ pub fn parse_threshold(t: i64) -> Result<i64, StoreError> {
     }
 }
 
+impl StorePatch {
+    /// The store as it is after this patch: the fields not named keep their values.
+    pub fn apply(&self, store: &mut Store) {
+        if let Some(n) = &self.name {
+            store.name.clone_from(n);
+        }
+        if let Some(a) = &self.address {
+            store.address.clone_from(a);
+        }
+        if let Some((lat, lon)) = self.location {
+            (store.lat, store.lon) = (Some(lat), Some(lon));
+        }
+        if let Some(t) = self.coupon_threshold {
+            store.coupon_threshold = t;
+        }
+    }
+}
+
+/// A store with its distance from where the caller asked (`None` for a store with
+/// no location).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Nearby {
+    #[serde(flatten)]
+    pub store: Store,
+    pub distance_km: Option<f64>,
+}
+
+/// `stores` nearest to `here` first; stores without a location go last, by id.
+pub fn nearest_first(stores: Vec<Store>, here: (f64, f64)) -> Vec<Nearby> {
+    let mut out: Vec<Nearby> = stores
+        .into_iter()
+        .map(|store| Nearby {
+            distance_km: store
+                .lat
+                .zip(store.lon)
+                .map(|there| distance_km(here, there)),
+            store,
+        })
+        .collect();
+    out.sort_by(|a, b| match (a.distance_km, b.distance_km) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.store.id.cmp(&b.store.id),
+    });
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn designs_are_checked() {
-        let d = CouponDesign::parse("star", "#AABBCC", " Free coffee ").unwrap();
-        assert_eq!(
-            (d.color.as_str(), d.label.as_str()),
-            ("#aabbcc", "Free coffee")
-        );
-        assert_eq!(
-            CouponDesign::parse("blob", "#aabbcc", "x"),
-            Err(StoreError::Shape)
-        );
-        assert_eq!(
-            CouponDesign::parse("star", "red", "x"),
-            Err(StoreError::Color)
-        );
-        assert_eq!(
-            CouponDesign::parse("star", "#abc", "x"),
-            Err(StoreError::Color)
-        );
-        assert_eq!(
-            CouponDesign::parse("star", "#aabbcc", " "),
-            Err(StoreError::Label)
-        );
-    }
-
-    #[test]
     fn near_parses_and_distances_order() {
-        assert_eq!(parse_near("37.5,127.0"), Ok((37.5, 127.0)));
+        assert_eq!(parse_near("37.5,127.0").ok(), Some((37.5, 127.0)));
         assert!(parse_near("37.5").is_err());
         assert!(parse_near("95,0").is_err());
         assert!(parse_near("a,b").is_err());
@@ -236,10 +207,10 @@ mod tests {
 
     #[test]
     fn patches_name_something_valid() {
-        assert_eq!(
+        assert!(matches!(
             StorePatch::parse(None, None, None, None, None),
             Err(StoreError::EmptyPatch)
-        );
+        ));
         let p = StorePatch::parse(Some(" New "), None, None, None, Some(2000)).unwrap();
         assert_eq!(p.name.as_deref(), Some("New"));
         assert_eq!(p.coupon_threshold, Some(2000));
@@ -253,21 +224,63 @@ mod tests {
         let s = NewStore::parse(" Gangnam ", None, Some(37.5), Some(127.0), None, None).unwrap();
         assert_eq!(s.name, "Gangnam");
         assert_eq!(s.coupon_threshold, 1500);
-        assert_eq!(
+        assert!(matches!(
             NewStore::parse("", None, None, None, None, None),
             Err(StoreError::Name)
-        );
-        assert_eq!(
+        ));
+        assert!(matches!(
             NewStore::parse("a", None, Some(91.0), Some(0.0), None, None),
             Err(StoreError::Location)
-        );
-        assert_eq!(
+        ));
+        assert!(matches!(
             NewStore::parse("a", None, Some(1.0), None, None, None),
             Err(StoreError::Location)
-        );
-        assert_eq!(
+        ));
+        assert!(matches!(
             NewStore::parse("a", None, None, None, None, Some(0)),
             Err(StoreError::Threshold)
+        ));
+    }
+
+    fn store(id: i64, at: Option<(f64, f64)>) -> Store {
+        Store {
+            id,
+            name: format!("s{id}"),
+            address: String::new(),
+            lat: at.map(|p| p.0),
+            lon: at.map(|p| p.1),
+            owner_id: None,
+            joined_at: String::new(),
+            coupon_threshold: DEFAULT_COUPON_THRESHOLD,
+            coupon_design: crate::stores::CouponDesign {
+                shape: "rounded".into(),
+                color: "#000000".into(),
+                label: "x".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn nearest_come_first_and_the_unplaced_last() {
+        let seoul = (37.5665, 126.978);
+        let busan = (35.1796, 129.0756);
+        let stores = vec![store(1, None), store(2, Some(busan)), store(3, Some(seoul))];
+        let ids: Vec<i64> = nearest_first(stores, seoul)
+            .iter()
+            .map(|n| n.store.id)
+            .collect();
+        assert_eq!(ids, [3, 2, 1]);
+    }
+
+    #[test]
+    fn a_patch_changes_only_what_it_names() {
+        let mut s = store(1, None);
+        StorePatch::parse(None, None, Some(1.0), Some(2.0), None)
+            .unwrap()
+            .apply(&mut s);
+        assert_eq!(
+            (s.lat, s.lon, s.name.as_str()),
+            (Some(1.0), Some(2.0), "s1")
         );
     }
 }

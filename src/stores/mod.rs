@@ -1,0 +1,52 @@
+//! Stores (the shops of the loyalty program): what their fields may hold and what
+//! can be done to them.
+//!
+//! - [`rules`]: names, address, location, threshold, patches, distance. Pure.
+//! - [`design`]: the one coupon design type and its change log.
+//! - [`manage`]: the flows that create, change, find and list stores.
+//!
+//! The rows live in [`crate::db::stores`]. Free of HTTP: routes map [`StoreError`].
+
+pub mod design;
+pub mod manage;
+pub mod rules;
+
+use thiserror::Error;
+
+pub use design::{COUPON_SHAPES, CouponDesign};
+pub use rules::{
+    DEFAULT_COUPON_THRESHOLD, Nearby, NewStore, StorePatch, distance_km, nearest_first,
+    parse_location, parse_near, parse_threshold,
+};
+
+/// Why a store flow refused, or failed.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("name must be 1 to 100 characters")]
+    Name,
+    #[error("address must be at most 200 characters")]
+    Address,
+    #[error("lat must be within -90..90 and lon within -180..180, given together")]
+    Location,
+    #[error("coupon_threshold must be a whole number of points from 1 to 1000000")]
+    Threshold,
+    #[error("shape must be one of rounded, square, circle, ticket, star")]
+    Shape,
+    #[error("color must be a hex colour like #d9480f")]
+    Color,
+    #[error("label must be 1 to 40 characters")]
+    Label,
+    #[error("near must be lat,lon within -90..90 and -180..180")]
+    Near,
+    #[error("name at least one field to change")]
+    EmptyPatch,
+    #[error("owner_id must name a user with the owner role")]
+    OwnerNotAnOwner,
+    #[error("owner_id names no user")]
+    NoSuchOwner,
+    /// The store named does not exist.
+    #[error("store")]
+    NotFound,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
