@@ -19,6 +19,7 @@ use crate::events::feed::Feed;
 use crate::events::params::StreamQuery;
 use crate::state::AppState;
 
+/// Opens the reader's feed for one answer (see the module doc).
 #[tracing::instrument(skip_all, fields(user_id = tracing::field::Empty, transport = "long_poll"))]
 pub async fn poll(
     state: web::Data<AppState>,

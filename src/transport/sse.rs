@@ -19,6 +19,7 @@ use crate::events::feed::Feed;
 use crate::events::params::StreamQuery;
 use crate::state::AppState;
 
+/// Opens the reader's feed and streams it until it ends (see the module doc).
 #[tracing::instrument(skip_all, fields(user_id = tracing::field::Empty, transport = "sse"))]
 pub async fn stream(
     state: web::Data<AppState>,
