@@ -1,14 +1,17 @@
 //! Announcements: the first event producer. An admin writes to one user, to one
 //! store's members, or to everyone (the public `announcements` topic); an owner
 //! writes to the members of their own stores.
+//!
+//! The flow is [`announce`]; the event it appends, one per recipient channel and
+//! without a transaction of its own making, is [`Announcement`]
+//! (see [`crate::db::EventLog::append_alone`] for why).
 
 use serde::Serialize;
-use serde_json::json;
 use thiserror::Error;
 
 use crate::auth::Principal;
 use crate::db::Db;
-use crate::events::{channel, types};
+use crate::events::{Payload, channel};
 
 /// Longest announcement text, in characters.
 pub const MAX_TEXT_CHARS: usize = 2000;
@@ -44,6 +47,50 @@ pub struct Sent {
     pub events: usize,
     /// The id of the last of them.
     pub last_event_id: Option<i64>,
+}
+
+/// `announcement`: what the reader shows. Fields in the order the wire has always
+/// had them (alphabetical).
+#[derive(Debug, Serialize)]
+pub struct Announcement<'a> {
+    pub from: Author<'a>,
+    pub scope: Scope,
+    /// The store whose members it went to (scope `store`), else `null`.
+    pub store_id: Option<i64>,
+    pub text: &'a str,
+}
+
+impl Payload for Announcement<'_> {
+    const TYPE: &'static str = "announcement";
+}
+
+/// Who wrote an announcement.
+#[derive(Debug, Serialize)]
+pub struct Author<'a> {
+    pub id: i64,
+    pub name: &'a str,
+}
+
+/// Whom an announcement went to, as the reader sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// One user.
+    User,
+    /// One store's members.
+    Store,
+    /// Everyone (the public topic).
+    All,
+}
+
+impl From<Target> for Scope {
+    fn from(t: Target) -> Self {
+        match t {
+            Target::User(_) => Self::User,
+            Target::StoreMembers(_) => Self::Store,
+            Target::Everyone => Self::All,
+        }
+    }
 }
 
 /// Picks the target from the request's optional fields.
@@ -94,18 +141,25 @@ pub async fn announce(
         }
         Target::Everyone => vec![channel::ANNOUNCEMENTS.into()],
     };
-    let data = json!({
-        "text": text,
-        "from": { "id": by.user_id, "name": by.name },
-        "scope": match target { Target::User(_) => "user", Target::StoreMembers(_) => "store", Target::Everyone => "all" },
-        "store_id": match target { Target::StoreMembers(s) => Some(s), _ => None },
-    });
+    let announcement = Announcement {
+        from: Author {
+            id: by.user_id,
+            name: &by.name,
+        },
+        scope: target.into(),
+        store_id: match target {
+            Target::StoreMembers(s) => Some(s),
+            _ => None,
+        },
+        text,
+    };
     let recipient = match target {
         Target::User(u) => Some(u),
         _ => None,
     };
     let last = db
-        .append_alone(&channels, types::ANNOUNCEMENT, &data, recipient)
+        .log()
+        .append_alone(&channels, &announcement, recipient)
         .await?;
     if last.is_none() && recipient.is_some() {
         return Err(AnnounceError::NoSuchUser);
@@ -131,5 +185,28 @@ mod tests {
         assert!(target(None, None, false).is_err());
         assert!(target(Some(1), Some(2), false).is_err());
         assert!(target(Some(1), None, true).is_err());
+    }
+
+    #[test]
+    fn the_payload_keeps_its_wire_shape() {
+        let a = Announcement {
+            from: Author { id: 1, name: "Ann" },
+            scope: Target::StoreMembers(4).into(),
+            store_id: Some(4),
+            text: "Hi \"all\"",
+        };
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            r#"{"from":{"id":1,"name":"Ann"},"scope":"store","store_id":4,"text":"Hi \"all\""}"#
+        );
+        let everyone = Announcement {
+            scope: Target::Everyone.into(),
+            store_id: None,
+            ..a
+        };
+        let v = serde_json::to_value(&everyone).unwrap();
+        assert_eq!(v["scope"], "all");
+        assert!(v["store_id"].is_null());
+        assert_eq!(Scope::from(Target::User(2)), Scope::User);
     }
 }

@@ -1,5 +1,5 @@
 //! The middleware every request served by actix passes (the lean stream path in
-//! [`crate::events::edge`] applies the same CORS rule itself):
+//! [`crate::transport::edge`] applies the same CORS rule itself):
 //!
 //! - **CORS** ([`crate::cors`]): a preflight from a listed origin is answered here
 //!   (204 with the allowed methods and headers); a preflight from any other origin

@@ -5,9 +5,12 @@
 //! # Layout
 //! - [`startup`]: builds the app on a bound listener (port 0 in tests) and runs it.
 //! - [`settings`]: one settings tree with working defaults; [`cli`] fills it.
-//! - [`store`]: the one storage interface over SQLite and PostgreSQL, including the
+//! - [`db`]: the one storage interface over SQLite and PostgreSQL, including the
 //!   durable event log and idempotency keys.
-//! - [`events`]: the push core: hub, tailer, feeds, SSE and long-poll.
+//! - [`events`]: the push core, without HTTP: the commit-to-publish hand-over
+//!   (`events::publication`), tailer, PostgreSQL listener, hub, feeds.
+//! - [`transport`]: SSE and long-poll over HTTP: the shared protocol, the actix
+//!   handlers, and the lean path off the socket (`transport::edge`).
 //! - [`auth`]: roles, tokens, passwords, extracting the caller.
 //! - [`jobs`]: the scheduler and the scheduled jobs.
 //! - [`accounts`], [`announcements`], [`stores`], [`mileage`]: domain rules, free of HTTP.
@@ -47,6 +50,7 @@ pub mod state;
 pub mod stores;
 pub mod support;
 pub mod time;
+pub mod transport;
 
 pub use settings::Settings;
 pub use startup::{Application, Shutdown};

@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A histogram of durations with fixed bucket bounds in seconds.
 pub struct Histogram {
@@ -107,6 +107,23 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Counts and logs one answered request: the one request-log line, written for
+    /// actix's routes (the middleware in `startup.rs`) and for the lean paths
+    /// (`lean`, see `transport::edge`) alike. `path` is the path only: a query
+    /// string may carry an access token.
+    pub fn log_request(&self, method: &str, path: &str, status: u16, started: Instant, lean: bool) {
+        self.record_response(status);
+        tracing::info!(
+            %method,
+            %path,
+            status,
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            edge = lean,
+            "request"
+        );
+    }
+
+    /// Counts a response by its status class.
     pub fn record_response(&self, status: u16) {
         if let Some(c) = self
             .http_responses

@@ -1,5 +1,10 @@
 //! Building and running the server. Tests call the same [`Application::build`] with
 //! port 0, so they exercise exactly what `pointcast serve` runs.
+//!
+//! Start-up makes the shared parts once, before any worker: the database handle
+//! and the [`Publication`] it shares with the tailer, the hub, the tailer (and on
+//! PostgreSQL the listener), retention, the scheduler, the mailer; then each
+//! worker routes every accepted connection to the lean path or to actix.
 
 use std::net::{SocketAddr, TcpListener};
 use std::rc::Rc;
@@ -23,17 +28,20 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::{self, Role, password};
 use crate::cors::Cors;
-use crate::db::Db;
 use crate::db::users::NewUser;
+use crate::db::{Backend, Db};
 use crate::events::connections::Connections;
-use crate::events::edge::Route;
+use crate::events::feed::Feeds;
 use crate::events::hub::Hub;
-use crate::events::{edge, edge_poll, retention, socket, tailer};
+use crate::events::publication::Publication;
+use crate::events::{listener, retention, tailer};
 use crate::jobs::scheduler::Scheduler;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::settings::Settings;
 use crate::state::AppState;
+use crate::transport::edge::{self, Route};
+use crate::transport::socket;
 use crate::{guard, mail, routes};
 
 /// A built, bound, not yet running server.
@@ -61,11 +69,13 @@ impl Shutdown {
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let cors = Cors::new(&settings.cors_origins)?;
-        let db = Db::connect(&settings.database_url).await?;
+        // The hand-over between this instance's commits and its tailer.
+        let publication = Arc::new(Publication::default());
+        let db = Db::connect_with(&settings.database_url, Arc::clone(&publication)).await?;
         bootstrap_admin(&db, &settings).await?;
         crate::demo::seed_if_asked(&db, &settings).await?;
         let shutdown = CancellationToken::new();
-        let head = db.max_event_id().await?;
+        let head = db.log().head().await?;
         let push = &settings.push;
         let hub = Arc::new(Hub::new(
             head,
@@ -77,12 +87,21 @@ impl Application {
         let metrics = Arc::new(Metrics::default());
         tokio::spawn(tailer::run(
             db.clone(),
+            Arc::clone(&publication),
             Arc::clone(&hub),
             Arc::clone(&metrics),
             head,
             push.tail_interval,
             shutdown.clone(),
         ));
+        if db.backend() == Backend::Postgres {
+            tokio::spawn(listener::run(
+                db.url().to_string(),
+                publication,
+                db.session_cache(),
+                shutdown.clone(),
+            ));
+        }
         tokio::spawn(retention::run(
             db.clone(),
             push.retention,
@@ -99,10 +118,18 @@ impl Application {
             tokio::spawn(mail::run(db, target, mail, wake, shutdown.clone()));
         }
         let support = &settings.support;
+        let connections = Arc::new(Connections::new(push.max_streams_per_principal));
+        let feeds = Feeds::new(
+            db.clone(),
+            Arc::clone(&hub),
+            Arc::clone(&connections),
+            push.batch_limit,
+        );
         let state = web::Data::new(AppState {
             db,
             hub,
-            connections: Arc::new(Connections::new(push.max_streams_per_principal)),
+            connections,
+            feeds: Arc::new(feeds),
             support_limiter: Arc::new(RateLimiter::new(support.rate_burst, support.rate_window)),
             inquiry_limiter: RateLimiter::new(support.inquiry_burst, support.inquiry_window),
             cors,
@@ -169,10 +196,10 @@ impl Application {
 
 /// The per-worker service for accepted connections: socket options, then a peek at
 /// the first bytes; a connection that opens with a stream request is served by the
-/// lean path ([`edge`]), one that opens with a long-poll by the lean long-poll path
-/// ([`edge_poll`]) until it sends something else, every other one (and the rest of
-/// those) by actix-web's HTTP/1 service, built exactly as `HttpServer::listen`
-/// builds it.
+/// lean SSE loop ([`edge::sse`]), one that opens with a long-poll by the lean
+/// long-poll loop ([`edge::poll`]) until it sends something else, every other one
+/// (and the rest of those) by actix-web's HTTP/1 service, built exactly as
+/// `HttpServer::listen` builds it.
 fn worker_service(
     state: web::Data<AppState>,
     addr: SocketAddr,
@@ -189,11 +216,15 @@ fn worker_service(
                 let signal = signal.clone();
                 async move { signal.notified().await }
             })
-            .keep_alive(KeepAlive::Timeout(edge_poll::KEEP_ALIVE))
+            .keep_alive(KeepAlive::Timeout(edge::poll::KEEP_ALIVE))
             .client_request_timeout(Duration::from_secs(5))
             .client_disconnect_timeout(Duration::from_secs(1))
             .h1_allow_half_closed(true)
             .local_addr(addr)
+            // The config `HttpServer` gives an app (its host name and local address).
+            // actix-web makes it public only through this doc-hidden constructor
+            // (`AppConfig::default()` would claim localhost:8080), so Cargo.toml
+            // pins actix-web's exact version: review this call on each upgrade.
             .finish(map_config(app, move |_| {
                 AppConfig::__priv_test_new(false, addr.to_string(), addr)
             }))
@@ -211,13 +242,13 @@ fn worker_service(
                         let io = match edge::peek_route(&io, edge::ROUTE_WAIT).await {
                             Some(Route::Stream) => {
                                 let _ = io.set_nodelay(true);
-                                edge::serve(io, state).await;
+                                edge::sse::serve(io, state).await;
                                 return Ok(());
                             }
                             // Boxed: a long-poll connection's state (its waiting poll
                             // included) would otherwise size every stream's future too.
                             Some(Route::Poll) => {
-                                match Box::pin(edge_poll::serve(io, state)).await {
+                                match Box::pin(edge::poll::serve(io, state)).await {
                                     Some(io) => io,
                                     None => return Ok(()),
                                 }
@@ -267,9 +298,8 @@ fn app(
                 let metrics = Arc::clone(&metrics);
                 srv.call(req).map(move |res| {
                     if let Ok(r) = &res {
-                        metrics.record_response(r.status().as_u16());
-                        tracing::info!(%method, %path, status = r.status().as_u16(),
-                            ms = started.elapsed().as_secs_f64() * 1e3, "request");
+                        let status = r.status().as_u16();
+                        metrics.log_request(method.as_str(), &path, status, started, false);
                     }
                     res
                 })

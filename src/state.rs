@@ -11,16 +11,22 @@ use crate::auth::throttle::LoginThrottle;
 use crate::cors::Cors;
 use crate::db::Db;
 use crate::events::connections::Connections;
+use crate::events::feed::Feeds;
 use crate::events::hub::Hub;
 use crate::jobs::scheduler::Scheduler;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::settings::Settings;
 
+/// The state every handler and both transports reach.
 pub struct AppState {
     pub db: Db,
     pub hub: Arc<Hub>,
+    /// Who is connected (for `/admin/connections` and `/metrics`); feeds admit
+    /// readers through it.
     pub connections: Arc<Connections>,
+    /// What every reader's feed is opened over (the log, the hub, the registry).
+    pub feeds: Arc<Feeds>,
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
     pub login_throttle: LoginThrottle,

@@ -22,7 +22,7 @@ pub fn token_from_request(req: &HttpRequest) -> Option<String> {
 }
 
 /// The one rule for finding a token, shared with the lean stream path
-/// ([`crate::events::edge`]), which has no `HttpRequest`: the `Authorization`
+/// ([`crate::transport::edge`]), which has no `HttpRequest`: the `Authorization`
 /// header decides when present (a non-Bearer scheme means no token), then the
 /// session cookie, then `?access_token=` where `events_query` is given (event
 /// routes only).

@@ -12,6 +12,8 @@
 //!
 //! Events are published only once durable ([`WalSync::durable_event`]): a reader
 //! never sees an event that a power cut could take back and hand its id to another.
+//! Each sync hands the events it made durable to the tailer and wakes it, through
+//! the [`Publication`].
 //!
 //! The syncs run on a thread of their own, parked while there is nothing to sync:
 //! `fdatasync` blocks, and a task that handed each sync to tokio's blocking pool
@@ -23,10 +25,10 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::thread::Thread;
 use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use super::StoredEvent;
-use super::handoff::Handoff;
+use crate::events::publication::Publication;
 
 /// What the last completed sync covered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -37,6 +39,7 @@ struct Synced {
     event: i64,
 }
 
+/// The group committer of one SQLite file.
 pub struct WalSync {
     wal: PathBuf,
     commits: AtomicU64,
@@ -46,22 +49,16 @@ pub struct WalSync {
     syncer: OnceLock<Thread>,
     /// Syncs done, for `/metrics` (commits per sync is the grouping achieved).
     syncs: AtomicU64,
-    /// Events committed but not yet synced, in id order, for the tailer.
+    /// Events committed but not yet synced, for the tailer.
     pending: std::sync::Mutex<Vec<StoredEvent>>,
-    handoff: Arc<Handoff>,
-    /// Woken when newly durable events can be published (the tailer's wake-up).
-    events_durable: Arc<Notify>,
+    /// Where synced events go, and whom a sync that made events durable wakes.
+    publication: Arc<Publication>,
 }
 
 impl WalSync {
     /// A syncer for the database file at `db_path`, whose events so far (up to
     /// `head`) are already on disk.
-    pub fn new(
-        db_path: PathBuf,
-        head: i64,
-        events_durable: Arc<Notify>,
-        handoff: Arc<Handoff>,
-    ) -> Arc<Self> {
+    pub fn new(db_path: PathBuf, head: i64, publication: Arc<Publication>) -> Arc<Self> {
         let mut wal = db_path.into_os_string();
         wal.push("-wal");
         Arc::new(Self {
@@ -75,8 +72,7 @@ impl WalSync {
             syncer: OnceLock::new(),
             syncs: AtomicU64::new(0),
             pending: std::sync::Mutex::new(Vec::new()),
-            handoff,
-            events_durable,
+            publication,
         })
     }
 
@@ -156,7 +152,7 @@ impl WalSync {
                     sync.hand_off(event);
                     sync.synced.send_replace(Synced { commits, event });
                     if event > done.event {
-                        sync.events_durable.notify_one();
+                        sync.publication.wake();
                     }
                 }
                 Err(e) => {
@@ -181,9 +177,7 @@ impl WalSync {
             *pending = later;
             synced
         };
-        if !synced.is_empty() {
-            self.handoff.put(synced);
-        }
+        self.publication.hand_over(synced);
     }
 }
 
@@ -228,9 +222,8 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let db = dir.join("x.db");
         std::fs::write(dir.join("x.db-wal"), b"frames").unwrap();
-        let woken = Arc::new(Notify::new());
-        let handoff = Arc::new(Handoff::default());
-        let sync = WalSync::new(db, 10, Arc::clone(&woken), Arc::clone(&handoff));
+        let publication = Arc::new(Publication::default());
+        let sync = WalSync::new(db, 10, Arc::clone(&publication));
         assert_eq!(sync.durable_event(), 10);
         let ev = |id| StoredEvent {
             id,
@@ -252,9 +245,13 @@ mod tests {
         assert_eq!(commits, 3);
         // All three had returned before the syncer started: one sync covers them.
         assert_eq!(syncs, 1);
-        let handed: Vec<i64> = handoff.take_after(10, 10).iter().map(|e| e.id).collect();
+        let handed: Vec<i64> = publication
+            .take_after(10, 10)
+            .iter()
+            .map(|e| e.id)
+            .collect();
         assert_eq!(handed, vec![11, 12]);
-        woken.notified().await;
+        publication.committed().await;
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,4 +1,9 @@
-//! The durable event log: append inside a caller's transaction, read in id order.
+//! The durable event log: appended inside a caller's transaction ([`super::Tx::emit`]),
+//! or alone ([`EventLog::append_alone`]); read in id order by the push core (the
+//! tailer, a resuming reader's backlog) and pruned to its retention window.
+//!
+//! [`EventLog`] (`db.log()`) gathers what the log offers besides a transaction's
+//! appends, so the database handle itself stays small.
 
 use std::fmt::Write as _;
 
@@ -6,9 +11,10 @@ use anyhow::Context;
 use sqlx::{AnyConnection, Row};
 
 use super::{Backend, Db};
+use crate::events::Payload;
 use crate::time::now_millis;
 
-/// Most channels a standalone append ([`Db::append_alone`]) writes in one
+/// Most channels a standalone append ([`EventLog::append_alone`]) writes in one
 /// statement; more go through an ordinary transaction.
 const ALONE_MAX_CHANNELS: usize = 64;
 
@@ -68,8 +74,21 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<StoredEvent, sqlx::Error> {
     })
 }
 
+/// The event log of a [`Db`], borrowed from it by [`Db::log`].
+#[derive(Clone, Copy)]
+pub struct EventLog<'a> {
+    db: &'a Db,
+}
+
 impl Db {
-    /// Appends one event per channel, all of one type and data, in a transaction
+    /// The durable event log: standalone appends, and the reads the push core makes.
+    pub fn log(&self) -> EventLog<'_> {
+        EventLog { db: self }
+    }
+}
+
+impl EventLog<'_> {
+    /// Appends one event per channel, all of one payload, in a transaction
     /// of their own (nothing else changes with them), and returns the last id once
     /// they are durable and live here, as [`super::Tx::commit`] does. With
     /// `only_if_user`, appends nothing and returns `None` unless that user exists
@@ -81,18 +100,18 @@ impl Db {
     /// round trip, atomic like any single statement. PostgreSQL, and more channels
     /// than one statement should carry, take the ordinary path (on PostgreSQL the
     /// append lock and `NOTIFY` need the transaction anyway).
-    pub async fn append_alone(
-        &self,
+    pub async fn append_alone<P: Payload>(
+        self,
         channels: &[String],
-        event_type: &str,
-        data: &serde_json::Value,
+        payload: &P,
         only_if_user: Option<i64>,
     ) -> anyhow::Result<Option<i64>> {
         if channels.is_empty() {
             return Ok(None);
         }
-        if self.backend == Backend::Postgres || channels.len() > ALONE_MAX_CHANNELS {
-            let mut tx = self.begin().await?;
+        let data = serde_json::to_string(payload).context("serialising an event")?;
+        if self.db.backend == Backend::Postgres || channels.len() > ALONE_MAX_CHANNELS {
+            let mut tx = self.db.begin().await?;
             if let Some(user) = only_if_user
                 && sqlx::query("SELECT 1 FROM users WHERE id = $1")
                     .bind(user)
@@ -104,14 +123,13 @@ impl Db {
             }
             let mut last = None;
             for c in channels {
-                last = Some(tx.append_json(c, event_type, data).await?);
+                last = Some(tx.append_text(c, P::TYPE, data.clone()).await?);
             }
             tx.commit().await?;
             return Ok(last);
         }
         let started = std::time::Instant::now();
         let at = now_millis();
-        let data = data.to_string();
         let mut sql = String::from(
             "INSERT INTO events (channel, type, at, data) SELECT column1, $1, $2, $3 FROM (VALUES ",
         );
@@ -123,14 +141,14 @@ impl Db {
             ") WHERE $4 IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = $4) \
              RETURNING id, channel",
         );
-        let (channels, event_type) = (channels.to_vec(), event_type.to_string());
-        let tailing = self.tailing.load(std::sync::atomic::Ordering::Acquire);
+        let (channels, event_type) = (channels.to_vec(), P::TYPE);
+        let tailing = self.db.publication.is_tailing();
         // A task of its own for the same reason as a transaction's commit: a
         // caller that goes away must not leave a commit uncounted.
-        let db = self.clone();
+        let db = self.db.clone();
         let (last, ticket) = tokio::spawn(async move {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(&event_type)
+                .bind(event_type)
                 .bind(at)
                 .bind(&data)
                 .bind(only_if_user);
@@ -145,7 +163,7 @@ impl Db {
                     Ok(StoredEvent {
                         id: r.try_get(0)?,
                         channel: r.try_get(1)?,
-                        event_type: event_type.clone(),
+                        event_type: event_type.to_string(),
                         at,
                         data: data.clone(),
                     })
@@ -162,21 +180,21 @@ impl Db {
         })
         .await
         .context("the append task failed")??;
-        self.settle(ticket, last, tailing, started).await;
+        self.db.settle(ticket, last, tailing, started).await;
         Ok((last > 0).then_some(last))
     }
 
     /// Every durable event after `after` (see [`Db::durable_event`]), on any
     /// channel, oldest first, at most `limit`. The tailer feeds the hub with this.
-    pub async fn events_after(&self, after: i64, limit: usize) -> anyhow::Result<Vec<StoredEvent>> {
+    pub async fn after(self, after: i64, limit: usize) -> anyhow::Result<Vec<StoredEvent>> {
         let rows = sqlx::query(
             "SELECT id, channel, type, at, data FROM events WHERE id > $1 AND id <= $2 \
              ORDER BY id LIMIT $3",
         )
         .bind(after)
-        .bind(self.durable_event())
+        .bind(self.db.durable_event())
         .bind(limit as i64)
-        .fetch_all(self.reader())
+        .fetch_all(self.db.reader())
         .await
         .context("reading the event log")?;
         rows.iter()
@@ -188,8 +206,8 @@ impl Db {
     /// Durable events after `after` on the given channels (see
     /// [`Db::durable_event`]), oldest first, at most `limit`: a resuming reader's
     /// backlog. Anything newer reaches that reader live.
-    pub async fn events_for(
-        &self,
+    pub async fn backlog(
+        self,
         channels: &ChannelSet<'_>,
         after: i64,
         limit: usize,
@@ -215,12 +233,12 @@ impl Db {
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(after)
             .bind(limit as i64)
-            .bind(self.durable_event());
+            .bind(self.db.durable_event());
         for c in channels.exact {
             q = q.bind(c.as_str());
         }
         let rows = q
-            .fetch_all(self.reader())
+            .fetch_all(self.db.reader())
             .await
             .context("reading a backlog")?;
         rows.iter()
@@ -230,17 +248,17 @@ impl Db {
     }
 
     /// The newest id in the log (0 when empty).
-    pub async fn max_event_id(&self) -> anyhow::Result<i64> {
+    pub async fn head(self) -> anyhow::Result<i64> {
         let row = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM events")
-            .fetch_one(self.reader())
+            .fetch_one(self.db.reader())
             .await?;
         Ok(row.try_get::<i64, _>(0)?)
     }
 
     /// The id through which events have been pruned: a cursor below it cannot resume.
-    pub async fn pruned_through(&self) -> anyhow::Result<i64> {
+    pub async fn pruned_through(self) -> anyhow::Result<i64> {
         let row = sqlx::query("SELECT value FROM meta WHERE key = 'events_pruned_through'")
-            .fetch_optional(self.reader())
+            .fetch_optional(self.db.reader())
             .await?;
         Ok(match row {
             Some(r) => r.try_get::<String, _>(0)?.parse().unwrap_or(0),
@@ -250,8 +268,8 @@ impl Db {
 
     /// Deletes events older than `older_than_millis` and records how far the log was
     /// cut, so that cursors below it get `stream.reset`. Returns how many were removed.
-    pub async fn prune_events(&self, older_than_millis: i64) -> anyhow::Result<u64> {
-        let mut tx = self.begin().await?;
+    pub async fn prune(self, older_than_millis: i64) -> anyhow::Result<u64> {
+        let mut tx = self.db.begin().await?;
         let row = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM events WHERE at < $1")
             .bind(older_than_millis)
             .fetch_one(tx.conn())
@@ -281,6 +299,18 @@ impl Db {
 mod tests {
     use super::*;
 
+    /// A payload for these tests.
+    #[derive(serde::Serialize)]
+    struct Note {
+        text: &'static str,
+    }
+
+    impl Payload for Note {
+        const TYPE: &'static str = "announcement";
+    }
+
+    const HI: Note = Note { text: "hi" };
+
     async fn sqlite() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("x.db").display());
@@ -292,39 +322,38 @@ mod tests {
     async fn a_standalone_append_writes_one_event_per_channel_in_id_order() {
         let (_dir, db) = sqlite().await;
         let channels: Vec<String> = ["user:1", "user:2", "user:3"].map(String::from).into();
-        let data = serde_json::json!({"text": "hi"});
         let last = db
-            .append_alone(&channels, "announcement", &data, None)
+            .log()
+            .append_alone(&channels, &HI, None)
             .await
             .unwrap()
             .unwrap();
-        let rows = db.events_after(0, 10).await.unwrap();
+        let rows = db.log().after(0, 10).await.unwrap();
         assert_eq!(rows.len(), 3);
         assert_eq!(rows.last().unwrap().id, last);
         for (row, channel) in rows.iter().zip(&channels) {
             assert_eq!(&row.channel, channel);
             assert_eq!(row.event_type, "announcement");
-            assert_eq!(row.data, data.to_string());
+            assert_eq!(row.data, r#"{"text":"hi"}"#);
         }
         assert_eq!(db.durable_event(), last, "answered only once on disk");
-        assert_eq!(db.append_alone(&[], "x", &data, None).await.unwrap(), None);
+        assert_eq!(db.log().append_alone(&[], &HI, None).await.unwrap(), None);
     }
 
     #[tokio::test]
     async fn an_append_for_a_missing_user_writes_nothing() {
         let (_dir, db) = sqlite().await;
-        let data = serde_json::json!({});
         let one = ["user:424242".to_string()];
         let many: Vec<String> = (0..ALONE_MAX_CHANNELS + 1)
             .map(|i| format!("user:{i}"))
             .collect();
         for channels in [&one[..], &many[..]] {
-            let got = db.append_alone(channels, "announcement", &data, Some(424_242));
+            let got = db.log().append_alone(channels, &HI, Some(424_242));
             assert_eq!(got.await.unwrap(), None);
         }
-        assert!(db.events_after(0, 10).await.unwrap().is_empty());
+        assert!(db.log().after(0, 10).await.unwrap().is_empty());
         let (commits, _) = db.group_commit_counts().unwrap();
-        let refused = db.append_alone(&one, "announcement", &data, Some(424_242));
+        let refused = db.log().append_alone(&one, &HI, Some(424_242));
         assert_eq!(refused.await.unwrap(), None);
         assert_eq!(
             db.group_commit_counts().unwrap().0,
@@ -344,9 +373,7 @@ mod tests {
             )
             .await
             .unwrap();
-        let got = db
-            .append_alone(&one, "announcement", &data, Some(kim.id))
-            .await;
+        let got = db.log().append_alone(&one, &HI, Some(kim.id)).await;
         assert!(got.unwrap().is_some());
     }
 
@@ -356,11 +383,8 @@ mod tests {
         let channels: Vec<String> = (0..ALONE_MAX_CHANNELS + 5)
             .map(|i| format!("user:{i}"))
             .collect();
-        let last = db
-            .append_alone(&channels, "announcement", &serde_json::json!({}), None)
-            .await
-            .unwrap();
-        let rows = db.events_after(0, 1000).await.unwrap();
+        let last = db.log().append_alone(&channels, &HI, None).await.unwrap();
+        let rows = db.log().after(0, 1000).await.unwrap();
         assert_eq!(rows.len(), channels.len());
         assert_eq!(rows.last().map(|r| r.id), last);
     }

@@ -7,18 +7,23 @@
 //!
 //! Invariants that money depends on live in the per-area modules below, which every
 //! caller goes through.
+//!
+//! This file is the handle itself: the pools, [`Tx`] (append typed events, commit),
+//! and what a commit does afterwards: wait for SQLite's group sync ([`durable`]),
+//! hand its events to this instance's tailer and wait until they are live, through
+//! the [`Publication`] made at start-up. The event log's reads and writes are
+//! [`events::EventLog`] (`db.log()`); the session cache is [`session_cache`].
 
 pub mod coupons;
 mod durable;
 pub mod events;
-mod handoff;
 pub mod idempotency;
 pub mod jobs;
 pub mod ledger;
 pub mod members;
 mod migrate;
 pub mod outbox;
-mod session_cache;
+pub mod session_cache;
 pub mod shop;
 pub mod stores;
 pub mod support;
@@ -30,12 +35,13 @@ use std::time::Duration;
 use anyhow::Context;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
-use tokio::sync::Notify;
 
 use crate::events::Payload;
+use crate::events::publication::Publication;
 use crate::metrics::{Histogram, LATENCY_BOUNDS};
 
-pub use events::StoredEvent;
+pub use events::{EventLog, StoredEvent};
+use session_cache::SessionCache;
 
 /// Which database a [`Db`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,7 +60,7 @@ pub const SESSIONS_CHANNEL: &str = "pointcast_sessions";
 /// Longest a commit waits for its events to be published locally.
 const PUBLISH_WAIT: Duration = Duration::from_secs(2);
 
-/// Advisory lock key serialising event appends on PostgreSQL (see [`Tx::append`]).
+/// Advisory lock key serialising event appends on PostgreSQL (see [`Tx::append_json`]).
 const APPEND_LOCK_KEY: i64 = 0x706f_696e_7463;
 
 /// Handle to the database. Cheap to clone.
@@ -68,23 +74,14 @@ pub struct Db {
     writer: AnyPool,
     backend: Backend,
     url: Arc<str>,
-    /// Woken after every commit that appended events, so this instance's tailer
-    /// reads the log at once instead of at its next tick.
-    committed: Arc<Notify>,
-    /// The newest id this instance's tailer has handed to the hub; commits wait on
-    /// it so that their events are live before the request that made them answers.
-    published: Arc<tokio::sync::watch::Sender<i64>>,
     /// SQLite's group commit (none for PostgreSQL, whose `COMMIT` is durable, and
     /// for an in-memory database).
     wal_sync: Option<Arc<durable::WalSync>>,
-    /// This instance's commits' events, for the tailer to take without reading
-    /// them back (filled only while a tailer runs).
-    handoff: Arc<handoff::Handoff>,
-    /// Whether a tailer is publishing for this handle; commits made before it
-    /// starts (start-up seeding) have nothing to wait for.
-    tailing: Arc<std::sync::atomic::AtomicBool>,
+    /// The hand-over to this instance's tailer: commits give it their events and
+    /// wait on it until they are live.
+    publication: Arc<Publication>,
     /// Found sessions, so a request need not read its token's row each time.
-    sessions: Arc<session_cache::SessionCache>,
+    sessions: Arc<SessionCache>,
     /// Write transaction timings, for `/metrics`.
     pub stats: Arc<DbStats>,
 }
@@ -96,8 +93,16 @@ pub struct DbStats {
 }
 
 impl Db {
-    /// Connects to `url` (`sqlite://file` or `postgres://...`) and applies migrations.
+    /// Connects to `url` (`sqlite://file` or `postgres://...`) and applies migrations,
+    /// for a process that publishes nothing itself (tools, tests); the server uses
+    /// [`Db::connect_with`].
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        Self::connect_with(url, Arc::default()).await
+    }
+
+    /// Connects like [`Db::connect`], handing committed events to `publication`,
+    /// which this instance's tailer takes them from.
+    pub async fn connect_with(url: &str, publication: Arc<Publication>) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let (backend, url) = normalise_url(url)?;
         let (reader, writer) = match backend {
@@ -117,17 +122,13 @@ impl Db {
                 (pool.clone(), pool)
             }
         };
-        let committed = Arc::new(Notify::new());
         let mut db = Self {
             reader,
             writer,
             backend,
             url: url.into(),
-            committed: Arc::clone(&committed),
             wal_sync: None,
-            handoff: Arc::new(handoff::Handoff::default()),
-            published: Arc::new(tokio::sync::watch::Sender::new(0)),
-            tailing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            publication,
             sessions: Arc::default(),
             stats: Arc::new(DbStats {
                 transactions: Histogram::new(LATENCY_BOUNDS),
@@ -137,18 +138,12 @@ impl Db {
         if backend == Backend::Sqlite
             && let Some(path) = durable::sqlite_path(&db.url)
         {
-            let head = db.max_event_id().await?;
-            let sync = durable::WalSync::new(path, head, committed, Arc::clone(&db.handoff));
+            let head = db.log().head().await?;
+            let sync = durable::WalSync::new(path, head, Arc::clone(&db.publication));
             durable::WalSync::start(&sync).context("starting the WAL sync thread")?;
             db.wal_sync = Some(sync);
         }
         Ok(db)
-    }
-
-    /// Events committed here that continue the log right after `last` (see
-    /// [`handoff`]); empty when the tailer must read the log.
-    pub fn take_handed_off(&self, last: i64, limit: usize) -> Vec<StoredEvent> {
-        self.handoff.take_after(last, limit)
     }
 
     /// SQLite's group commit so far: (commits, WAL syncs); `None` elsewhere.
@@ -158,12 +153,13 @@ impl Db {
 
     /// The newest event id that is on disk and may be published: every id up to it
     /// is committed or rolled back for good.
-    pub fn durable_event(&self) -> i64 {
+    fn durable_event(&self) -> i64 {
         self.wal_sync
             .as_ref()
             .map_or(i64::MAX, |s| s.durable_event())
     }
 
+    /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -173,14 +169,11 @@ impl Db {
         &self.url
     }
 
-    /// Forgets `user_id`'s cached sessions (another instance ended or changed them).
-    pub fn forget_sessions_of(&self, user_id: i64) {
-        self.sessions.forget_user(user_id);
-    }
-
-    /// Forgets every cached session (changes may have been missed).
-    pub fn forget_all_sessions(&self) {
-        self.sessions.clear();
+    /// The cache of found sessions, for the PostgreSQL listener to tell what other
+    /// instances changed (this instance's own changes go through
+    /// [`Tx::sessions_changed`]).
+    pub fn session_cache(&self) -> Arc<SessionCache> {
+        Arc::clone(&self.sessions)
     }
 
     /// The pool for reads that need no transaction.
@@ -188,28 +181,7 @@ impl Db {
         &self.reader
     }
 
-    /// Notified after each local commit that appended events.
-    /// Called by the tailer while it runs, so that commits wait for publication.
-    pub fn set_tailing(&self, on: bool) {
-        self.tailing.store(on, std::sync::atomic::Ordering::Release);
-    }
-
-    /// Called by the tailer after publishing everything up to `id`.
-    pub fn mark_published(&self, id: i64) {
-        self.published.send_if_modified(|p| {
-            let newer = id > *p;
-            if newer {
-                *p = id;
-            }
-            newer
-        });
-    }
-
-    pub fn committed(&self) -> Arc<Notify> {
-        Arc::clone(&self.committed)
-    }
-
-    /// Starts a write transaction. Append events with [`Tx::append`] and finish with
+    /// Starts a write transaction. Append events with [`Tx::emit`] and finish with
     /// [`Tx::commit`]; dropping it rolls back.
     pub async fn begin(&self) -> anyhow::Result<Tx> {
         let started = std::time::Instant::now();
@@ -351,7 +323,7 @@ impl Tx {
             started,
         } = self;
         let last = events.last().map_or(0, |e| e.id);
-        let tailing = db.tailing.load(std::sync::atomic::Ordering::Acquire);
+        let tailing = db.publication.is_tailing();
         // The commit and what must follow it run as a task of their own: a caller
         // that goes away mid-commit (a client hanging up) must not leave a commit
         // uncounted, or its events would wait for the next commit to be synced,
@@ -382,8 +354,8 @@ impl Db {
             Some(sync) => Some(sync.committed(last, handed)),
             None => {
                 if last > 0 {
-                    self.handoff.put(handed);
-                    self.committed.notify_one();
+                    self.publication.hand_over(handed);
+                    self.publication.wake();
                 }
                 None
             }
@@ -408,8 +380,7 @@ impl Db {
         // are live on this instance (any reader here will find them). Bounded, so
         // a stalled tailer delays answers but never blocks them.
         if last > 0 && tailing {
-            let mut published = self.published.subscribe();
-            let _ = tokio::time::timeout(PUBLISH_WAIT, published.wait_for(|p| *p >= last)).await;
+            self.publication.wait_published(last, PUBLISH_WAIT).await;
         }
     }
 }

@@ -10,15 +10,21 @@
 //! - A session's own expiry is kept with it and checked on every hit.
 //! - Whatever ends sessions or renames a user on this instance forgets that user's
 //!   entries before it answers ([`SessionCache::forget_user`]); on PostgreSQL the
-//!   same transaction notifies the other instances, which forget them too (see
-//!   `events::tailer`), and an instance whose notification connection drops forgets
-//!   everything.
+//!   same transaction notifies the other instances, whose listener makes their
+//!   caches forget them too ([`crate::events::listener`]), and an instance whose
+//!   notification connection drops forgets everything.
 //! - What no notification reaches (a row edited by hand, another process on the
 //!   same SQLite file) is seen within [`FRESH_FOR`].
 //!
 //! Only found sessions are cached: an unknown token always asks the database, so a
 //! token created a moment ago on another instance works at once. Entries are keyed
 //! by the token's SHA-256, never the token, and the map is bounded.
+//!
+//! It lives with storage because storage is all that fills and empties it: the
+//! session lookups (`db::users`) and the commits that change sessions
+//! ([`super::Tx::sessions_changed`]). The database handle hands it only to the
+//! PostgreSQL listener ([`super::Db::session_cache`]), which relays other
+//! instances' changes.
 
 use std::time::{Duration, Instant};
 

@@ -3,21 +3,40 @@
 //! Opening registers with the hub *before* reading any backlog, so an event is
 //! either in the backlog (ring or log) or on the queue; the overlap is dropped by id,
 //! and events are only ever handed out in increasing id order.
+//!
+//! No HTTP here: a transport (`crate::transport`) takes a [`FeedRequest`] out of
+//! its request, opens the feed over the shared [`Feeds`], and maps a
+//! [`FeedError`] to its answer in one place.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use actix_web::HttpRequest;
 use serde_json::json;
 
-use super::connections::{ConnectionGuard, ConnectionInfo, Transport};
-use super::hub::Subscription;
-use super::params::{self, StreamQuery, Topic, TypeFilter};
+use super::connections::{ConnectionGuard, ConnectionInfo, Connections, TooManyStreams, Transport};
+use super::hub::{Hub, Subscription};
+use super::params::{self, ParamError, StreamQuery, Topic, TypeFilter};
 use super::{Event, channel, types};
 use crate::auth::{Principal, Role};
+use crate::db::Db;
 use crate::db::events::ChannelSet;
-use crate::error::ApiError;
-use crate::state::AppState;
+
+/// Why a feed did not open, or ended.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    /// A malformed `cursor` (or `Last-Event-ID`), `topics` or `types`.
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    /// Neither a principal's channels nor a public topic: nothing to read.
+    #[error("nothing to read: sign in, or name a public topic (products, announcements)")]
+    NoChannels,
+    /// The principal holds as many streams as it may.
+    #[error(transparent)]
+    TooManyStreams(#[from] TooManyStreams),
+    /// Reading the log (or the reader's stores) failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
 
 /// The channels one reader may see (DESIGN.md §2).
 #[derive(Clone, Debug, PartialEq)]
@@ -70,8 +89,8 @@ pub struct Opening {
     pub reset: bool,
 }
 
-/// What a reader asked for, taken out of its request by whichever front end
-/// received it (the actix handlers, or the lean stream path in [`super::edge`]).
+/// What a reader asked for, taken out of its request by whichever transport
+/// received it (the actix handlers, or the lean paths off the socket).
 pub struct FeedRequest {
     /// The `Last-Event-ID` header as text; `Some("?")` when it is not visible ASCII.
     pub cursor_header: Option<String>,
@@ -81,22 +100,46 @@ pub struct FeedRequest {
     pub query: StreamQuery,
 }
 
-impl FeedRequest {
-    pub fn from_http(req: &HttpRequest, principal: Option<Principal>, query: StreamQuery) -> Self {
+/// What every feed is opened over: built once at start-up, shared by all readers
+/// (each feed holds one pointer to it).
+pub struct Feeds {
+    /// The log, for backlogs, and the reader's stores.
+    db: Db,
+    hub: Arc<Hub>,
+    connections: Arc<Connections>,
+    /// Most events read from the ring or the log at once.
+    batch_limit: usize,
+}
+
+impl Feeds {
+    /// Feeds over `db`'s log and `hub`, admitted by `connections`, reading at most
+    /// `batch_limit` backlog events at once.
+    pub fn new(db: Db, hub: Arc<Hub>, connections: Arc<Connections>, batch_limit: usize) -> Self {
         Self {
-            cursor_header: req
-                .headers()
-                .get("last-event-id")
-                .map(|v| v.to_str().unwrap_or("?").to_string()),
-            remote: req.peer_addr().map(|a| a.ip()),
-            principal,
-            query,
+            db,
+            hub,
+            connections,
+            batch_limit,
         }
+    }
+
+    /// A cursor the log can no longer serve: older than what was pruned, or newer
+    /// than anything ever written (a different database).
+    async fn cursor_is_gone(&self, cursor: i64, head: i64) -> anyhow::Result<bool> {
+        if cursor > head {
+            return Ok(cursor > self.db.log().head().await?);
+        }
+        // Everything after a cursor the ring covers is in memory: nothing to check.
+        if self.hub.ring_covers(cursor) {
+            return Ok(false);
+        }
+        Ok(cursor < self.db.log().pruned_through().await?)
     }
 }
 
+/// One reader's feed: its hub subscription, its backlog, its place in the log.
 pub struct Feed {
-    state: actix_web::web::Data<AppState>,
+    feeds: Arc<Feeds>,
     subscription: Subscription,
     audience: Audience,
     types: TypeFilter,
@@ -111,10 +154,10 @@ pub struct Feed {
 impl Feed {
     /// Authorises, admits and registers a reader, and works out where it starts.
     pub async fn open(
-        state: actix_web::web::Data<AppState>,
+        feeds: &Arc<Feeds>,
         request: FeedRequest,
         transport: Transport,
-    ) -> Result<(Self, Opening), ApiError> {
+    ) -> Result<(Self, Opening), FeedError> {
         let FeedRequest {
             cursor_header,
             remote,
@@ -126,28 +169,22 @@ impl Feed {
             .or(query.cursor.as_deref())
             .or(query.last_event_id.as_deref())
             .map(params::parse_cursor)
-            .transpose()
-            .map_err(|e| ApiError::bad_request("bad_cursor", e.to_string()))?;
+            .transpose()?;
         let topics = match &query.topics {
-            Some(t) => params::parse_topics(t)
-                .map_err(|e| ApiError::bad_request("bad_topics", e.to_string()))?,
+            Some(t) => params::parse_topics(t)?,
             None => Topic::ALL.to_vec(),
         };
         let types = match &query.types {
-            Some(t) => TypeFilter::parse(t)
-                .map_err(|e| ApiError::bad_request("bad_types", e.to_string()))?,
+            Some(t) => TypeFilter::parse(t)?,
             None => TypeFilter::default(),
         };
         let staff_stores = match &principal {
-            Some(p) if p.role == Role::Owner => state.db.staff_store_ids(p.user_id).await?,
+            Some(p) if p.role == Role::Owner => feeds.db.staff_store_ids(p.user_id).await?,
             _ => Vec::new(),
         };
         let audience = Audience::of(principal.as_ref(), &staff_stores, &topics);
         if audience.exact.is_empty() && !audience.all_stores {
-            return Err(ApiError::bad_request(
-                "no_channels",
-                "nothing to read: sign in, or name a public topic (products, announcements)",
-            ));
+            return Err(FeedError::NoChannels);
         }
 
         let remote = remote
@@ -166,22 +203,16 @@ impl Feed {
             since: crate::time::rfc3339(crate::time::now_millis()),
             remote_addr: remote,
         };
-        let guard = state
-            .connections
-            .admit(key, info)
-            .map_err(|e| ApiError::TooManyRequests {
-                message: e.to_string(),
-                retry_after: Some(5),
-            })?;
+        let guard = feeds.connections.admit(key, info)?;
 
-        let subscription = state.hub.subscribe(audience.hub_keys(), types.clone());
-        let head = state.hub.head();
+        let subscription = feeds.hub.subscribe(audience.hub_keys(), types.clone());
+        let head = feeds.hub.head();
         let (start, reset) = match cursor {
             None => (head, false),
-            Some(c) => (c, cursor_is_gone(&state, c, head).await?),
+            Some(c) => (c, feeds.cursor_is_gone(c, head).await?),
         };
         let feed = Self {
-            state,
+            feeds: Arc::clone(feeds),
             subscription,
             audience,
             types,
@@ -209,7 +240,7 @@ impl Feed {
 
     /// The next event, waiting for one if `wait`; `None` when not waiting and nothing
     /// is ready, or when the feed is cut (queue overflow, shutdown).
-    pub async fn next(&mut self, wait: bool) -> Result<Option<Arc<Event>>, ApiError> {
+    pub async fn next(&mut self, wait: bool) -> Result<Option<Arc<Event>>, FeedError> {
         loop {
             if let Some(e) = self.pending.pop_front() {
                 if e.id > self.last_sent && self.types.matches(&e.event_type) {
@@ -247,11 +278,11 @@ impl Feed {
         self.subscription.cut().clone()
     }
 
-    async fn load_backlog(&mut self, after: i64) -> Result<(), ApiError> {
-        let limit = self.state.settings.push.batch_limit;
+    async fn load_backlog(&mut self, after: i64) -> Result<(), FeedError> {
+        let limit = self.feeds.batch_limit;
         let audience = &self.audience;
         let page: Vec<Arc<Event>> = match self
-            .state
+            .feeds
             .hub
             .recent_after(after, limit, |e| audience.sees(&e.channel))
         {
@@ -261,9 +292,10 @@ impl Feed {
                     exact: &self.audience.exact,
                     all_stores: self.audience.all_stores,
                 };
-                self.state
+                self.feeds
                     .db
-                    .events_for(&set, after, limit)
+                    .log()
+                    .backlog(&set, after, limit)
                     .await?
                     .iter()
                     .map(|s| Arc::new(Event::from_stored(s)))
@@ -295,19 +327,6 @@ impl Feed {
             json!({ "cursor": self.last_sent, "reason": "cursor is older than the event log's retention; reload your state" }),
         )
     }
-}
-
-/// A cursor the log can no longer serve: older than what was pruned, or newer than
-/// anything ever written (a different database).
-async fn cursor_is_gone(state: &AppState, cursor: i64, head: i64) -> Result<bool, ApiError> {
-    if cursor > head {
-        return Ok(cursor > state.db.max_event_id().await?);
-    }
-    // Everything after a cursor the ring covers is in memory: nothing to check.
-    if state.hub.ring_covers(cursor) {
-        return Ok(false);
-    }
-    Ok(cursor < state.db.pruned_through().await?)
 }
 
 #[cfg(test)]

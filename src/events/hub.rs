@@ -31,7 +31,7 @@ struct Subscriber {
     overflowed: AtomicBool,
     /// Cancelled on overflow (and, as a child of the shutdown token, at shutdown),
     /// for a reader blocked writing to a client that stopped reading. Such a client
-    /// is otherwise ended by the kernel (see [`super::socket`]).
+    /// is otherwise ended by the kernel (see [`crate::transport::socket`]).
     cut: CancellationToken,
 }
 

@@ -1,23 +1,27 @@
-//! The push core (DESIGN.md §2): events, channels, the hub, and the two transports.
+//! The push core (DESIGN.md §2): events, channels, the hub, feeds; no HTTP.
 //!
-//! Flow: a domain change appends its events in its own transaction
-//! ([`crate::db::Tx::append`]); after the commit the [`tailer`] reads the log in id
-//! order and hands each event, serialised once, to the [`hub::Hub`]; the hub puts it
-//! on every matching subscriber's bounded queue; [`feed::Feed`] merges a reader's
-//! backlog (ring or log) with its queue, in order and without duplicates, for
-//! [`sse`] and [`poll`], and for their lean paths off the socket, [`edge`] and
-//! [`edge_poll`].
+//! Flow: a domain change appends its typed events in its own transaction
+//! ([`crate::db::Tx::emit`]); the commit hands them over through the
+//! [`publication::Publication`] made at start-up (kept in [`handoff`]) and wakes the
+//! [`tailer`], which publishes in id order (from the hand-over, or from the log for
+//! other instances' commits, which the PostgreSQL [`listener`] signals), each event
+//! serialised once ([`Event`]), to the [`hub::Hub`]; the hub puts it on every
+//! matching subscriber's bounded queue; a [`feed::Feed`] merges a reader's backlog
+//! (ring or log) with its queue, in order and without duplicates. [`connections`]
+//! admits and lists readers, [`params`] parses what they ask for, [`retention`]
+//! prunes the log.
+//!
+//! The transports that carry feeds to clients (SSE and long-poll, through actix or
+//! the lean socket path) are [`crate::transport`]; nothing here knows HTTP.
 
 pub mod connections;
-pub mod edge;
-pub mod edge_poll;
 pub mod feed;
+pub mod handoff;
 pub mod hub;
+pub mod listener;
 pub mod params;
-pub mod poll;
+pub mod publication;
 pub mod retention;
-pub mod socket;
-pub mod sse;
 pub mod tailer;
 
 use bytes::Bytes;
@@ -51,6 +55,7 @@ pub mod types {
     pub const INQUIRY_RECEIVED: &str = "inquiry.received";
     pub const ANNOUNCEMENT: &str = "announcement";
     pub const JOB_COMPLETED: &str = "job.completed";
+    /// The push core's own control events: not in the log, sent by the feed.
     pub const STREAM_OPEN: &str = "stream.open";
     pub const STREAM_RESET: &str = "stream.reset";
 }

@@ -19,7 +19,7 @@ pub async fn run(db: Db, retention: Duration, every: Duration, shutdown: Cancell
         }
         let cut =
             now_millis().saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
-        match db.prune_events(cut).await {
+        match db.log().prune(cut).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "pruned old events"),
             Err(e) => tracing::warn!(error = ?e, "pruning the event log failed"),

@@ -19,8 +19,8 @@ mod users;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::ApiError;
-use crate::events;
 use crate::idempotency::IdempotencyKey;
+use crate::transport;
 
 /// Every route of the server.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -30,8 +30,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(metrics::metrics))
         .service(
             web::scope("/api/v1")
-                .route("/events", web::get().to(events::sse::stream))
-                .route("/events/poll", web::get().to(events::poll::poll))
+                .route("/events", web::get().to(transport::sse::stream))
+                .route("/events/poll", web::get().to(transport::poll::poll))
                 .configure(auth::configure)
                 .configure(users::configure)
                 .configure(stores::configure)

@@ -1,7 +1,7 @@
 //! Committed events handed by their committer straight to this instance's tailer.
 //!
-//! The tailer publishes in id order from the log (see [`crate::events::tailer`]).
-//! Reading back what this instance has just committed costs a query and, on one
+//! Held by the [`super::publication::Publication`]. The tailer publishes in id
+//! order from the log (see [`super::tailer`]). Reading back what this instance has just committed costs a query and, on one
 //! core, a few thread switches on every event's way to its readers. So a commit
 //! also leaves its events here, and the tailer takes them while they continue the
 //! log exactly (`last + 1`, `last + 2`, ...): ids are unique and, once an id is
@@ -13,12 +13,13 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::StoredEvent;
+use crate::db::StoredEvent;
 
 /// Beyond this many waiting events the tailer is behind anyway: they are dropped
 /// and it reads the log.
 const CAPACITY: usize = 65_536;
 
+/// Committed events by id, waiting for the tailer.
 #[derive(Default)]
 pub struct Handoff {
     events: Mutex<BTreeMap<i64, StoredEvent>>,

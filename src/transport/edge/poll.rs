@@ -1,18 +1,18 @@
 //! The lean long-poll path: `GET /api/v1/events/poll` served straight off the
 //! socket, with keep-alive.
 //!
-//! A connection whose first request is a long-poll ([`super::edge::peek_route`]) is
+//! A connection whose first request is a long-poll ([`super::peek_route`]) is
 //! served here, request after request, as long as each is again a plain long-poll
-//! (HTTP/1.1, no body: [`super::edge::Head::plain`]). Heads are peeked and consumed
+//! (HTTP/1.1, no body: [`Head::plain`]). Heads are peeked and consumed
 //! only once taken ([`next_poll`]), never read past: the first request
 //! that is anything else (another route, HTTP/1.0, a body, a head too large or
 //! malformed), pipelined or not, is still whole in the socket when the connection is
 //! handed back to actix ([`serve`] returns it), which serves it and the rest.
 //!
 //! Each poll is authorised, opened and answered as the actix handler does it
-//! ([`super::edge::feed_request`], [`Feed::open`], [`poll::answer`]), with the same
-//! headers (content type, cache control, CORS; actix's order varies, the lines are
-//! the same), error bodies, request log and metrics. `Connection: close` is
+//! ([`super::feed_request`], [`Feed::open`], [`protocol::answer`]), with the same
+//! headers ([`protocol::HEADERS`] and CORS; actix's order varies, the lines are the
+//! same), error bodies, request log and metrics. `Connection: close` is
 //! honoured; an idle connection is closed after [`KEEP_ALIVE`], as actix does, and
 //! at shutdown. A client that closes while its poll waits ends the wait at once and
 //! its reader is unregistered. Between polls, and while one waits, a connection holds
@@ -29,22 +29,20 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::connections::Transport;
-use super::edge::{self, Head, Route};
-use super::feed::{Feed, Opening};
-use super::poll::{self, Waited};
+use super::head::{self, Head};
+use super::{Route, classify, feed_request, pause_until};
 use crate::cors::Cors;
 use crate::error::ApiError;
+use crate::events::connections::Transport;
+use crate::events::feed::{Feed, Opening};
 use crate::state::AppState;
+use crate::transport::protocol::poll::{self as protocol, Waited};
 
 /// How long a connection may stay idle between requests: actix's default
 /// keep-alive, which `startup.rs` gives the actix side too.
 pub const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(5);
 /// The route's path, for the request log.
 const PATH: &str = "/api/v1/events/poll";
-/// An answer's header lines besides its length, CORS and date: those of
-/// [`poll::poll`] ([`poll::CONTENT_TYPE`], [`poll::CACHE_CONTROL`]).
-const HEADERS: &str = "content-type: application/json\r\ncache-control: no-cache, no-store\r\n";
 
 /// Serves a connection whose next request is a long-poll, as long as its requests
 /// are; returns it, its next request unread, when that request is for actix, and
@@ -62,7 +60,7 @@ pub async fn serve(mut io: TcpStream, state: web::Data<AppState>) -> Option<TcpS
         // its poll's state (about 2 KB with the opening's) lives in the
         // connection's future rather than in a box allocated and copied per poll.
         if !answer(&mut io, &state, head, remote).await {
-            Box::pin(edge::close_gently(&mut io)).await;
+            Box::pin(head::close_gently(&mut io)).await;
             return None;
         }
     }
@@ -94,11 +92,11 @@ async fn next_poll(io: &mut TcpStream, stop: &CancellationToken) -> Peeked {
         () = stop.cancelled() => return Peeked::Gone,
     };
     // Once a request has begun, it has actix's request time to arrive whole.
-    let deadline = tokio::time::Instant::now() + edge::HEAD_TIMEOUT;
+    let deadline = tokio::time::Instant::now() + head::HEAD_TIMEOUT;
     loop {
         let start = &buf[..n];
-        let complete = match edge::classify(start) {
-            Route::Poll => edge::parse_head(start),
+        let complete = match classify(start) {
+            Route::Poll => head::parse_head(start),
             Route::Undecided => Ok(None),
             Route::Stream | Route::Actix => return Peeked::Actix,
         };
@@ -109,11 +107,11 @@ async fn next_poll(io: &mut TcpStream, stop: &CancellationToken) -> Peeked {
                     Err(_) => Peeked::Gone,
                 };
             }
-            Ok(None) if n == buf.len() && n < edge::MAX_HEAD => buf.resize(n * 2, 0),
+            Ok(None) if n == buf.len() && n < head::MAX_HEAD => buf.resize(n * 2, 0),
             Ok(None) if n == buf.len() => return Peeked::Actix,
             // The socket stays readable with the bytes already there: wait a little
             // for the rest of a head that arrives in pieces.
-            Ok(None) if edge::pause_until(deadline).await => {}
+            Ok(None) if pause_until(deadline).await => {}
             Ok(_) | Err(_) => return Peeked::Actix,
         }
         n = match tokio::time::timeout_at(deadline, io.peek(&mut buf)).await {
@@ -148,29 +146,32 @@ async fn answer(
             metrics: &state.metrics,
         };
         let gone = closed(io);
-        poll::answer(&mut feed, &opening, timeout, push.batch_limit, waited, gone).await
+        let answered =
+            protocol::answer(&mut feed, &opening, timeout, push.batch_limit, waited, gone);
+        Ok(answered.await?)
     }
     .instrument(span)
     .await;
     close |= state.shutdown.is_cancelled();
     let (out, status) = match answered {
-        Ok(body) => {
-            let mut out = Vec::with_capacity(256 + cors.len() + body.len());
-            edge::response_head(
-                &mut out,
-                StatusCode::OK,
-                body.len(),
-                close,
-                &[HEADERS, &cors],
-            );
-            out.extend_from_slice(body.as_bytes());
-            (out, StatusCode::OK)
-        }
-        Err(e) => (edge::error_response(&e, &cors, close), e.status_code()),
+        Ok(body) => (ok_response(&body, &cors, close), StatusCode::OK),
+        Err(e) => (head::error_response(&e, &cors, close), e.status_code()),
     };
     let sent = io.write_all(&out).await.is_ok();
-    edge::log_request(state, PATH, status.as_u16(), started);
+    let status = status.as_u16();
+    state
+        .metrics
+        .log_request("GET", PATH, status, started, true);
     sent && !close
+}
+
+/// A poll's answer: [`protocol::HEADERS`], the CORS lines, `body`.
+fn ok_response(body: &str, cors: &str, close: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256 + cors.len() + body.len());
+    let headers = &protocol::HEADERS;
+    head::response_head(&mut out, StatusCode::OK, body.len(), close, headers, cors);
+    out.extend_from_slice(body.as_bytes());
+    out
 }
 
 /// Authorises the poll and opens its feed, in the actix handler's order: query and
@@ -180,9 +181,9 @@ async fn open(
     head: Head,
     remote: Option<IpAddr>,
 ) -> Result<(Feed, Opening, std::time::Duration), ApiError> {
-    let request = edge::feed_request(state, head, remote).await?;
-    let timeout = poll::timeout_of(&request.query, &state.settings.push)?;
-    let (feed, opening) = Feed::open(state.clone(), request, Transport::LongPoll).await?;
+    let request = feed_request(state, head, remote).await?;
+    let timeout = protocol::timeout_of(&request.query, &state.settings.push)?;
+    let (feed, opening) = Feed::open(&state.feeds, request, Transport::LongPoll).await?;
     Ok((feed, opening, timeout))
 }
 
@@ -202,14 +203,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_answer_headers_are_the_actix_handlers() {
-        assert_eq!(
-            HEADERS,
-            format!(
-                "content-type: {}\r\ncache-control: {}\r\n",
-                poll::CONTENT_TYPE,
-                poll::CACHE_CONTROL
-            )
-        );
+    fn the_lean_poll_answers_with_the_actix_handlers_headers() {
+        let actix = crate::transport::poll::response(String::from("{}"));
+        let mut actix: Vec<(String, String)> = actix
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_string(), v.to_str().unwrap().to_string()))
+            .collect();
+        actix.sort();
+
+        let written = ok_response("{}", "", false);
+        let mut headers = [httparse::EMPTY_HEADER; 16];
+        let mut parsed = httparse::Response::new(&mut headers);
+        let len = match parsed.parse(&written).unwrap() {
+            httparse::Status::Complete(len) => len,
+            httparse::Status::Partial => panic!("an incomplete head"),
+        };
+        assert_eq!(parsed.code, Some(200));
+        assert_eq!(&written[len..], b"{}");
+        // Length and date are actix's encoder's, not the handler's.
+        let mut lean: Vec<(String, String)> = parsed
+            .headers
+            .iter()
+            .filter(|h| !["content-length", "date"].contains(&h.name))
+            .map(|h| {
+                (
+                    h.name.to_string(),
+                    String::from_utf8(h.value.to_vec()).unwrap(),
+                )
+            })
+            .collect();
+        lean.sort();
+
+        assert_eq!(lean, actix);
+        assert_eq!(lean.len(), protocol::HEADERS.len());
     }
 }

@@ -1,0 +1,72 @@
+//! The transports: how feeds reach clients over HTTP (DESIGN.md §2, Transports).
+//! The push core ([`crate::events`]) knows no HTTP; this is where it meets it.
+//!
+//! - [`protocol`]: what both paths write, with no actix in it: the SSE headers,
+//!   preamble, batching and heartbeat rule; the long-poll's headers and answer.
+//! - [`sse`], [`poll`]: the actix handlers, for the requests actix receives (a
+//!   stream or poll after other requests on a keep-alive connection, HTTP/1.0, a
+//!   request with a body).
+//! - [`edge`]: the lean path: connections that open with a stream or a poll, served
+//!   off the socket (why it exists is there).
+//! - [`socket`]: the options every accepted connection gets, whichever path serves
+//!   it.
+//!
+//! A [`FeedError`] becomes an [`ApiError`] here and nowhere else.
+
+pub mod edge;
+pub mod poll;
+pub mod protocol;
+pub mod socket;
+pub mod sse;
+
+use actix_web::HttpRequest;
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::events::feed::{FeedError, FeedRequest};
+use crate::events::params::{ParamError, StreamQuery};
+
+impl From<FeedError> for ApiError {
+    fn from(e: FeedError) -> Self {
+        match e {
+            FeedError::Param(e) => e.into(),
+            FeedError::NoChannels => ApiError::bad_request("no_channels", e.to_string()),
+            FeedError::TooManyStreams(e) => ApiError::TooManyRequests {
+                message: e.to_string(),
+                retry_after: Some(5),
+            },
+            FeedError::Unexpected(e) => ApiError::Unexpected(e),
+        }
+    }
+}
+
+/// A refused stream parameter is a 400 whose code names the parameter.
+impl From<ParamError> for ApiError {
+    fn from(e: ParamError) -> Self {
+        let code = match e {
+            ParamError::Cursor(_) => "bad_cursor",
+            ParamError::Topic(_) => "bad_topics",
+            ParamError::Types(_) => "bad_types",
+            ParamError::Timeout { .. } => "bad_timeout",
+        };
+        ApiError::bad_request(code, e.to_string())
+    }
+}
+
+/// What an actix request asks of a feed (the lean path reads the same from its
+/// request head, see [`edge::feed_request`]).
+pub fn feed_request(
+    req: &HttpRequest,
+    principal: Option<Principal>,
+    query: StreamQuery,
+) -> FeedRequest {
+    FeedRequest {
+        cursor_header: req
+            .headers()
+            .get("last-event-id")
+            .map(|v| v.to_str().unwrap_or("?").to_string()),
+        remote: req.peer_addr().map(|a| a.ip()),
+        principal,
+        query,
+    }
+}
