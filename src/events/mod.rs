@@ -40,23 +40,14 @@ pub trait Payload: serde::Serialize {
     const TYPE: &'static str;
 }
 
-/// Event type names of API v1.
+/// The push core's own event types.
 pub mod types {
-    pub const MILEAGE_GRANTED: &str = "mileage.granted";
-    pub const COUPON_ISSUED: &str = "coupon.issued";
-    pub const COUPON_REDEEMED: &str = "coupon.redeemed";
-    pub const ORDER_PLACED: &str = "order.placed";
-    pub const STOCK_CHANGED: &str = "stock.changed";
-    pub const STOCK_LOW: &str = "stock.low";
-    pub const PRODUCT_UPDATED: &str = "product.updated";
-    pub const SUPPORT_OPENED: &str = "support.opened";
-    pub const SUPPORT_MESSAGE: &str = "support.message";
-    pub const SUPPORT_CLOSED: &str = "support.closed";
-    pub const INQUIRY_RECEIVED: &str = "inquiry.received";
-    pub const ANNOUNCEMENT: &str = "announcement";
-    pub const JOB_COMPLETED: &str = "job.completed";
-    /// The push core's own control events: not in the log, sent by the feed.
+    //! Only the core's own control events live here: each domain declares its event
+    //! types beside their payloads (`src/<domain>/events.rs`, see [`super::Payload`]).
+
+    /// Sent first on every stream, carrying the current cursor; not in the log.
     pub const STREAM_OPEN: &str = "stream.open";
+    /// Sent when the log no longer holds a reader's cursor; not in the log.
     pub const STREAM_RESET: &str = "stream.reset";
 }
 

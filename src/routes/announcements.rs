@@ -1,29 +1,13 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use crate::announcements::{self, AnnounceError};
+use crate::announcements::{self};
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/announcements", web::post().to(create));
-}
-
-impl From<AnnounceError> for ApiError {
-    fn from(e: AnnounceError) -> Self {
-        match e {
-            AnnounceError::Text | AnnounceError::Target => {
-                ApiError::invalid("invalid_announcement", e.to_string())
-            }
-            AnnounceError::Forbidden => ApiError::Forbidden(
-                "only admins announce to users or everyone; owners to their own stores",
-            ),
-            AnnounceError::NoSuchUser => ApiError::NotFound("user"),
-            AnnounceError::NoSuchStore => ApiError::NotFound("store"),
-            AnnounceError::Unexpected(e) => ApiError::Unexpected(e),
-        }
-    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -4,7 +4,6 @@ use serde_json::json;
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::jobs::JobError;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -12,17 +11,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/jobs/{name}", web::put().to(reschedule))
         .route("/admin/jobs/{name}/run", web::post().to(run))
         .route("/admin/jobs/{name}/runs", web::get().to(runs));
-}
-
-impl From<JobError> for ApiError {
-    fn from(e: JobError) -> Self {
-        match e {
-            JobError::Unknown => ApiError::NotFound("job"),
-            JobError::Schedule(s) => ApiError::invalid("invalid_schedule", s.to_string()),
-            JobError::Running => ApiError::conflict("job_running", e.to_string()),
-            JobError::Unexpected(e) => ApiError::Unexpected(e),
-        }
-    }
 }
 
 fn admin(who: &Principal) -> ApiResult<()> {

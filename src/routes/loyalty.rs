@@ -29,34 +29,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/coupons/{id}/redeem", web::post().to(redeem));
 }
 
-impl From<MileageError> for ApiError {
-    fn from(e: MileageError) -> Self {
-        use MileageError as E;
-        match e {
-            E::Points => ApiError::invalid("invalid_points", e.to_string()),
-            E::Reason => ApiError::invalid("invalid_reason", e.to_string()),
-            E::TooManyCoupons => ApiError::invalid("too_many_coupons", e.to_string()),
-            E::NotACustomer => ApiError::invalid("not_a_customer", e.to_string()),
-            E::NotStaff => {
-                ApiError::Forbidden("only staff of this store grant mileage and see its members")
-            }
-            E::NotYours => {
-                ApiError::Forbidden("a customer sees and changes only their own loyalty data")
-            }
-            E::OtherStore => ApiError::Forbidden(
-                "this coupon belongs to another store: only its own store redeems it",
-            ),
-            E::NoSuchStore => ApiError::NotFound("store"),
-            E::NoSuchUser => ApiError::NotFound("user"),
-            E::NotAMember => ApiError::NotFound("member"),
-            E::NoSuchCoupon => ApiError::NotFound("coupon"),
-            E::AlreadyRedeemed => ApiError::conflict("already_redeemed", e.to_string()),
-            E::KeyReused(_) => ApiError::conflict("idempotency_key_reused", e.to_string()),
-            E::Unexpected(e) => ApiError::Unexpected(e),
-        }
-    }
-}
-
 /// Staff of the store (admins everywhere), and the store exists.
 async fn ensure_staff(db: &Db, who: &Principal, store_id: i64) -> ApiResult<()> {
     if !db.is_staff_of(who, store_id).await? {

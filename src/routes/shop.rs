@@ -4,13 +4,13 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use serde_json::{Map, json};
+use serde_json::json;
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::shop::{
-    self, Delta, NewProduct, Period, ProductUpdate, Quantity, ShopError, StockLevel, catalog,
-    orders, sales as sold, stock,
+    self, Delta, NewProduct, Period, ProductUpdate, Quantity, StockLevel, catalog, orders,
+    sales as sold, stock,
 };
 use crate::state::AppState;
 
@@ -31,37 +31,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/stores/{id}/inventory", web::get().to(inventory))
         .route("/orders", web::post().to(place_order))
         .route("/users/{id}/orders", web::get().to(user_orders));
-}
-
-impl From<ShopError> for ApiError {
-    fn from(e: ShopError) -> Self {
-        match e {
-            ShopError::Quantity => ApiError::invalid("invalid_quantity", e.to_string()),
-            ShopError::StockLevel | ShopError::Delta => {
-                ApiError::invalid("invalid_stock", e.to_string())
-            }
-            ShopError::Price | ShopError::Text(_) | ShopError::EmptyUpdate => {
-                ApiError::invalid("invalid_product", e.to_string())
-            }
-            ShopError::Reason => ApiError::invalid("invalid_reason", e.to_string()),
-            ShopError::Period => ApiError::bad_request("invalid_period", e.to_string()),
-            ShopError::NoSuchProduct => ApiError::NotFound("product"),
-            ShopError::NoSuchStore => ApiError::NotFound("store"),
-            ShopError::NoSuchUser => ApiError::NotFound("user"),
-            ShopError::Forbidden(m) => ApiError::Forbidden(m),
-            ShopError::InsufficientStock { available } => {
-                let mut details = Map::new();
-                details.insert("available".into(), json!(available));
-                ApiError::Conflict {
-                    code: "insufficient_stock",
-                    message: e.to_string(),
-                    details: Some(details),
-                }
-            }
-            ShopError::KeyReused(_) => ApiError::conflict("idempotency_key_reused", e.to_string()),
-            ShopError::Unexpected(e) => ApiError::Unexpected(e),
-        }
-    }
 }
 
 async fn require_staff(state: &AppState, who: &Principal, store_id: i64) -> ApiResult<()> {

@@ -9,7 +9,7 @@ use crate::accounts::{NewStaff, signup};
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::stores::{self, CouponDesign, NewStore, StoreError, StorePatch, parse_near};
+use crate::stores::{self, CouponDesign, NewStore, StorePatch, parse_near};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/stores", web::post().to(create))
@@ -22,16 +22,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(design_history),
         )
         .route("/staff", web::post().to(create_staff));
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => ApiError::NotFound("store"),
-            StoreError::Unexpected(e) => ApiError::Unexpected(e),
-            other => ApiError::invalid("invalid_store", other.to_string()),
-        }
-    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

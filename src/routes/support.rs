@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::auth::{MaybePrincipal, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::support::{self, NewInquiry, SupportError, conversations, inquiries};
+use crate::support::{self, NewInquiry, conversations, inquiries};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/support/conversations", web::post().to(open))
@@ -20,32 +20,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/support/conversations/{id}/close", web::post().to(close))
         .route("/inquiries", web::post().to(inquire))
         .route("/inquiries", web::get().to(list_inquiries));
-}
-
-impl From<SupportError> for ApiError {
-    fn from(e: SupportError) -> Self {
-        match e {
-            SupportError::Text => ApiError::invalid("invalid_text", e.to_string()),
-            SupportError::Subject | SupportError::InquiryMessage | SupportError::ReplyTo => {
-                ApiError::invalid("invalid_inquiry", e.to_string())
-            }
-            SupportError::Status => ApiError::bad_request("bad_query", e.to_string()),
-            SupportError::Limit => ApiError::invalid("invalid_limit", e.to_string()),
-            SupportError::NotACustomer => ApiError::Forbidden("only customers open conversations"),
-            SupportError::NoSuchStore => ApiError::invalid("unknown_store", "no such store"),
-            SupportError::NotFound => ApiError::NotFound("conversation"),
-            SupportError::Closed => {
-                ApiError::conflict("conversation_closed", "the conversation is closed")
-            }
-            SupportError::TooFast(secs) | SupportError::TooManyInquiries(secs) => {
-                ApiError::TooManyRequests {
-                    message: e.to_string(),
-                    retry_after: Some(secs),
-                }
-            }
-            SupportError::Unexpected(e) => ApiError::Unexpected(e),
-        }
-    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

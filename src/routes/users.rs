@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::accounts::{AccountError, ProfileChange, profile, signup};
+use crate::accounts::{ProfileChange, profile, signup};
 use crate::auth::{self, Principal, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -16,31 +16,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/users/{id}", web::head().to(exists))
         .route("/users/{id}", web::patch().to(update))
         .route("/users/{id}/location", web::put().to(share_location));
-}
-
-impl From<AccountError> for ApiError {
-    fn from(e: AccountError) -> Self {
-        use AccountError as E;
-        let message = e.to_string();
-        match e {
-            E::Name | E::Phone | E::Password | E::Login | E::EmptyPatch => {
-                ApiError::invalid("invalid_account", message)
-            }
-            E::StaffRole | E::TooManyStores | E::NoSuchStore(_) => {
-                ApiError::invalid("invalid_staff", message)
-            }
-            E::LoginTaken => ApiError::conflict("login_taken", message),
-            E::Location => ApiError::invalid("invalid_location", message),
-            E::NotFound => ApiError::NotFound("user"),
-            E::Gone => ApiError::Unauthorized("user no longer exists"),
-            E::WrongCredentials => ApiError::Unauthorized("wrong login or password"),
-            E::Throttled(wait) => ApiError::TooManyRequests {
-                message,
-                retry_after: Some(wait),
-            },
-            E::Unexpected(e) => ApiError::Unexpected(e),
-        }
-    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

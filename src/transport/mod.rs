@@ -11,7 +11,7 @@
 //! - [`socket`]: the options every accepted connection gets, whichever path serves
 //!   it.
 //!
-//! A [`FeedError`] becomes an [`ApiError`] here and nowhere else.
+//! A feed's errors become HTTP answers in [`crate::error`], like every area's.
 
 pub mod edge;
 pub mod poll;
@@ -22,36 +22,8 @@ pub mod sse;
 use actix_web::HttpRequest;
 
 use crate::auth::Principal;
-use crate::error::ApiError;
-use crate::events::feed::{FeedError, FeedRequest};
-use crate::events::params::{ParamError, StreamQuery};
-
-impl From<FeedError> for ApiError {
-    fn from(e: FeedError) -> Self {
-        match e {
-            FeedError::Param(e) => e.into(),
-            FeedError::NoChannels => ApiError::bad_request("no_channels", e.to_string()),
-            FeedError::TooManyStreams(e) => ApiError::TooManyRequests {
-                message: e.to_string(),
-                retry_after: Some(5),
-            },
-            FeedError::Unexpected(e) => ApiError::Unexpected(e),
-        }
-    }
-}
-
-/// A refused stream parameter is a 400 whose code names the parameter.
-impl From<ParamError> for ApiError {
-    fn from(e: ParamError) -> Self {
-        let code = match e {
-            ParamError::Cursor(_) => "bad_cursor",
-            ParamError::Topic(_) => "bad_topics",
-            ParamError::Types(_) => "bad_types",
-            ParamError::Timeout { .. } => "bad_timeout",
-        };
-        ApiError::bad_request(code, e.to_string())
-    }
-}
+use crate::events::feed::FeedRequest;
+use crate::events::params::StreamQuery;
 
 /// What an actix request asks of a feed (the lean path reads the same from its
 /// request head, see [`edge::feed_request`]).

@@ -1,7 +1,10 @@
 //! The one API error type and its one mapping to HTTP (DESIGN.md §4).
 //!
-//! Domain errors (`thiserror` enums per area) convert into [`ApiError`]; only this
-//! file decides statuses and the JSON shape `{"error": {"code", "message"}}`.
+//! Domain errors (`thiserror` enums per area) convert into [`ApiError`] in
+//! [`domain`]; only this module decides statuses and the JSON shape
+//! `{"error": {"code", "message"}}`.
+
+mod domain;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
