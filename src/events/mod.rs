@@ -40,11 +40,10 @@ pub trait Payload: serde::Serialize {
     const TYPE: &'static str;
 }
 
-/// The push core's own event types.
+/// The push core's own event types. Only its control events live here: each domain
+/// declares its event types beside their payloads (`src/<domain>/events.rs`, see
+/// [`Payload`]).
 pub mod types {
-    //! Only the core's own control events live here: each domain declares its event
-    //! types beside their payloads (`src/<domain>/events.rs`, see [`super::Payload`]).
-
     /// Sent first on every stream, carrying the current cursor; not in the log.
     pub const STREAM_OPEN: &str = "stream.open";
     /// Sent when the log no longer holds a reader's cursor; not in the log.
