@@ -1,7 +1,7 @@
 //! The one API error type and its one mapping to HTTP (DESIGN.md §4).
 //!
 //! Domain errors (`thiserror` enums per area) convert into [`ApiError`] in
-//! [`domain`]; only this module decides statuses and the JSON shape
+//! `domain.rs`; only this module decides statuses and the JSON shape
 //! `{"error": {"code", "message"}}`.
 
 mod domain;

@@ -1,7 +1,7 @@
 //! The loyalty program's events: their type names and payloads, in one place.
 //!
 //! Each goes to the customer's `user:` channel and is echoed to the store's staff
-//! on `store:{id}` (see [`super::both`]). A payload carries what a page needs to
+//! on `store:{id}`. A payload carries what a page needs to
 //! render it without another request.
 
 use serde::Serialize;
