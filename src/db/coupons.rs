@@ -16,12 +16,14 @@ use crate::time::rfc3339;
 
 macro_rules! coupon_columns {
     () => {
-        "c.id, c.store_id, s.name, c.user_id, c.shape, c.color, c.label, c.issued_at, c.redeemed_at"
+        "c.id, c.store_id, s.name, c.user_id, c.shape, c.color, c.label, c.issued_at, c.redeemed_at, \
+         c.revoked_at"
     };
 }
 
 fn coupon_from_row(r: &AnyRow) -> anyhow::Result<Coupon> {
     let redeemed_at: Option<i64> = r.try_get(8)?;
+    let revoked_at: Option<i64> = r.try_get(9)?;
     Ok(Coupon {
         id: r.try_get(0)?,
         store_id: r.try_get(1)?,
@@ -32,27 +34,33 @@ fn coupon_from_row(r: &AnyRow) -> anyhow::Result<Coupon> {
             color: r.try_get(5)?,
             label: r.try_get(6)?,
         },
-        status: if redeemed_at.is_some() {
-            CouponStatus::Redeemed
-        } else {
-            CouponStatus::Active
+        status: match (redeemed_at, revoked_at) {
+            (_, Some(_)) => CouponStatus::Revoked,
+            (Some(_), None) => CouponStatus::Redeemed,
+            (None, None) => CouponStatus::Active,
         },
         issued_at: rfc3339(r.try_get(7)?),
         redeemed_at: redeemed_at.map(rfc3339),
     })
 }
 
-/// What a store's coupons are made of when a conversion issues them.
+/// A store's loyalty policy as flows need it: what its coupons are made of when a
+/// conversion issues them, what a purchase earns, what a coupon takes off.
 pub struct IssuingStore {
     pub name: String,
     pub threshold: i64,
     pub design: CouponDesign,
+    /// Percent of what a purchase paid that it earns in points (0: none).
+    pub earn_percent: i64,
+    /// What one coupon takes off a purchase, in won.
+    pub coupon_value: i64,
 }
 
-/// The store's name, coupon threshold and current design, read in `tx`.
+/// The store's name, coupon policy and current design, read in `tx`.
 pub async fn issuing_store(tx: &mut Tx, store_id: i64) -> anyhow::Result<Option<IssuingStore>> {
     let Some(row) = sqlx::query(
-        "SELECT name, coupon_threshold, coupon_shape, coupon_color, coupon_label
+        "SELECT name, coupon_threshold, coupon_shape, coupon_color, coupon_label,
+                earn_percent, coupon_value
          FROM stores WHERE id = $1",
     )
     .bind(store_id)
@@ -70,11 +78,14 @@ pub async fn issuing_store(tx: &mut Tx, store_id: i64) -> anyhow::Result<Option<
             color: row.try_get(3)?,
             label: row.try_get(4)?,
         },
+        earn_percent: row.try_get::<i64, _>(5)?,
+        coupon_value: row.try_get(6)?,
     }))
 }
 
 /// Issues one active coupon with `store`'s current design, explained by the
-/// conversion entry `entry_id`.
+/// conversion entry `entry_id`; it is worth `store.threshold` points (what a
+/// revocation gives back).
 pub async fn issue(
     tx: &mut Tx,
     store_id: i64,
@@ -84,8 +95,8 @@ pub async fn issue(
     at: i64,
 ) -> anyhow::Result<Coupon> {
     let row = sqlx::query(
-        "INSERT INTO coupons (store_id, user_id, entry_id, shape, color, label, issued_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO coupons (store_id, user_id, entry_id, shape, color, label, issued_at, points)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(store_id)
     .bind(user_id)
@@ -94,6 +105,7 @@ pub async fn issue(
     .bind(&store.design.color)
     .bind(&store.design.label)
     .bind(at)
+    .bind(store.threshold)
     .fetch_one(tx.conn())
     .await
     .context("issuing a coupon")?;
@@ -109,12 +121,26 @@ pub async fn issue(
     })
 }
 
-/// Why [`redeem`] redeemed nothing.
+/// Why [`redeem`] or [`use_at_checkout`] used nothing.
 #[derive(Debug, PartialEq, Eq)]
 pub enum NotRedeemed {
-    /// The coupon exists but was redeemed before.
+    /// The coupon exists but was redeemed (or paid with) before.
     AlreadyRedeemed,
+    /// The coupon was revoked by a return.
+    Revoked,
+    /// No such coupon, or (at checkout) not the buyer's.
     NoSuchCoupon,
+    /// At checkout: the buyer's coupon, but of another store.
+    OtherStore,
+}
+
+/// Why a coupon that exists was not used: already used, or revoked.
+fn not_active(c: &Coupon) -> NotRedeemed {
+    if c.status == CouponStatus::Revoked {
+        NotRedeemed::Revoked
+    } else {
+        NotRedeemed::AlreadyRedeemed
+    }
 }
 
 /// Marks an active coupon redeemed by `by` and logs the redemption, or reports why
@@ -127,7 +153,7 @@ pub async fn redeem(
 ) -> anyhow::Result<Result<(Coupon, Redemption), NotRedeemed>> {
     let done = sqlx::query(
         "UPDATE coupons SET redeemed_at = $1, redeemed_by = $2
-         WHERE id = $3 AND redeemed_at IS NULL",
+         WHERE id = $3 AND redeemed_at IS NULL AND revoked_at IS NULL",
     )
     .bind(at)
     .bind(by.id)
@@ -139,7 +165,7 @@ pub async fn redeem(
     let coupon = fetch(tx.conn(), coupon_id).await?;
     let coupon = match (done, coupon) {
         (_, None) => return Ok(Err(NotRedeemed::NoSuchCoupon)),
-        (0, Some(_)) => return Ok(Err(NotRedeemed::AlreadyRedeemed)),
+        (0, Some(c)) => return Ok(Err(not_active(&c))),
         (_, Some(c)) => c,
     };
     let row = sqlx::query(
@@ -163,6 +189,91 @@ pub async fn redeem(
         redeemed_at: rfc3339(at),
     };
     Ok(Ok((coupon, redemption)))
+}
+
+/// Pays with the buyer's active coupon at `store_id` (one conditional `UPDATE`, so
+/// of two orders using it one wins); the coupon's order is the order's
+/// `coupon_id`. Nothing is logged in `redemptions`, which is the staff's log.
+pub async fn use_at_checkout(
+    tx: &mut Tx,
+    coupon_id: i64,
+    buyer: i64,
+    store_id: i64,
+    at: i64,
+) -> anyhow::Result<Result<Coupon, NotRedeemed>> {
+    let done = sqlx::query(
+        "UPDATE coupons SET redeemed_at = $1, redeemed_by = $2
+         WHERE id = $3 AND user_id = $2 AND store_id = $4
+           AND redeemed_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(at)
+    .bind(buyer)
+    .bind(coupon_id)
+    .bind(store_id)
+    .execute(tx.conn())
+    .await
+    .context("paying with a coupon")?
+    .rows_affected();
+    Ok(match fetch(tx.conn(), coupon_id).await? {
+        Some(c) if c.user_id != buyer => Err(NotRedeemed::NoSuchCoupon),
+        None => Err(NotRedeemed::NoSuchCoupon),
+        Some(c) if c.store_id != store_id => Err(NotRedeemed::OtherStore),
+        Some(c) if done == 0 => Err(not_active(&c)),
+        Some(c) => Ok(c),
+    })
+}
+
+/// Makes a coupon paid with at checkout active again (its order was returned
+/// whole). `None` if it is not in a state to be given back.
+pub async fn restore(tx: &mut Tx, coupon_id: i64) -> anyhow::Result<Option<Coupon>> {
+    let done = sqlx::query(
+        "UPDATE coupons SET redeemed_at = NULL, redeemed_by = NULL
+         WHERE id = $1 AND redeemed_at IS NOT NULL AND revoked_at IS NULL",
+    )
+    .bind(coupon_id)
+    .execute(tx.conn())
+    .await
+    .context("restoring a coupon")?
+    .rows_affected();
+    if done == 0 {
+        return Ok(None);
+    }
+    fetch(tx.conn(), coupon_id).await
+}
+
+/// Revokes the member's newest active coupon at a store; returns it and the
+/// points it was worth (what its conversion took), or `None` if none is active.
+pub async fn revoke_newest_active(
+    tx: &mut Tx,
+    store_id: i64,
+    user_id: i64,
+    at: i64,
+) -> anyhow::Result<Option<(Coupon, i64)>> {
+    let Some(row) = sqlx::query(
+        "SELECT c.id, COALESCE(c.points, s.coupon_threshold)
+         FROM coupons c JOIN stores s ON s.id = c.store_id
+         WHERE c.store_id = $1 AND c.user_id = $2
+           AND c.redeemed_at IS NULL AND c.revoked_at IS NULL
+         ORDER BY c.id DESC LIMIT 1",
+    )
+    .bind(store_id)
+    .bind(user_id)
+    .fetch_optional(tx.conn())
+    .await
+    .context("finding a coupon to revoke")?
+    else {
+        return Ok(None);
+    };
+    let id: i64 = row.try_get(0)?;
+    let points: i64 = row.try_get(1)?;
+    sqlx::query("UPDATE coupons SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(at)
+        .bind(id)
+        .execute(tx.conn())
+        .await
+        .context("revoking a coupon")?;
+    let coupon = fetch(tx.conn(), id).await?.context("coupon vanished")?;
+    Ok(Some((coupon, points)))
 }
 
 async fn fetch(conn: &mut AnyConnection, id: i64) -> anyhow::Result<Option<Coupon>> {

@@ -17,7 +17,7 @@ use crate::time::rfc3339;
 
 macro_rules! entry_columns {
     () => {
-        "id, store_id, user_id, kind, points, balance_after, reason, actor_id, created_at"
+        "id, store_id, user_id, kind, points, balance_after, reason, actor_id, created_at, order_id"
     };
 }
 
@@ -32,6 +32,7 @@ fn entry_from_row(r: &AnyRow) -> anyhow::Result<Entry> {
         reason: r.try_get(6)?,
         actor_id: r.try_get(7)?,
         created_at: rfc3339(r.try_get(8)?),
+        order_id: r.try_get(9)?,
     })
 }
 
@@ -39,18 +40,21 @@ fn entry_from_row(r: &AnyRow) -> anyhow::Result<Entry> {
 pub struct Posting<'a> {
     pub store_id: i64,
     pub user_id: i64,
-    /// `grant`, `conversion`, `adjustment`.
+    /// `grant`, `conversion`, `adjustment`, `purchase`, `reversal`, `revocation`.
     pub kind: &'a str,
     /// Signed: credits are positive, debits negative.
     pub points: i64,
     pub reason: &'a str,
-    pub actor_id: i64,
+    /// Who did it; `None` for what a purchase or a return did by itself.
+    pub actor_id: Option<i64>,
+    pub order_id: Option<i64>,
     pub at: i64,
 }
 
 /// Moves a balance by `p.points` and appends the entry that explains it, with the
 /// balance after it. A credit creates the balance row if it is missing; a debit
-/// needs an existing row (and the schema's CHECK refuses a negative balance).
+/// needs an existing row. A debit may take a balance below zero (a return whose
+/// points were already spent): later credits pay that back first.
 pub async fn post(tx: &mut Tx, p: &Posting<'_>) -> anyhow::Result<Entry> {
     let balance_after: i64 = if p.points >= 0 {
         sqlx::query(
@@ -86,8 +90,8 @@ pub async fn post(tx: &mut Tx, p: &Posting<'_>) -> anyhow::Result<Entry> {
         .try_get(0)?
     };
     let row = sqlx::query(concat!(
-        "INSERT INTO mileage_entries (store_id, user_id, kind, points, balance_after, reason, actor_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+        "INSERT INTO mileage_entries (store_id, user_id, kind, points, balance_after, reason, actor_id, created_at, order_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
         entry_columns!()
     ))
     .bind(p.store_id)
@@ -98,10 +102,30 @@ pub async fn post(tx: &mut Tx, p: &Posting<'_>) -> anyhow::Result<Entry> {
     .bind(p.reason)
     .bind(p.actor_id)
     .bind(p.at)
+    .bind(p.order_id)
     .fetch_one(tx.conn())
     .await
     .context("appending a ledger entry")?;
     entry_from_row(&row)
+}
+
+/// The member's balance at a store, read under the row's write lock (a no-op
+/// update first: PostgreSQL then holds the row until commit, so what is decided
+/// from it stays true; SQLite has one writer). 0 when there is no row.
+pub async fn locked_balance(tx: &mut Tx, store_id: i64, user_id: i64) -> anyhow::Result<i64> {
+    let row = sqlx::query(
+        "UPDATE mileage_balances SET updated_at = updated_at
+         WHERE store_id = $1 AND user_id = $2 RETURNING balance",
+    )
+    .bind(store_id)
+    .bind(user_id)
+    .fetch_optional(tx.conn())
+    .await
+    .context("locking a balance")?;
+    Ok(match row {
+        Some(r) => r.try_get(0)?,
+        None => 0,
+    })
 }
 
 /// A customer's balances, one per store they belong to or hold points at.

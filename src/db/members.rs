@@ -66,7 +66,8 @@ pub async fn of_store(db: &Db, store_id: i64) -> anyhow::Result<Vec<Member>> {
     let rows = sqlx::query(
         "SELECT m.user_id, u.name, u.member_no, m.joined_at, COALESCE(b.balance, 0),
                 (SELECT COUNT(*) FROM coupons c
-                 WHERE c.store_id = m.store_id AND c.user_id = m.user_id AND c.redeemed_at IS NULL)
+                 WHERE c.store_id = m.store_id AND c.user_id = m.user_id
+                   AND c.redeemed_at IS NULL AND c.revoked_at IS NULL)
          FROM memberships m JOIN users u ON u.id = m.user_id
          LEFT JOIN mileage_balances b ON b.store_id = m.store_id AND b.user_id = m.user_id
          WHERE m.store_id = $1 ORDER BY m.user_id",

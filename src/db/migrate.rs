@@ -15,6 +15,11 @@ struct Migration {
     name: &'static str,
     sqlite: &'static str,
     postgres: &'static str,
+    /// The SQLite file rebuilds tables that others reference (SQLite cannot drop a
+    /// CHECK in place): it runs with foreign keys off, as SQLite's own procedure for
+    /// such changes prescribes, and `PRAGMA foreign_key_check` must find nothing
+    /// before it commits.
+    sqlite_rebuilds: bool,
 }
 
 /// Every migration, in order. Append; never edit one that has shipped.
@@ -24,30 +29,42 @@ const MIGRATIONS: &[Migration] = &[
         name: "foundation",
         sqlite: include_str!("../../migrations/sqlite/0001_foundation.sql"),
         postgres: include_str!("../../migrations/postgres/0001_foundation.sql"),
+        sqlite_rebuilds: false,
     },
     Migration {
         version: 2,
         name: "loyalty",
         sqlite: include_str!("../../migrations/sqlite/0002_loyalty.sql"),
         postgres: include_str!("../../migrations/postgres/0002_loyalty.sql"),
+        sqlite_rebuilds: false,
     },
     Migration {
         version: 3,
         name: "shop",
         sqlite: include_str!("../../migrations/sqlite/0003_shop.sql"),
         postgres: include_str!("../../migrations/postgres/0003_shop.sql"),
+        sqlite_rebuilds: false,
     },
     Migration {
         version: 4,
         name: "support",
         sqlite: include_str!("../../migrations/sqlite/0004_support.sql"),
         postgres: include_str!("../../migrations/postgres/0004_support.sql"),
+        sqlite_rebuilds: false,
     },
     Migration {
         version: 5,
         name: "jobs",
         sqlite: include_str!("../../migrations/sqlite/0005_jobs.sql"),
         postgres: include_str!("../../migrations/postgres/0005_jobs.sql"),
+        sqlite_rebuilds: false,
+    },
+    Migration {
+        version: 6,
+        name: "purchases",
+        sqlite: include_str!("../../migrations/sqlite/0006_purchases.sql"),
+        postgres: include_str!("../../migrations/postgres/0006_purchases.sql"),
+        sqlite_rebuilds: true,
     },
 ];
 
@@ -90,11 +107,30 @@ async fn apply_pending(db: &Db, conn: &mut sqlx::AnyConnection) -> anyhow::Resul
             Backend::Sqlite => m.sqlite,
             Backend::Postgres => m.postgres,
         };
+        let rebuild = m.sqlite_rebuilds && db.backend == Backend::Sqlite;
+        if rebuild {
+            // A no-op inside a transaction, so it goes first.
+            sqlx::raw_sql("PRAGMA foreign_keys=OFF")
+                .execute(&mut *conn)
+                .await?;
+        }
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         sqlx::raw_sql(sql)
             .execute(&mut *tx)
             .await
             .with_context(|| format!("migration {} ({})", m.version, m.name))?;
+        if rebuild {
+            let broken = sqlx::query("PRAGMA foreign_key_check")
+                .fetch_all(&mut *tx)
+                .await?;
+            anyhow::ensure!(
+                broken.is_empty(),
+                "migration {} ({}) would break {} foreign keys",
+                m.version,
+                m.name,
+                broken.len()
+            );
+        }
         sqlx::query(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
         )
@@ -104,6 +140,11 @@ async fn apply_pending(db: &Db, conn: &mut sqlx::AnyConnection) -> anyhow::Resul
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        if rebuild {
+            sqlx::raw_sql("PRAGMA foreign_keys=ON")
+                .execute(&mut *conn)
+                .await?;
+        }
         tracing::info!(version = m.version, name = m.name, "migration applied");
     }
     Ok(())

@@ -26,6 +26,10 @@ pub struct Store {
     pub joined_at: String,
     pub coupon_threshold: i64,
     pub coupon_design: CouponDesign,
+    /// Percent of what a purchase paid that it earns in points (0: none).
+    pub earn_percent: i64,
+    /// What one coupon takes off a purchase at this store, in won.
+    pub coupon_value: i64,
 }
 
 /// One change of a store's coupon design: what it became, who changed it, when.
@@ -41,7 +45,8 @@ pub struct DesignChange {
 /// The columns [`store_from_row`] reads, in its order.
 macro_rules! store_columns {
     () => {
-        "id, name, address, lat, lon, owner_id, joined_at, coupon_threshold, coupon_shape, coupon_color, coupon_label"
+        "id, name, address, lat, lon, owner_id, joined_at, coupon_threshold, coupon_shape, coupon_color, coupon_label, \
+         earn_percent, coupon_value"
     };
 }
 
@@ -60,6 +65,8 @@ pub(crate) fn store_from_row(r: &AnyRow) -> anyhow::Result<Store> {
             color: r.try_get(9)?,
             label: r.try_get(10)?,
         },
+        earn_percent: r.try_get(11)?,
+        coupon_value: r.try_get(12)?,
     })
 }
 
@@ -126,10 +133,12 @@ pub async fn all_stores<'c>(ex: impl Executor<'c, Database = Any>) -> anyhow::Re
     rows.iter().map(store_from_row).collect()
 }
 
-/// Writes a store's editable fields (name, address, location, threshold) as given.
+/// Writes a store's editable fields (name, address, location, threshold, loyalty
+/// policy) as given.
 pub async fn save_store(tx: &mut Tx, store: &Store) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE stores SET name = $1, address = $2, lat = $3, lon = $4, coupon_threshold = $5
+        "UPDATE stores SET name = $1, address = $2, lat = $3, lon = $4, coupon_threshold = $5,
+                earn_percent = $7, coupon_value = $8
          WHERE id = $6",
     )
     .bind(&store.name)
@@ -138,6 +147,8 @@ pub async fn save_store(tx: &mut Tx, store: &Store) -> anyhow::Result<()> {
     .bind(store.lon)
     .bind(store.coupon_threshold)
     .bind(store.id)
+    .bind(store.earn_percent)
+    .bind(store.coupon_value)
     .execute(tx.conn())
     .await
     .context("updating a store")?;

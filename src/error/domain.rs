@@ -78,6 +78,17 @@ impl From<ShopError> for ApiError {
                     details: Some(details),
                 }
             }
+            ShopError::NoSuchOrder => ApiError::NotFound("order"),
+            ShopError::NoSuchCoupon => ApiError::NotFound("coupon"),
+            ShopError::CouponOtherStore => {
+                ApiError::Forbidden("this coupon belongs to another store: it pays only there")
+            }
+            ShopError::CouponNotActive => ApiError::conflict("coupon_not_active", e.to_string()),
+            ShopError::ReturnExceeds { .. } => {
+                ApiError::invalid("return_exceeds_order", e.to_string())
+            }
+            ShopError::ReturnReason => ApiError::invalid("invalid_reason", e.to_string()),
+            ShopError::Loyalty(e) => e.into(),
             ShopError::KeyReused(_) => ApiError::conflict("idempotency_key_reused", e.to_string()),
             ShopError::Unexpected(e) => ApiError::Unexpected(e),
         }
@@ -157,6 +168,7 @@ impl From<MileageError> for ApiError {
             E::NotAMember => ApiError::NotFound("member"),
             E::NoSuchCoupon => ApiError::NotFound("coupon"),
             E::AlreadyRedeemed => ApiError::conflict("already_redeemed", e.to_string()),
+            E::NotActive => ApiError::conflict("coupon_not_active", e.to_string()),
             E::KeyReused(_) => ApiError::conflict("idempotency_key_reused", e.to_string()),
             E::Unexpected(e) => ApiError::Unexpected(e),
         }

@@ -32,7 +32,10 @@ pub async fn redeem(
         match coupons::redeem(&mut tx, coupon_id, &person, now_millis()).await? {
             Ok(done) => done,
             Err(NotRedeemed::AlreadyRedeemed) => return Err(MileageError::AlreadyRedeemed),
-            Err(NotRedeemed::NoSuchCoupon) => return Err(MileageError::NoSuchCoupon),
+            Err(NotRedeemed::Revoked) => return Err(MileageError::NotActive),
+            Err(NotRedeemed::NoSuchCoupon | NotRedeemed::OtherStore) => {
+                return Err(MileageError::NoSuchCoupon);
+            }
         };
     let event = CouponRedeemed {
         user_id: coupon.user_id,
@@ -42,7 +45,8 @@ pub async fn redeem(
             name: &coupon.store_name,
         },
         redeemed_by: &redemption.redeemed_by,
-        redemption_id: redemption.id,
+        redemption_id: Some(redemption.id),
+        order_id: None,
     };
     emit_both(&mut tx, coupon.user_id, coupon.store_id, &event).await?;
     tx.commit().await?;

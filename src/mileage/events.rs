@@ -17,7 +17,8 @@ pub struct StoreRef<'a> {
     pub name: &'a str,
 }
 
-/// `mileage.granted`: points credited, and what the conversion left.
+/// `mileage.granted`: points credited (by staff, or earned by an order), and what
+/// the conversion left.
 #[derive(Debug, Serialize)]
 pub struct MileageGranted<'a> {
     pub user_id: i64,
@@ -27,8 +28,12 @@ pub struct MileageGranted<'a> {
     pub balance: i64,
     pub coupons_issued: i64,
     pub reason: &'a str,
-    pub granted_by: Person,
+    /// The staff member; `null` for points an order earned.
+    pub granted_by: Option<Person>,
     pub entry_id: i64,
+    /// The order that earned them (absent for a staff grant).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<i64>,
 }
 
 impl Payload for MileageGranted<'_> {
@@ -51,16 +56,67 @@ impl Payload for CouponIssued<'_> {
     const TYPE: &'static str = "coupon.issued";
 }
 
-/// `coupon.redeemed`: a coupon was used at its store.
+/// `coupon.redeemed`: a coupon was used at its store, redeemed by staff (with the
+/// redemption's id) or paid with at checkout (with the order's id, `redeemed_by`
+/// the buyer).
 #[derive(Debug, Serialize)]
 pub struct CouponRedeemed<'a> {
     pub user_id: i64,
     pub coupon: &'a Coupon,
     pub store: StoreRef<'a>,
     pub redeemed_by: &'a Person,
-    pub redemption_id: i64,
+    pub redemption_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<i64>,
 }
 
 impl Payload for CouponRedeemed<'_> {
     const TYPE: &'static str = "coupon.redeemed";
+}
+
+/// `mileage.reversed`: a return took back the points its part of the order earned.
+#[derive(Debug, Serialize)]
+pub struct MileageReversed<'a> {
+    pub user_id: i64,
+    pub store: StoreRef<'a>,
+    /// Taken back (positive).
+    pub points: i64,
+    /// After the reversal; below zero when the points were already spent.
+    pub balance: i64,
+    pub order_id: i64,
+    pub entry_id: i64,
+}
+
+impl Payload for MileageReversed<'_> {
+    const TYPE: &'static str = "mileage.reversed";
+}
+
+/// `coupon.revoked`: an unused coupon taken back because the points it was made of
+/// were returned; its worth went back into the balance first.
+#[derive(Debug, Serialize)]
+pub struct CouponRevoked<'a> {
+    pub user_id: i64,
+    pub coupon: &'a Coupon,
+    pub store: StoreRef<'a>,
+    /// After the coupon's worth came back (before the reversal).
+    pub balance: i64,
+    pub order_id: i64,
+}
+
+impl Payload for CouponRevoked<'_> {
+    const TYPE: &'static str = "coupon.revoked";
+}
+
+/// `coupon.restored`: a coupon paid with at checkout is active again because its
+/// order was returned whole.
+#[derive(Debug, Serialize)]
+pub struct CouponRestored<'a> {
+    pub user_id: i64,
+    pub coupon: &'a Coupon,
+    pub store: StoreRef<'a>,
+    pub order_id: i64,
+}
+
+impl Payload for CouponRestored<'_> {
+    const TYPE: &'static str = "coupon.restored";
 }

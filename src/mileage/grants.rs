@@ -2,12 +2,11 @@
 //! whatever reaches the store's threshold converts into coupons in the same
 //! transaction (DESIGN.md §3), and the member and the store hear it at once.
 
-use super::events::{CouponIssued, MileageGranted, StoreRef};
+use super::conversion::{self, Credit};
 use super::model::{Granted, Person};
-use super::{MAX_COUPONS_PER_GRANT, MileageError, Points, Reason, convert, emit_both};
+use super::{MileageError, Points, Reason};
 use crate::auth::Principal;
-use crate::db::coupons::{self, IssuingStore};
-use crate::db::ledger::{self, Posting};
+use crate::db::coupons;
 use crate::db::{Db, Tx, members};
 use crate::idempotency::{self, IdempotencyKey, Outcome, Request, request_hash};
 use crate::time::now_millis;
@@ -62,105 +61,28 @@ async fn credit(tx: &mut Tx, g: &Grant<'_>) -> Result<Granted, MileageError> {
     if !members::is_member(tx, g.store_id, g.user_id).await? {
         return Err(MileageError::NotAMember);
     }
-    let now = now_millis();
-    let points = g.points.get();
-    let entry = ledger::post(
-        tx,
-        &Posting {
-            store_id: g.store_id,
-            user_id: g.user_id,
-            kind: "grant",
-            points,
-            reason: g.reason.as_str(),
-            actor_id: g.by.user_id,
-            at: now,
-        },
-    )
-    .await?;
-    let before_conversion = entry.balance_after;
-    let (count, remaining) = convert(before_conversion, store.threshold);
-    if count > MAX_COUPONS_PER_GRANT {
-        return Err(MileageError::TooManyCoupons);
-    }
-    let mut balance = before_conversion;
-    let mut issued = Vec::new();
-    let mut conversion_id = None;
-    if count > 0 {
-        let conversion = ledger::post(
-            tx,
-            &Posting {
-                store_id: g.store_id,
-                user_id: g.user_id,
-                kind: "conversion",
-                points: -(count * store.threshold),
-                reason: &format!("{count} coupon(s) at {} points each", store.threshold),
-                actor_id: g.by.user_id,
-                at: now,
-            },
-        )
-        .await?;
-        balance = conversion.balance_after;
-        if balance != remaining {
-            return Err(anyhow::anyhow!(
-                "balance {balance} after conversion, expected {remaining}"
-            )
-            .into());
-        }
-        conversion_id = Some(conversion.id);
-        for _ in 0..count {
-            issued
-                .push(coupons::issue(tx, g.store_id, &store, g.user_id, conversion.id, now).await?);
-        }
-    }
-    let granted = Granted {
-        entry,
-        balance,
-        balance_before_conversion: before_conversion,
-        coupons_issued: count,
-        coupons: issued,
+    let c = Credit {
+        store_id: g.store_id,
+        user_id: g.user_id,
+        kind: "grant",
+        points: g.points.get(),
+        reason: g.reason.as_str(),
+        actor_id: Some(g.by.user_id),
+        order_id: None,
+        at: now_millis(),
+    };
+    let credited = conversion::credit(tx, &store, &c).await?;
+    let by = Person {
+        id: g.by.user_id,
+        name: g.by.name.clone(),
     };
     // Events last: on PostgreSQL the first append takes the log's lock.
-    announce(tx, g, &store, &granted, conversion_id).await?;
-    Ok(granted)
-}
-
-/// `mileage.granted`, then one `coupon.issued` per coupon, to the member and the store.
-async fn announce(
-    tx: &mut Tx,
-    g: &Grant<'_>,
-    store: &IssuingStore,
-    granted: &Granted,
-    conversion_id: Option<i64>,
-) -> anyhow::Result<()> {
-    let store_ref = StoreRef {
-        id: g.store_id,
-        name: &store.name,
-    };
-    let event = MileageGranted {
-        user_id: g.user_id,
-        store: store_ref.clone(),
-        points: g.points.get(),
-        balance_before_conversion: granted.balance_before_conversion,
-        balance: granted.balance,
-        coupons_issued: granted.coupons_issued,
-        reason: g.reason.as_str(),
-        granted_by: Person {
-            id: g.by.user_id,
-            name: g.by.name.clone(),
-        },
-        entry_id: granted.entry.id,
-    };
-    emit_both(tx, g.user_id, g.store_id, &event).await?;
-    for c in &granted.coupons {
-        let event = CouponIssued {
-            user_id: g.user_id,
-            coupon: c,
-            store: store_ref.clone(),
-            design: &c.design,
-            balance: granted.balance,
-            conversion_entry_id: conversion_id,
-        };
-        emit_both(tx, g.user_id, g.store_id, &event).await?;
-    }
-    Ok(())
+    conversion::announce(tx, &store, &c, &credited, Some(by)).await?;
+    Ok(Granted {
+        coupons_issued: credited.coupons.len() as i64,
+        entry: credited.entry,
+        balance: credited.balance,
+        balance_before_conversion: credited.balance_before_conversion,
+        coupons: credited.coupons,
+    })
 }

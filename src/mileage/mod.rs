@@ -5,6 +5,9 @@
 //!   the area's error type.
 //! - [`grants`]: the grant flow (credit, convert, issue coupons, tell the member and
 //!   the store), idempotent by key.
+//! - [`conversion`]: how points arrive (grants and purchases alike) and convert.
+//! - [`purchases`]: what an order earns, and what a return takes back without
+//!   letting anyone come out ahead.
 //! - [`coupons`]: redeeming a coupon at its store, and reading coupons.
 //! - [`members`]: joining and leaving a store.
 //! - [`model`]: the data the API and events show; [`events`]: the event payloads.
@@ -13,11 +16,13 @@
 //! [`crate::db::coupons`], [`crate::db::members`]), emit typed events and commit;
 //! the ledger's invariant (balance = sum of entries) is kept by storage itself.
 
+pub mod conversion;
 pub mod coupons;
 pub mod events;
 pub mod grants;
 pub mod members;
 pub mod model;
+pub mod purchases;
 pub mod rules;
 
 pub use rules::{MAX_COUPONS_PER_GRANT, MAX_GRANT, MileageError, Points, Reason, convert};

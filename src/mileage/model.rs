@@ -13,7 +13,9 @@ pub struct Entry {
     pub id: i64,
     pub store_id: i64,
     pub user_id: i64,
-    /// `grant`, `conversion` or `adjustment`.
+    /// `grant`, `conversion`, `adjustment`, `purchase` (points an order earned),
+    /// `reversal` (points a return took back) or `revocation` (a coupon's worth given
+    /// back when the coupon was revoked).
     pub kind: String,
     /// Signed: a conversion's points are negative.
     pub points: i64,
@@ -21,6 +23,9 @@ pub struct Entry {
     pub reason: String,
     pub actor_id: Option<i64>,
     pub created_at: String,
+    /// The order a `purchase`, `reversal` or `revocation` entry belongs to.
+    #[serde(default)]
+    pub order_id: Option<i64>,
 }
 
 /// Where a coupon is in its life.
@@ -28,7 +33,10 @@ pub struct Entry {
 #[serde(rename_all = "snake_case")]
 pub enum CouponStatus {
     Active,
+    /// Used: redeemed by staff, or paid with at checkout.
     Redeemed,
+    /// Taken back: a return reversed the points it was converted from.
+    Revoked,
 }
 
 impl CouponStatus {
@@ -37,6 +45,7 @@ impl CouponStatus {
         match s {
             "active" => Some(Self::Active),
             "redeemed" => Some(Self::Redeemed),
+            "revoked" => Some(Self::Revoked),
             _ => None,
         }
     }

@@ -59,7 +59,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         loyalty::redemptions,
         shop::list_products, shop::create_product, shop::get_product, shop::update_product,
         shop::product_history, shop::product_stock, shop::store_stock, shop::set_stock,
-        shop::adjust_stock, shop::place_order, shop::user_orders, shop::sales,
+        shop::adjust_stock, shop::place_order, shop::return_order, shop::store_orders,
+        shop::user_orders, shop::sales,
         shop::inventory,
         support::open, support::list, support::thread, support::write, support::close,
         support::inquire, support::list_inquiries,
@@ -230,6 +231,14 @@ pub struct StoreStock {
 #[derive(Serialize, ToSchema)]
 pub struct OrderList {
     pub orders: Vec<Order>,
+}
+
+/// One page of a store's orders, newest first; pass `next_before` as `before` for
+/// the next (null at the end).
+#[derive(Serialize, ToSchema)]
+pub struct OrderPage {
+    pub orders: Vec<Order>,
+    pub next_before: Option<i64>,
 }
 
 /// Units sold per UTC day and album, `from` and `to` inclusive.

@@ -8,6 +8,8 @@ use serde_json::json;
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
+use crate::shop::orders::OrderRequest;
+use crate::shop::returns::{self, ReturnReason, ReturnRequest};
 use crate::shop::{
     self, Delta, NewProduct, Period, ProductUpdate, Quantity, StockLevel, catalog, orders,
     sales as sold, stock,
@@ -30,6 +32,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/stores/{id}/sales", web::get().to(sales))
         .route("/stores/{id}/inventory", web::get().to(inventory))
         .route("/orders", web::post().to(place_order))
+        .route("/orders/{id}/returns", web::post().to(return_order))
+        .route("/stores/{id}/orders", web::get().to(store_orders))
         .route("/users/{id}/orders", web::get().to(user_orders));
 }
 
@@ -216,19 +220,22 @@ struct PlaceOrder {
     product_id: i64,
     #[schema(minimum = 1, maximum = 1000)]
     quantity: i64,
+    /// One of the buyer's active coupons at this store: takes its value off.
+    coupon_id: Option<i64>,
 }
 
 /// `Idempotency-Key` is required: a buyer's retry after a lost answer must not buy
-/// twice.
+/// twice. The buyer earns the store's `earn_percent` of what they paid.
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders",
     params(("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters", min_length = 1, max_length = 128, pattern = "^[!-~]{1,128}$")),
     request_body = PlaceOrder, security(("bearer" = [])),
     responses(
         (status = 201, description = "Ordered (also on a replay; see Idempotent-Replayed)",
-            body = crate::db::shop::Order),
+            body = crate::shop::orders::Placed),
         (status = 400, description = "Missing or malformed Idempotency-Key"),
-        (status = 404, description = "No such store or product"),
-        (status = 409, description = "`insufficient_stock` (with `available`), or the key was used for a different order"),
+        (status = 403, description = "The coupon belongs to another store"),
+        (status = 404, description = "No such store, product, or coupon of yours"),
+        (status = 409, description = "`insufficient_stock` (with `available`), `coupon_not_active`, or the key was used for a different order"),
     ))]
 async fn place_order(
     state: web::Data<AppState>,
@@ -238,20 +245,22 @@ async fn place_order(
 ) -> ApiResult<HttpResponse> {
     let key = super::idempotency_key(&req)?;
     let quantity = Quantity::parse(body.quantity)?;
-    let answer = orders::place_order(
-        &state.db,
-        who.user_id,
-        &key,
-        body.store_id,
-        body.product_id,
+    let request = OrderRequest {
+        store_id: body.store_id,
+        product_id: body.product_id,
         quantity,
-    )
-    .await?;
+        coupon_id: body.coupon_id,
+    };
+    let answer = orders::place_order(&state.db, &who, &key, request).await?;
+    let order = &answer.answer.order;
     tracing::info!(
         user_id = who.user_id,
         store_id = body.store_id,
         product_id = body.product_id,
         quantity = quantity.get(),
+        order_id = order.id,
+        paid = order.paid,
+        points = order.points_earned,
         replayed = answer.replayed,
         "order"
     );
@@ -324,4 +333,98 @@ async fn inventory(
     require_staff(&state, &who, *id).await?;
     let rows = sold::inventory(&state.db, *id, crate::time::now_millis()).await?;
     Ok(HttpResponse::Ok().json(json!({ "store_id": *id, "inventory": rows })))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ReturnBody {
+    #[schema(minimum = 1, maximum = 1000)]
+    quantity: i64,
+    #[schema(min_length = 1, max_length = 200)]
+    reason: String,
+}
+
+/// Returns part or all of an order: its store's staff or an admin, or the buyer
+/// within 15 minutes. Stock goes back; the points the returned part earned come
+/// back out (revoking unused coupons made of them first); the whole order back
+/// restores the coupon it paid with.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/returns", tag = "orders",
+    params(("id" = i64, Path, description = "order id"), ("Idempotency-Key" = String, Header, description = "1 to 128 visible ASCII characters", min_length = 1, max_length = 128, pattern = "^[!-~]{1,128}$")),
+    request_body = ReturnBody, security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Returned (also on a replay; see Idempotent-Replayed)",
+            body = crate::shop::returns::Returned),
+        (status = 400, description = "Missing or malformed Idempotency-Key"),
+        (status = 403, description = "Not this store's staff, not your order, or past the 15-minute cancel window"),
+        (status = 409, description = "The key was used for a different request"),
+        (status = 422, description = "`return_exceeds_order`: more than is left to return"),
+    ))]
+async fn return_order(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    body: web::Json<ReturnBody>,
+) -> ApiResult<HttpResponse> {
+    let key = super::idempotency_key(&req)?;
+    let quantity = Quantity::parse(body.quantity)?;
+    let reason = ReturnReason::parse(&body.reason)?;
+    let request = ReturnRequest {
+        order_id: *id,
+        quantity,
+        reason: &reason,
+        by: &who,
+        key: &key,
+        now: state.settings.clock.now(),
+    };
+    let answer = returns::return_order(&state.db, &request).await?;
+    let r = &answer.answer;
+    tracing::info!(
+        order_id = *id,
+        by = who.user_id,
+        quantity = r.returned,
+        points_reversed = r.points_reversed,
+        coupons_revoked = r.coupons_revoked.len(),
+        replayed = answer.replayed,
+        "order returned"
+    );
+    Ok(HttpResponse::Created()
+        .insert_header(("Idempotent-Replayed", answer.replayed.to_string()))
+        .json(&answer.answer))
+}
+
+/// `?before=ID&limit=N` (newest first; default 50, at most 200).
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct OrderPage {
+    before: Option<i64>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/stores/{id}/orders", tag = "orders",
+    params(("id" = i64, Path, description = "store id"), OrderPage), security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::routes::openapi::OrderPage),
+        (status = 403, description = "Staff of this store only"),
+        (status = 422, description = "limit out of range"),
+    ))]
+async fn store_orders(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+    q: web::Query<OrderPage>,
+) -> ApiResult<HttpResponse> {
+    require_staff(&state, &who, *id).await?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::invalid("invalid_limit", "limit must be 1 to 200"));
+    }
+    let list = orders::store_orders(&state.db, *id, q.before, limit).await?;
+    let next = (list.len() as i64 == limit)
+        .then(|| list.last().map(|o| o.id))
+        .flatten();
+    Ok(HttpResponse::Ok().json(json!({ "orders": list, "next_before": next })))
 }

@@ -9,6 +9,7 @@ use crate::accounts::{NewStaff, signup};
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::stores::rules::PolicyFields;
 use crate::stores::{self, CouponDesign, NewStore, StorePatch, parse_near};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -108,6 +109,12 @@ struct UpdateStore {
     lat: Option<f64>,
     lon: Option<f64>,
     coupon_threshold: Option<i64>,
+    /// Percent of what a purchase paid that it earns in points.
+    #[schema(minimum = 0, maximum = 20)]
+    earn_percent: Option<i64>,
+    /// What one coupon takes off a purchase, in won.
+    #[schema(minimum = 0, maximum = 100000000)]
+    coupon_value: Option<i64>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/stores/{id}", tag = "stores", params(("id" = i64, Path, description = "store id")),
@@ -130,6 +137,10 @@ async fn update(
         b.lat,
         b.lon,
         b.coupon_threshold,
+        PolicyFields {
+            earn_percent: b.earn_percent,
+            coupon_value: b.coupon_value,
+        },
     )?;
     let store = stores::manage::update(&state.db, *id, &patch).await?;
     tracing::info!(store_id = store.id, by = who.user_id, "store updated");

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::stock::StockChange;
 use crate::db::shop::{Order, Product, ProductValues};
 use crate::events::Payload;
+use crate::mileage::model::Person;
 
 /// Whether `product.updated` announces a new album or a changed one.
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -34,7 +35,8 @@ impl Payload for ProductUpdated<'_> {
 }
 
 /// `order.placed`, to the buyer: the order and the stock left after it (the same
-/// as the order's answer).
+/// as the order's answer). The store's staff hear of it through `stock.changed`
+/// (with the order's id).
 #[derive(Debug, Serialize)]
 pub struct OrderPlaced<'a> {
     pub order: &'a Order,
@@ -43,6 +45,21 @@ pub struct OrderPlaced<'a> {
 
 impl Payload for OrderPlaced<'_> {
     const TYPE: &'static str = "order.placed";
+}
+
+/// `order.returned`, to the buyer and the store's staff: the order after the
+/// return, what came back, why, by whom, and the points it took back.
+#[derive(Debug, Serialize)]
+pub struct OrderReturned<'a> {
+    pub order: &'a Order,
+    pub quantity: i64,
+    pub reason: &'a str,
+    pub returned_by: Person,
+    pub points_reversed: i64,
+}
+
+impl Payload for OrderReturned<'_> {
+    const TYPE: &'static str = "order.returned";
 }
 
 /// `stock.changed` on the public `products` channel (live shop pages): anyone may

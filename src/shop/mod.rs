@@ -16,6 +16,7 @@
 pub mod catalog;
 pub mod events;
 pub mod orders;
+pub mod returns;
 pub mod rules;
 pub mod sales;
 pub mod stock;
@@ -58,6 +59,21 @@ pub enum ShopError {
     /// Not enough stock: nothing changed; `available` is what is left.
     #[error("only {available} left in stock")]
     InsufficientStock { available: i64 },
+    #[error("order")]
+    NoSuchOrder,
+    #[error("coupon")]
+    NoSuchCoupon,
+    #[error("this coupon belongs to another store: it pays only there")]
+    CouponOtherStore,
+    #[error("this coupon is not active: it was used or revoked")]
+    CouponNotActive,
+    /// A return asked for more than is left to return; nothing changed.
+    #[error("only {returnable} of this order can still be returned")]
+    ReturnExceeds { returnable: i64 },
+    #[error("reason must be 1 to 200 characters")]
+    ReturnReason,
+    #[error(transparent)]
+    Loyalty(#[from] crate::mileage::MileageError),
     #[error(transparent)]
     KeyReused(#[from] crate::idempotency::KeyReused),
     #[error(transparent)]

@@ -30,6 +30,10 @@ pub enum StoreError {
     Location,
     #[error("coupon_threshold must be a whole number of points from 1 to 1000000")]
     Threshold,
+    #[error("earn_percent must be a whole number from 0 to 20")]
+    EarnPercent,
+    #[error("coupon_value must be a whole number of won from 0 to 100000000")]
+    CouponValue,
     #[error("shape must be one of rounded, square, circle, ticket, star")]
     Shape,
     #[error("color must be a hex colour like #d9480f")]

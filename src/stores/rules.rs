@@ -14,7 +14,21 @@ pub struct StorePatch {
     pub address: Option<String>,
     pub location: Option<(f64, f64)>,
     pub coupon_threshold: Option<i64>,
+    pub earn_percent: Option<i64>,
+    pub coupon_value: Option<i64>,
 }
+
+/// The loyalty policy fields of a patch, as given (see [`StorePatch::parse`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PolicyFields {
+    pub earn_percent: Option<i64>,
+    pub coupon_value: Option<i64>,
+}
+
+/// The most a purchase may earn, in percent of what was paid.
+pub const MAX_EARN_PERCENT: i64 = 20;
+/// The most one coupon may take off a purchase, in won.
+pub const MAX_COUPON_VALUE: i64 = 100_000_000;
 
 impl StorePatch {
     /// Checks the fields given with the creation rules; refuses a patch naming none.
@@ -24,14 +38,28 @@ impl StorePatch {
         lat: Option<f64>,
         lon: Option<f64>,
         coupon_threshold: Option<i64>,
+        policy: PolicyFields,
     ) -> Result<Self, StoreError> {
         if name.is_none()
             && address.is_none()
             && lat.is_none()
             && lon.is_none()
             && coupon_threshold.is_none()
+            && policy == PolicyFields::default()
         {
             return Err(StoreError::EmptyPatch);
+        }
+        if policy
+            .earn_percent
+            .is_some_and(|p| !(0..=MAX_EARN_PERCENT).contains(&p))
+        {
+            return Err(StoreError::EarnPercent);
+        }
+        if policy
+            .coupon_value
+            .is_some_and(|v| !(0..=MAX_COUPON_VALUE).contains(&v))
+        {
+            return Err(StoreError::CouponValue);
         }
         // Reuse the creation rules on the fields given.
         let probe = NewStore::parse(
@@ -47,6 +75,8 @@ impl StorePatch {
             address: address.map(|_| probe.address),
             location: probe.location,
             coupon_threshold: coupon_threshold.map(|_| probe.coupon_threshold),
+            earn_percent: policy.earn_percent,
+            coupon_value: policy.coupon_value,
         })
     }
 }
@@ -155,6 +185,12 @@ impl StorePatch {
         if let Some(t) = self.coupon_threshold {
             store.coupon_threshold = t;
         }
+        if let Some(p) = self.earn_percent {
+            store.earn_percent = p;
+        }
+        if let Some(v) = self.coupon_value {
+            store.coupon_value = v;
+        }
     }
 }
 
@@ -208,15 +244,27 @@ mod tests {
     #[test]
     fn patches_name_something_valid() {
         assert!(matches!(
-            StorePatch::parse(None, None, None, None, None),
+            StorePatch::parse(None, None, None, None, None, PolicyFields::default()),
             Err(StoreError::EmptyPatch)
         ));
-        let p = StorePatch::parse(Some(" New "), None, None, None, Some(2000)).unwrap();
+        let p = StorePatch::parse(
+            Some(" New "),
+            None,
+            None,
+            None,
+            Some(2000),
+            PolicyFields::default(),
+        )
+        .unwrap();
         assert_eq!(p.name.as_deref(), Some("New"));
         assert_eq!(p.coupon_threshold, Some(2000));
         assert_eq!(p.address, None);
-        assert!(StorePatch::parse(None, None, Some(1.0), None, None).is_err());
-        assert!(StorePatch::parse(None, None, None, None, Some(0)).is_err());
+        assert!(
+            StorePatch::parse(None, None, Some(1.0), None, None, PolicyFields::default()).is_err()
+        );
+        assert!(
+            StorePatch::parse(None, None, None, None, Some(0), PolicyFields::default()).is_err()
+        );
     }
 
     #[test]
@@ -257,6 +305,26 @@ mod tests {
                 color: "#000000".into(),
                 label: "x".into(),
             },
+            earn_percent: 0,
+            coupon_value: 10_000,
+        }
+    }
+
+    #[test]
+    fn policy_fields_are_bounded() {
+        let policy = |earn_percent, coupon_value| PolicyFields {
+            earn_percent,
+            coupon_value,
+        };
+        let p = StorePatch::parse(None, None, None, None, None, policy(Some(20), Some(0))).unwrap();
+        assert_eq!((p.earn_percent, p.coupon_value), (Some(20), Some(0)));
+        for (e, v) in [
+            (Some(21), None),
+            (Some(-1), None),
+            (None, Some(-1)),
+            (None, Some(100_000_001)),
+        ] {
+            assert!(StorePatch::parse(None, None, None, None, None, policy(e, v)).is_err());
         }
     }
 
@@ -275,9 +343,16 @@ mod tests {
     #[test]
     fn a_patch_changes_only_what_it_names() {
         let mut s = store(1, None);
-        StorePatch::parse(None, None, Some(1.0), Some(2.0), None)
-            .unwrap()
-            .apply(&mut s);
+        StorePatch::parse(
+            None,
+            None,
+            Some(1.0),
+            Some(2.0),
+            None,
+            PolicyFields::default(),
+        )
+        .unwrap()
+        .apply(&mut s);
         assert_eq!(
             (s.lat, s.lon, s.name.as_str()),
             (Some(1.0), Some(2.0), "s1")

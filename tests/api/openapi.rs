@@ -50,6 +50,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/api/v1/stores/{id}/stock/{product_id}"),
     ("POST", "/api/v1/stores/{id}/stock/{product_id}/adjust"),
     ("POST", "/api/v1/orders"),
+    ("POST", "/api/v1/orders/{id}/returns"),
+    ("GET", "/api/v1/stores/{id}/orders"),
     ("GET", "/api/v1/users/{id}/orders"),
     ("GET", "/api/v1/stores/{id}/sales"),
     ("GET", "/api/v1/stores/{id}/inventory"),
