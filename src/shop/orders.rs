@@ -12,7 +12,7 @@ use crate::auth::{Principal, Role};
 use crate::db::coupons::{self, NotRedeemed};
 use crate::db::shop::catalog;
 use crate::db::shop::orders::{self as rows, NewOrder, ORDER_REASON, Order};
-use crate::db::{Db, Tx};
+use crate::db::{Db, Tx, ledger};
 use crate::events::channel;
 use crate::idempotency::{self, IdempotencyKey, Outcome, Request};
 use crate::mileage::conversion::Credit;
@@ -81,6 +81,11 @@ async fn buy(tx: &mut Tx, buyer: &Principal, o: OrderRequest) -> Result<Placed, 
         .checked_mul(o.quantity.get())
         .context("order total overflows")?;
     let now = now_millis();
+    if o.coupon_id.is_some() {
+        // Lock order: the buyer's balance before their coupon and the stock, as a
+        // return does, so the two queue instead of deadlocking on PostgreSQL.
+        ledger::locked_balance(tx, o.store_id, buyer.user_id).await?;
+    }
     let coupon = match o.coupon_id {
         None => None,
         Some(id) => Some(

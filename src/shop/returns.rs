@@ -14,7 +14,7 @@ use super::{Delta, Quantity, ShopError};
 use crate::auth::{Principal, Role};
 use crate::db::shop::orders::{self as rows, Order, Returnable};
 use crate::db::shop::stock::{self, Cause};
-use crate::db::{Db, Tx};
+use crate::db::{Db, Tx, ledger};
 use crate::events::channel;
 use crate::idempotency::{self, IdempotencyKey, Outcome, Request};
 use crate::mileage::events::StoreRef;
@@ -137,6 +137,10 @@ async fn give_back(tx: &mut Tx, r: &ReturnRequest<'_>) -> Result<Returned, ShopE
     let order = rows::order_in(tx, r.order_id)
         .await?
         .ok_or(ShopError::NoSuchOrder)?;
+    // Lock order: the order's row (above), then the buyer's balance, then stock and
+    // coupons — the same as an order paying with a coupon — so a return and a
+    // purchase of one customer queue instead of deadlocking on PostgreSQL.
+    ledger::locked_balance(tx, order.store_id, order.user_id).await?;
     let now = now_millis();
     let cause = Cause {
         reason: RETURN_REASON,
