@@ -1,12 +1,13 @@
 // The console for store owners (their stores) and admins (everything): members and
-// mileage grants, coupon redemption, products and stock, inventory with low-stock
-// marks, conversations, announcements, jobs, who is connected, and a live feed.
+// mileage grants, coupon redemption, the store's orders and their returns, the
+// store's loyalty policy, products and stock, inventory with low-stock marks,
+// conversations, announcements, jobs, who is connected, and a live feed.
 
 import * as API from './api.js';
 import { Live } from './live.js';
 import { ChatLog, threadMessages } from './chat.js';
 import { initLang, onLangChange, t, fmtNumber, fmtTime, fmtClock, fmtWon } from './i18n.js';
-import { $, el, toast, showError, showOk, renderState, eventText, newKey, busy, knowStores } from './ui.js';
+import { $, el, toast, showError, showOk, renderState, eventText, newKey, busy, knowStores, orderStatusText, orderPointsEl } from './ui.js';
 
 const STORE_KEY = 'pointcast.admin.store';
 const state = {
@@ -17,6 +18,10 @@ const state = {
   selected: null,
   grantKey: null,
   conversations: new Map(), // id -> {conv, log}
+  orders: [], // the chosen store's orders, newest first
+  ordersNext: null, // next_before for "show more"
+  buyers: new Map(), // user id -> {name, member_no}, from the store's members
+  storeDetail: null, // the chosen store as GET /stores/{id} answers
 };
 let live;
 
@@ -109,6 +114,190 @@ async function redeem(form) {
     form.reset();
   } catch (e) {
     showError(e, $('#redeem-msg'));
+  }
+}
+
+// ---------- orders and returns ----------
+
+async function loadBuyers() {
+  if (state.storeId === null) return;
+  try {
+    const members = API.list(await API.get(`/stores/${state.storeId}/members`), 'members', 'users');
+    for (const m of members) {
+      const u = m.user || m;
+      state.buyers.set(Number(u.user_id ?? m.user_id ?? u.id), { name: u.name, member_no: u.member_no });
+    }
+  } catch {
+    /* names are a nicety: the orders show the customer's id without them */
+  }
+}
+
+async function loadStoreOrders() {
+  const box = $('#store-orders');
+  if (state.storeId === null) return box.replaceChildren();
+  const storeId = state.storeId;
+  let data;
+  try {
+    [data] = await Promise.all([API.get(`/stores/${storeId}/orders?limit=20`), loadBuyers()]);
+  } catch (e) {
+    return sectionNote(box, e);
+  }
+  if (storeId !== state.storeId) return;
+  state.orders = API.list(data, 'orders');
+  state.ordersNext = data?.next_before ?? null;
+  renderStoreOrders();
+}
+
+async function moreStoreOrders(button) {
+  if (state.ordersNext === null) return;
+  try {
+    const data = await API.get(`/stores/${state.storeId}/orders?limit=20&before=${encodeURIComponent(state.ordersNext)}`);
+    const seen = new Set(state.orders.map((o) => o.id));
+    state.orders.push(...API.list(data, 'orders').filter((o) => !seen.has(o.id)));
+    state.ordersNext = data?.next_before ?? null;
+    renderStoreOrders();
+  } catch (e) {
+    showError(e, $('#orders-msg'));
+  }
+  button?.focus();
+}
+
+function buyerText(o) {
+  const b = state.buyers.get(Number(o.user_id));
+  return b ? `${b.name}${b.member_no ? ` · ${b.member_no}` : ''}` : `#${o.user_id}`;
+}
+
+function renderStoreOrders() {
+  const box = $('#store-orders');
+  if (state.orders.length === 0) return box.replaceChildren(el('p', { class: 'empty' }, t('admin.no_orders')));
+  box.replaceChildren(el('div', { class: 'table-wrap' }, el('table', { class: 'table orders-table' },
+    el('thead', {}, el('tr', {},
+      el('th', {}, t('order.album')), el('th', {}, t('order.buyer')), el('th', { class: 'num' }, t('order.qty')),
+      el('th', { class: 'num' }, t('order.total')), el('th', { class: 'num' }, t('order.discount')), el('th', { class: 'num' }, t('order.paid')),
+      el('th', { class: 'num' }, t('order.points_h')), el('th', {}, t('order.status_h')))),
+    el('tbody', {}, state.orders.map(storeOrderRow)))),
+  state.ordersNext !== null ? el('button', { class: 'btn-ghost small', type: 'button', onclick: (ev) => busy(ev.currentTarget, () => moreStoreOrders(ev.currentTarget)) }, t('admin.more')) : '');
+}
+
+function storeOrderRow(o) {
+  const total = o.total ?? (o.unit_price || 0) * o.quantity;
+  const discount = Number(o.discount || 0);
+  const left = Number(o.quantity) - Number(o.returned_quantity || 0);
+  let form = '';
+  if (left > 0) {
+    // One key per intended return: a double click or a retry after a network error
+    // reuses it (returned once); editing the form or a new return gets a fresh one.
+    const intent = { key: newKey() };
+    const qty = el('input', { type: 'number', name: 'quantity', min: '1', max: String(left), step: '1', value: '1', required: true, 'aria-label': t('admin.return_qty') });
+    const reason = el('input', { name: 'reason', maxlength: '200', required: true, placeholder: t('admin.return_reason'), 'aria-label': t('admin.return_reason') });
+    form = el('form', {
+      class: 'return-form',
+      oninput: () => { intent.key = newKey(); },
+      onsubmit: (ev) => {
+        ev.preventDefault();
+        busy(ev.submitter, () => returnOrder(o, Number(qty.value), reason.value.trim(), intent));
+      },
+    }, qty, reason, el('button', { class: 'btn-ghost small', type: 'submit' }, t('admin.return')));
+  }
+  return el('tr', { class: 'order', dataset: { orderId: o.id, status: o.status || 'placed' } },
+    el('td', {}, el('strong', {}, o.title || `#${o.product_id}`), el('br'), el('small', { class: 'muted' }, `#${o.id} · ${fmtTime(o.created_at)}`)),
+    el('td', { class: 'order-buyer' }, buyerText(o)),
+    el('td', { class: 'num' }, `× ${o.quantity}`),
+    el('td', { class: 'num' }, fmtWon(total)),
+    el('td', { class: 'num' }, discount > 0 ? `−${fmtWon(discount)}` : '—'),
+    el('td', { class: 'num' }, fmtWon(o.paid ?? total - discount)),
+    el('td', { class: 'num' }, orderPointsEl(o)),
+    el('td', {}, el('span', { class: 'order-status', dataset: { status: o.status || 'placed' } }, orderStatusText(o)), form));
+}
+
+/** An order from an event or an answer: its row is redrawn (or added first); the others keep their forms. */
+function upsertStoreOrder(order) {
+  if (!order || Number(order.store_id) !== state.storeId) return;
+  const i = state.orders.findIndex((o) => o.id === order.id);
+  if (i >= 0) state.orders[i] = { ...state.orders[i], ...order };
+  else state.orders.unshift(order);
+  const row = $(`#store-orders tr[data-order-id="${order.id}"]`);
+  const tbody = $('#store-orders tbody');
+  if (row) row.replaceWith(storeOrderRow(state.orders[i >= 0 ? i : 0]));
+  else if (tbody) tbody.prepend(storeOrderRow(order));
+  else renderStoreOrders();
+  if (!state.buyers.has(Number(order.user_id))) {
+    // A new buyer becomes a member by buying: fetch the name, then redraw the row.
+    loadBuyers().then(() => {
+      const r = $(`#store-orders tr[data-order-id="${order.id}"] .order-buyer`);
+      if (r) r.textContent = buyerText(order);
+    });
+  }
+}
+
+async function returnOrder(order, quantity, reason, intent) {
+  const msg = $('#orders-msg');
+  try {
+    const r = await API.post(`/orders/${order.id}/returns`, { quantity, reason }, { idempotencyKey: intent.key });
+    intent.key = newKey();
+    const returned = typeof r.returned === 'number' ? r.returned : quantity;
+    const parts = [t('admin.returned', { qty: returned, title: order.title || `#${order.product_id}`, id: order.id })];
+    if (Number(r.points_reversed) > 0) parts.push(t('admin.points_reversed', { points: fmtNumber(r.points_reversed) }));
+    const revoked = Array.isArray(r.coupons_revoked) ? r.coupons_revoked : [];
+    if (revoked.length > 0) parts.push(t('admin.coupons_revoked', { ids: revoked.map((c) => `#${c.id}`).join(', ') }));
+    if (r.coupon_restored) parts.push(t('admin.coupon_restored', { id: r.coupon_restored.id }));
+    if (r.balance !== undefined && r.balance !== null) parts.push(t('admin.balance_now', { balance: fmtNumber(r.balance) }));
+    showOk(parts.join(' '), msg);
+    if (r.order) upsertStoreOrder(r.order);
+    await loadStoreOrders();
+  } catch (e) {
+    // A refusal (422, 403) will not change on a retry: the next attempt is a new return.
+    if (e.status && e.status < 500 && e.status !== 409) intent.key = newKey();
+    showError(e, msg);
+  }
+}
+
+// ---------- the store and its loyalty policy ----------
+
+const STORE_FIELDS = ['name', 'address', 'coupon_threshold', 'earn_percent', 'coupon_value'];
+const NUMBER_FIELDS = new Set(['coupon_threshold', 'earn_percent', 'coupon_value']);
+
+function fillStoreForm(store) {
+  const f = $('#store-form');
+  for (const k of STORE_FIELDS) {
+    const v = store?.[k];
+    f.elements[k].value = v === undefined || v === null ? '' : String(v);
+  }
+}
+
+async function loadStoreForm() {
+  $('#store-msg').textContent = '';
+  if (state.storeId === null) return;
+  try {
+    const data = await API.get(`/stores/${state.storeId}`);
+    state.storeDetail = data?.store || data;
+    fillStoreForm(state.storeDetail);
+  } catch (e) {
+    showError(e, $('#store-msg'));
+  }
+}
+
+/** PATCH /stores/{id} with the fields that changed: the loyalty policy beside the name. */
+async function saveStore(form) {
+  const before = state.storeDetail || {};
+  const body = {};
+  for (const k of STORE_FIELDS) {
+    const raw = form.elements[k].value.trim();
+    const v = NUMBER_FIELDS.has(k) ? Number(raw) : raw;
+    if (String(before[k] ?? '') !== String(v)) body[k] = v;
+  }
+  try {
+    const r = Object.keys(body).length > 0 ? await API.patch(`/stores/${state.storeId}`, body) : before;
+    state.storeDetail = { ...before, ...(r?.store || r) };
+    fillStoreForm(state.storeDetail);
+    const i = state.stores.findIndex((s) => s.id === state.storeId);
+    if (i >= 0) state.stores[i] = { ...state.stores[i], ...state.storeDetail };
+    knowStores([state.storeDetail]);
+    const opt = $(`#store-select option[value="${state.storeId}"]`);
+    if (opt && state.storeDetail.name) opt.textContent = state.storeDetail.name;
+    showOk(t('admin.saved'), $('#store-msg'));
+  } catch (e) {
+    showError(e, $('#store-msg'));
   }
 }
 
@@ -334,6 +523,16 @@ function onEvent(env) {
     case 'product.updated':
       if (env.type === 'stock.low') toast(eventText(env), 'error');
       if (d.store_id === undefined || Number(d.store_id) === state.storeId) loadInventory();
+      // The staff's copy of an order's stock change names the order: a new order
+      // at this store (order.placed goes to the buyer only).
+      if (env.type === 'stock.changed' && d.reason === 'order' && d.order_id && Number(d.store_id) === state.storeId) loadStoreOrders();
+      break;
+    case 'order.placed':
+    case 'order.returned':
+      upsertStoreOrder(d.order);
+      break;
+    case 'store.updated':
+      if (Number(d.store?.id ?? d.store_id) === state.storeId && !$('#store-form').contains(document.activeElement)) loadStoreForm();
       break;
     case 'inquiry.received':
     case 'job.completed':
@@ -350,7 +549,10 @@ async function refreshStore() {
   $('#member-results').replaceChildren();
   $('#grant-form').hidden = true;
   state.selected = null;
-  await Promise.all([loadInventory(), loadConversations()]);
+  state.orders = [];
+  state.ordersNext = null;
+  $('#orders-msg').textContent = '';
+  await Promise.all([loadInventory(), loadConversations(), loadStoreOrders(), loadStoreForm()]);
 }
 
 async function showApp(me) {
@@ -426,6 +628,8 @@ async function main() {
   on('#redeem-form', redeem);
   on('#product-form', addProduct);
   on('#announce-form', announce);
+  on('#store-form', saveStore);
+  $('#orders-refresh').addEventListener('click', (ev) => busy(ev.currentTarget, loadStoreOrders));
   $('#grant-form').addEventListener('input', () => { state.grantKey = newKey(); });
   $('#conn-refresh').addEventListener('click', loadConnections);
   $('#store-select').addEventListener('change', (ev) => {

@@ -1,12 +1,13 @@
 // The customer's page: log in or sign up, then balances per store with progress
-// toward the next coupon, coupons in their store's design, orders, the customer
-// center chat and a live feed of everything that happens to this customer.
+// toward the next coupon, coupons in their store's design, orders (what each cost,
+// its coupon discount, the points it earned and its returns), the customer center
+// chat and a live feed of everything that happens to this customer.
 
 import * as API from './api.js';
 import { Live } from './live.js';
 import { ChatLog, threadMessages, threadConversation } from './chat.js';
 import { initLang, onLangChange, t, fmtNumber, fmtWon, fmtTime, fmtClock } from './i18n.js';
-import { $, el, toast, showError, showOk, renderState, eventText, couponEl, progressEl, busy, knowStores } from './ui.js';
+import { $, el, toast, showError, showOk, renderState, eventText, couponEl, progressEl, busy, knowStores, orderStatusText, orderPointsEl } from './ui.js';
 
 const state = {
   user: null,
@@ -140,12 +141,35 @@ function renderOrders() {
   const note = unavailableNote(state.unavailable.orders);
   if (note) return box.replaceChildren(note);
   if (state.orders.length === 0) return box.replaceChildren(el('p', { class: 'empty' }, t('customer.no_orders')));
-  box.replaceChildren(el('table', { class: 'table' },
-    el('tbody', {}, state.orders.slice(0, 20).map((o) => el('tr', {},
-      el('td', {}, el('strong', {}, o.title || `#${o.product_id}`), el('br'), el('small', { class: 'muted' }, o.store_name || storeName(o.store_id))),
-      el('td', { class: 'num' }, `× ${o.quantity}`),
-      el('td', { class: 'num' }, fmtWon(o.total ?? (o.unit_price || 0) * o.quantity)),
-      el('td', { class: 'num muted' }, fmtTime(o.created_at)))))));
+  box.replaceChildren(el('div', { class: 'table-wrap' }, el('table', { class: 'table orders-table' },
+    el('thead', {}, el('tr', {},
+      el('th', {}, t('order.album')), el('th', { class: 'num' }, t('order.qty')), el('th', { class: 'num' }, t('order.total')),
+      el('th', { class: 'num' }, t('order.discount')), el('th', { class: 'num' }, t('order.paid')),
+      el('th', { class: 'num' }, t('order.points_h')), el('th', {}, t('order.status_h')))),
+    el('tbody', {}, state.orders.slice(0, 20).map(orderRow)))));
+}
+
+function orderRow(o) {
+  const total = o.total ?? (o.unit_price || 0) * o.quantity;
+  const discount = Number(o.discount || 0);
+  return el('tr', { class: 'order', dataset: { orderId: o.id, status: o.status || 'placed' } },
+    el('td', {}, el('strong', {}, o.title || `#${o.product_id}`), el('br'),
+      el('small', { class: 'muted' }, `${o.store_name || storeName(o.store_id)} · #${o.id} · ${fmtTime(o.created_at)}`)),
+    el('td', { class: 'num' }, `× ${o.quantity}`),
+    el('td', { class: 'num order-total' }, fmtWon(total)),
+    el('td', { class: 'num order-discount' }, discount > 0 ? `−${fmtWon(discount)}` : '—'),
+    el('td', { class: 'num order-paid' }, fmtWon(o.paid ?? total - discount)),
+    el('td', { class: 'num' }, orderPointsEl(o)),
+    el('td', {}, el('span', { class: 'order-status', dataset: { status: o.status || 'placed' } }, orderStatusText(o))));
+}
+
+/** An order from an event (placed or returned): replace it in the list, or put it first. */
+function upsertOrder(order) {
+  if (!order || order.id === undefined) return;
+  const i = state.orders.findIndex((o) => o.id === order.id);
+  if (i >= 0) state.orders[i] = { ...state.orders[i], ...order };
+  else state.orders.unshift(order);
+  renderOrders();
 }
 
 function renderStores() {
@@ -216,34 +240,51 @@ function addFeed(env) {
   while ($('#feed').children.length > 50) $('#feed').lastChild.remove();
 }
 
+// Events come in bursts (an order, its points, its coupons): each loader runs once
+// after the burst, whichever events asked for it.
 let reloadTimer = null;
+const pending = new Set();
 function reloadSoon(...loaders) {
+  loaders.forEach((f) => pending.add(f));
   clearTimeout(reloadTimer);
-  reloadTimer = setTimeout(() => loaders.forEach((f) => f()), 150);
+  reloadTimer = setTimeout(() => {
+    const run = [...pending];
+    pending.clear();
+    run.forEach((f) => f());
+  }, 150);
+}
+
+function showBalance(d) {
+  const storeId = Number(d.store_id ?? d.store?.id ?? d.entry?.store_id);
+  const balance = d.balance ?? d.entry?.balance_after;
+  if (Number.isFinite(storeId) && balance !== undefined && balance !== null) {
+    state.balances.set(storeId, Number(balance));
+    renderBalances();
+    renderStores();
+    $(`.balance[data-store-id="${storeId}"]`)?.classList.add('flash');
+  }
 }
 
 function onEvent(env) {
   const d = env.data || {};
   addFeed(env);
-  toast(eventText(env), env.type === 'coupon.issued' ? 'ok' : 'info');
+  toast(eventText(env), env.type === 'coupon.issued' || env.type === 'coupon.restored' ? 'ok' : 'info');
   switch (env.type) {
-    case 'mileage.granted': {
-      const storeId = Number(d.store_id ?? d.store?.id ?? d.entry?.store_id);
-      const balance = d.balance ?? d.entry?.balance_after;
-      if (Number.isFinite(storeId) && balance !== undefined) {
-        state.balances.set(storeId, Number(balance));
-        renderBalances();
-        renderStores();
-        $(`.balance[data-store-id="${storeId}"]`)?.classList.add('flash');
-      }
+    case 'mileage.granted':
+    case 'mileage.reversed':
+      showBalance(d);
       reloadSoon(loadMileage, loadCoupons);
       break;
-    }
     case 'coupon.issued':
     case 'coupon.redeemed':
+    case 'coupon.revoked':
+    case 'coupon.restored':
+      if (d.balance !== undefined) showBalance(d);
       reloadSoon(loadMileage, loadCoupons);
       break;
     case 'order.placed':
+    case 'order.returned':
+      upsertOrder(d.order);
       reloadSoon(loadOrders);
       break;
     case 'support.message': {

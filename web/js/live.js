@@ -11,6 +11,7 @@ export const EVENT_TYPES = [
   'stock.changed', 'stock.low', 'product.updated', 'support.opened',
   'support.message', 'support.closed', 'inquiry.received', 'announcement',
   'job.completed', 'member.joined', 'member.left', 'store.updated',
+  'order.returned', 'mileage.reversed', 'coupon.revoked', 'coupon.restored',
 ];
 
 /**

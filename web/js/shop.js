@@ -1,14 +1,16 @@
 // The record shop: the album grid with live stock at the chosen store. Anyone may
-// look (the products topic is public); a logged-in customer buys. When the stock
-// runs out under the buyer, the 409 says so in words and the grid catches up.
+// look (the products topic is public); a logged-in customer buys, and may pay part
+// of it with one of their active coupons at that store. The answer says what was
+// paid, the discount and the points the order earned. When the stock runs out under
+// the buyer, the 409 says so in words and the grid catches up.
 
 import * as API from './api.js';
 import { Live } from './live.js';
-import { initLang, onLangChange, t, fmtWon } from './i18n.js';
+import { initLang, onLangChange, t, fmtWon, fmtNumber } from './i18n.js';
 import { $, el, toast, showError, renderState, eventText, newKey, busy, knowStores } from './ui.js';
 
 const STORE_KEY = 'pointcast.shop.store';
-const state = { user: null, stores: [], storeId: null, products: [], stock: new Map() };
+const state = { user: null, stores: [], storeId: null, products: [], stock: new Map(), coupons: [] };
 
 /** A colour per album, stable across loads, for the cover art. */
 function cover(title) {
@@ -41,9 +43,33 @@ async function loadStock() {
   for (const s of API.list(data, 'stock', 'items')) state.stock.set(s.product_id, Number(s.quantity));
 }
 
+/** The customer's active coupons (every store); the grid offers those of the chosen store. */
+async function loadCoupons() {
+  if (!state.user) {
+    state.coupons = [];
+    return;
+  }
+  state.coupons = API.list(await API.get(`/users/${state.user.id}/coupons?status=active`), 'coupons')
+    .filter((c) => !c.status || c.status === 'active');
+}
+
+const currentStore = () => state.stores.find((s) => s.id === state.storeId);
+
+function storeCoupons() {
+  return state.coupons.filter((c) => Number(c.store_id ?? c.store?.id) === state.storeId)
+    .sort((a, b) => a.id - b.id);
+}
+
+/** What one coupon takes off at the chosen store (the store's coupon_value, 10,000 won by default). */
+function couponValue() {
+  const v = currentStore()?.coupon_value;
+  return v === undefined || v === null ? 10000 : Number(v);
+}
+
 async function loadAll() {
   try {
-    await Promise.all([loadStores(), loadProducts()]);
+    // Coupons are a nicety of the buy forms: the grid works without them.
+    await Promise.all([loadStores(), loadProducts(), loadCoupons().catch(() => {})]);
     await loadStock();
     $('#shop-msg').textContent = '';
   } catch (e) {
@@ -65,7 +91,37 @@ function renderStock(card, n) {
   // No `max` on the quantity: the stock shown may be stale, the server decides (409 in words).
 }
 
+/** The coupon choice of one album's buy form: only when the customer has active coupons here. */
+function renderCouponSelect(card) {
+  const box = card.querySelector('.album-coupon');
+  const coupons = storeCoupons();
+  const old = box.querySelector('select')?.value || '';
+  if (coupons.length === 0) {
+    box.hidden = true;
+    return box.replaceChildren();
+  }
+  const value = fmtWon(couponValue());
+  const select = el('select', { name: 'coupon', 'aria-label': t('shop.coupon') },
+    el('option', { value: '' }, t('shop.no_coupon')),
+    coupons.map((c) => el('option', { value: c.id, selected: String(c.id) === old }, t('shop.coupon_option', { id: c.id, value }))));
+  box.hidden = false;
+  box.replaceChildren(select);
+}
+
+function renderCoupons() {
+  document.querySelectorAll('.album').forEach(renderCouponSelect);
+}
+
+function renderEarnNote() {
+  const note = $('#shop-earn');
+  const store = currentStore();
+  const percent = Number(store?.earn_percent || 0);
+  note.hidden = !(percent > 0);
+  note.textContent = percent > 0 ? t('shop.earn_note', { store: store.name, percent }) : '';
+}
+
 function render() {
+  renderEarnNote();
   const grid = $('#grid');
   if (state.products.length === 0) return grid.replaceChildren(el('p', { class: 'empty' }, t('shop.no_products')));
   grid.replaceChildren(...state.products.map((p) => {
@@ -82,9 +138,11 @@ function render() {
         el('div', { class: 'album-price' }, fmtWon(p.price)),
         el('div', { class: 'album-stock' }),
         el('form', { class: 'album-buy', onsubmit: (ev) => { ev.preventDefault(); buy(p, card, qty, msg, ev.submitter); } },
+          el('div', { class: 'album-coupon', hidden: true }),
           qty, el('button', { class: 'btn', type: 'submit' }, t('shop.buy'))),
         msg));
     renderStock(card, state.stock.get(p.id) ?? 0);
+    renderCouponSelect(card);
     return card;
   }));
 }
@@ -97,14 +155,22 @@ async function buy(product, card, qtyInput, msg, button) {
     return;
   }
   const quantity = Number(qtyInput.value);
+  const couponId = Number(card.querySelector('.album-coupon select')?.value || 0);
+  const body = { store_id: state.storeId, product_id: product.id, quantity };
+  if (couponId) body.coupon_id = couponId;
   const key = newKey();
   await busy(button, async () => {
     try {
-      await API.post('/orders', { store_id: state.storeId, product_id: product.id, quantity }, { idempotencyKey: key });
+      const r = await API.post('/orders', body, { idempotencyKey: key });
       msg.className = 'form-msg album-msg ok';
-      msg.textContent = t('shop.bought', { qty: quantity, title: product.title });
+      msg.textContent = boughtText(r.order || {}, quantity, product);
       toast(msg.textContent, 'ok');
+      if (couponId) {
+        state.coupons = state.coupons.filter((c) => c.id !== couponId);
+        renderCoupons();
+      }
     } catch (e) {
+      if (['coupon_not_active', 'not_found', 'forbidden'].includes(e.code) && couponId) refreshCoupons();
       if (e.code === 'insufficient_stock') {
         try {
           await loadStock();
@@ -124,6 +190,29 @@ async function buy(product, card, qtyInput, msg, button) {
   });
 }
 
+/** "Bought 2 × Kind of Blue: paid ₩54,000 (₩10,000 off with a coupon), +5,400 points" */
+function boughtText(order, quantity, product) {
+  const paid = order.paid ?? order.total ?? product.price * quantity;
+  let text = t('shop.bought_paid', { qty: order.quantity ?? quantity, title: order.title || product.title, paid: fmtWon(paid) });
+  if (Number(order.discount) > 0) text += t('shop.bought_discount', { discount: fmtWon(order.discount) });
+  if (Number(order.points_earned) > 0) text += t('shop.bought_points', { points: fmtNumber(order.points_earned) });
+  return text;
+}
+
+let couponTimer = null;
+/** Reloads the coupons soon (events come in bursts: a grant, then its coupons). */
+function refreshCoupons() {
+  clearTimeout(couponTimer);
+  couponTimer = setTimeout(async () => {
+    try {
+      await loadCoupons();
+    } catch {
+      /* the selects keep what they had */
+    }
+    renderCoupons();
+  }, 100);
+}
+
 function onEvent(env) {
   const d = env.data || {};
   if (env.type === 'stock.changed') {
@@ -132,8 +221,10 @@ function onEvent(env) {
     const card = $(`.album[data-product-id="${d.product_id}"]`);
     if (card) renderStock(card, Number(d.quantity));
     else loadAll();
-  } else if (env.type === 'product.updated') {
+  } else if (env.type === 'product.updated' || env.type === 'store.updated') {
     loadAll();
+  } else if (env.type.startsWith('coupon.')) {
+    refreshCoupons();
   } else if (env.type === 'order.placed' || env.type === 'announcement') {
     toast(eventText(env));
   }
@@ -160,6 +251,8 @@ async function main() {
       showError(e);
     }
     state.user = null;
+    state.coupons = [];
+    renderCoupons();
     $('#who').hidden = true;
     $('#logout').hidden = true;
     live.restart();

@@ -99,29 +99,66 @@ export function eventVars(env) {
     name: pick(d.message?.sender?.name, d.from?.name, d.user?.name, d.conversation?.customer?.name, d.customer?.name, d.name, typeof d.job === 'string' ? d.job : undefined, ''),
     text: pick(d.text, d.message?.text, ''),
     subject: pick(d.subject, d.inquiry?.subject, ''),
+    order_id: pick(d.order_id, d.order?.id, ''),
+    coupon_id: pick(d.coupon?.id, d.coupon_id, ''),
+    // order.returned: how many came back this time (d.order.quantity is what was bought).
+    returned: pick(d.quantity, ''),
   };
 }
 
 /** The toast sentence for an event. */
 export function eventText(env) {
-  const created = env.type === 'product.updated' && env.data?.change === 'created';
-  const key = created ? 'ev.product.created' : `ev.${env.type}`;
+  const d = env.data || {};
+  const hasOrder = d.order_id !== undefined && d.order_id !== null;
+  let key = `ev.${env.type}`;
+  if (env.type === 'product.updated' && d.change === 'created') key = 'ev.product.created';
+  // Points earned on a purchase (granted_by is null then), a coupon paid at checkout.
+  else if (env.type === 'mileage.granted' && hasOrder) key = 'ev.mileage.earned';
+  else if (env.type === 'coupon.redeemed' && hasOrder) key = 'ev.coupon.redeemed_order';
   const s = t(key, eventVars(env));
   return s === key ? t('ev.other', { type: env.type }) : s;
+}
+
+/** An order's status in words: placed, partially returned (n of m), returned. */
+export function orderStatusText(o) {
+  const returned = Number(o.returned_quantity || 0);
+  if (o.status === 'returned') return t('order.status.returned', { n: returned || o.quantity });
+  if (o.status === 'partially_returned' || returned > 0) return t('order.status.partially_returned', { n: returned, qty: o.quantity });
+  return t('order.status.placed');
+}
+
+/** The points an order still stands for: floor(points_earned * kept / bought). */
+export function standingPoints(o) {
+  const qty = Number(o.quantity || 0);
+  const earned = Number(o.points_earned || 0);
+  if (qty <= 0) return earned;
+  return Math.floor((earned * (qty - Number(o.returned_quantity || 0))) / qty);
+}
+
+/** "+540 points", and "(270 taken back)" once part of the order came back. */
+export function orderPointsEl(o) {
+  const earned = Number(o.points_earned || 0);
+  const back = earned - standingPoints(o);
+  if (earned === 0) return el('span', { class: 'order-points muted', dataset: { points: 0 } }, '—');
+  return el('span', { class: 'order-points', dataset: { points: earned } },
+    t('order.points', { points: fmtNumber(earned) }),
+    back > 0 ? el('small', { class: 'muted' }, ` ${t('order.points_back', { points: fmtNumber(back) })}`) : '');
 }
 
 /** A coupon drawn in its store's design: shape, colour and label. */
 export function couponEl(coupon, design = {}) {
   const shape = ['ticket', 'circle', 'rounded', 'square', 'star', 'heart'].includes(design.shape) ? design.shape : 'ticket';
-  const redeemed = Boolean(coupon.redeemed_at || coupon.status === 'redeemed' || coupon.redeemed === true);
+  const revoked = coupon.status === 'revoked';
+  const redeemed = !revoked && coupon.status !== 'active' && Boolean(coupon.redeemed_at || coupon.status === 'redeemed' || coupon.redeemed === true);
+  const status = revoked ? 'revoked' : redeemed ? 'redeemed' : 'active';
   const node = el('div', {
-    class: `coupon coupon-${shape}${redeemed ? ' coupon-used' : ''}`,
-    dataset: { couponId: coupon.id },
+    class: `coupon coupon-${shape}${redeemed || revoked ? ' coupon-used' : ''}`,
+    dataset: { couponId: coupon.id, status },
     title: `#${coupon.id}`,
   },
   el('div', { class: 'coupon-label' }, design.label || coupon.label || 'COUPON'),
   el('div', { class: 'coupon-store' }, coupon.store_name || coupon.store?.name || ''),
-  el('div', { class: 'coupon-meta' }, `#${coupon.id} · ${redeemed ? t('coupon.redeemed') : t('coupon.valid')}`));
+  el('div', { class: 'coupon-meta' }, `#${coupon.id} · ${revoked ? t('coupon.revoked') : redeemed ? t('coupon.redeemed') : t('coupon.valid')}`));
   const color = /^#[0-9a-fA-F]{3,8}$|^[a-z]{3,20}$/.test(design.color || '') ? design.color : '#e4572e';
   node.style.setProperty('--coupon-color', color);
   return node;
