@@ -85,7 +85,6 @@ pub async fn return_order(db: &Db, r: &ReturnRequest<'_>) -> Result<Outcome<Retu
     let order = rows::order(db, r.order_id)
         .await?
         .ok_or(ShopError::NoSuchOrder)?;
-    authorise(db, r, &order).await?;
     let hash = idempotency::request_hash(&[
         &r.order_id.to_string(),
         &r.quantity.get().to_string(),
@@ -97,7 +96,13 @@ pub async fn return_order(db: &Db, r: &ReturnRequest<'_>) -> Result<Outcome<Retu
         key: r.key,
         hash: &hash,
     };
-    idempotency::once(db, req, async |tx: &mut Tx| give_back(tx, r).await).await
+    // Authorised inside the key's transaction, after the replay check: a retry of a
+    // cancellation whose answer was lost gets that answer even past the window.
+    idempotency::once(db, req, async |tx: &mut Tx| {
+        authorise(db, r, &order).await?;
+        give_back(tx, r).await
+    })
+    .await
 }
 
 /// Staff of the order's store and admins; the buyer (a customer) within the

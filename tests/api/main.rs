@@ -9,6 +9,7 @@ mod cors;
 mod edge;
 mod faults;
 mod jobs;
+mod lifecycle;
 mod limits;
 mod loyalty;
 mod metrics;
