@@ -11,7 +11,11 @@ use crate::db::shop::catalog::shop_is_empty;
 use crate::db::users::NewUser;
 use crate::settings::Settings;
 use crate::shop::{NewProduct, StockLevel, catalog, stock};
-use crate::stores::NewStore;
+use crate::stores::rules::PolicyFields;
+use crate::stores::{NewStore, StorePatch, manage};
+
+/// What the demo stores' purchases earn, in percent of what was paid.
+const DEMO_EARN_PERCENT: i64 = 5;
 
 /// The demo's one password, printed with the logins: it guards demo data only.
 const DEMO_PASSWORD: &str = "demo-pass-1234";
@@ -125,7 +129,18 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
             None,
         )
         .map_err(|e| anyhow::anyhow!("demo store {name}: {e}"))?;
-        store_ids.push(db.create_store(&new).await?.id);
+        let id = db.create_store(&new).await?.id;
+        // Demo stores opt in to earning, so a purchase shows points at once.
+        let policy = PolicyFields {
+            earn_percent: Some(DEMO_EARN_PERCENT),
+            coupon_value: None,
+        };
+        let patch = StorePatch::parse(None, None, None, None, None, policy)
+            .map_err(|e| anyhow::anyhow!("demo store policy: {e}"))?;
+        manage::update(db, id, &patch)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo store policy: {e}"))?;
+        store_ids.push(id);
     }
     for (i, (title, artist, price)) in ALBUMS.iter().enumerate() {
         let new = NewProduct::parse(title, artist, *price)
