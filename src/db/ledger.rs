@@ -123,6 +123,18 @@ async fn consume(tx: &mut Tx, store_id: i64, user_id: i64, amount: i64) -> anyho
     Ok(())
 }
 
+/// What is left of entry `id`'s lot now.
+pub async fn remaining(tx: &mut Tx, id: i64) -> anyhow::Result<i64> {
+    Ok(
+        sqlx::query("SELECT remaining FROM mileage_entries WHERE id = $1")
+            .bind(id)
+            .fetch_one(tx.conn())
+            .await
+            .context("reading a lot")?
+            .try_get(0)?,
+    )
+}
+
 /// What [`expire_lot`] did.
 pub struct Expired {
     pub entry: Entry,

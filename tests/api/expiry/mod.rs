@@ -179,6 +179,10 @@ async fn conversions_consume_the_oldest_lots_first_and_the_job_expires_only_what
     // and 500 of the second.
     let second = grant(&app, &shop, &kim, 1_000).await;
     assert_eq!(second["coupons_issued"], 1);
+    assert_eq!(
+        second["entry"]["remaining"], 500,
+        "the answer shows what is left"
+    );
     let lot2 = second["entry"]["id"].clone();
     let list = entries(&app, &kim, shop.store).await;
     let lot = |id: &Value| list.iter().find(|e| &e["id"] == id).unwrap().clone();
