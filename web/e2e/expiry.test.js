@@ -24,8 +24,28 @@ after(async () => {
 
 test('the customer page shows the next expiry, coupon days left and the expiry warning', async () => {
   const store = await server.store('Hapjeong Vinyl');
-  const policy = await server.ok('PATCH', `/stores/${store.id}`, { points_valid_days: 1, coupon_valid_days: 3 });
+  // The owner sets the expiry policy in the console: points for a day, coupons for three.
+  const owner = { login: 'hapjeong.owner', password: 'owner-pass-123' };
+  await server.ok('POST', '/staff', { name: 'Hapjeong Owner', login: owner.login, password: owner.password, role: 'owner', store_ids: [store.id] });
+  const actx = await context(browser);
+  actx.setDefaultTimeout(10000);
+  const console_ = await open(actx, `${server.base}/admin`);
+  await console_.fill('#login-form input[name=login]', owner.login);
+  await console_.fill('#login-form input[name=password]', owner.password);
+  await console_.click('#login-form button[type=submit]');
+  await console_.waitForSelector('#app:not([hidden])');
+  await console_.selectOption('#store-select', String(store.id));
+  await console_.waitForFunction(() => document.querySelector('#store-form input[name=points_valid_days]').value !== '');
+  assert.equal(await console_.inputValue('#store-form input[name=points_valid_days]'), '365');
+  assert.equal(await console_.inputValue('#store-form input[name=coupon_valid_days]'), '90');
+  await console_.fill('#store-form input[name=points_valid_days]', '1');
+  await console_.fill('#store-form input[name=coupon_valid_days]', '3');
+  await console_.click('#store-form button[type=submit]');
+  await console_.waitForSelector('#store-msg.ok');
+  const policy = await server.ok('GET', `/stores/${store.id}`);
   assert.deepEqual([policy.points_valid_days, policy.coupon_valid_days], [1, 3]);
+  assert.deepEqual(console_.errors, []);
+  await actx.close();
   const user = await server.customer('Min-seo Park');
   await server.ok('PUT', `/stores/${store.id}/members/${user.id}`, {}, { token: user.token });
   // 1,600 points: one coupon (1,500) and 100 left in a lot that expires in a day.

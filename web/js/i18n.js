@@ -79,6 +79,7 @@ const STRINGS = {
     'admin.balance_now': 'The customer\'s balance is now {balance}.',
     'admin.store_settings': 'Store and loyalty policy', 'admin.coupon_threshold': 'Points per coupon',
     'admin.earn_percent': 'Points earned on purchases (% of the amount paid, 0 to 20)', 'admin.coupon_value': 'Coupon value at checkout (won)',
+    'admin.points_valid_days': 'Points stay valid for (days, 0 = never expire)', 'admin.coupon_valid_days': 'Coupons stay valid for (days, 0 = never expire)',
   },
   ko: {
     'app.name': 'pointcast',
@@ -154,6 +155,7 @@ const STRINGS = {
     'admin.balance_now': '고객 잔액은 이제 {balance}점입니다.',
     'admin.store_settings': '매장과 적립 정책', 'admin.coupon_threshold': '쿠폰 1장당 포인트',
     'admin.earn_percent': '구매 적립률 (결제 금액의 %, 0~20)', 'admin.coupon_value': '결제 시 쿠폰 할인액 (원)',
+    'admin.points_valid_days': '포인트 유효기간 (일, 0 = 소멸 없음)', 'admin.coupon_valid_days': '쿠폰 유효기간 (일, 0 = 만료 없음)',
   },
 };
 
