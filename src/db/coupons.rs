@@ -17,13 +17,14 @@ use crate::time::rfc3339;
 macro_rules! coupon_columns {
     () => {
         "c.id, c.store_id, s.name, c.user_id, c.shape, c.color, c.label, c.issued_at, c.redeemed_at, \
-         c.revoked_at"
+         c.revoked_at, c.expires_at, c.expired_at"
     };
 }
 
 fn coupon_from_row(r: &AnyRow) -> anyhow::Result<Coupon> {
     let redeemed_at: Option<i64> = r.try_get(8)?;
     let revoked_at: Option<i64> = r.try_get(9)?;
+    let expired_at: Option<i64> = r.try_get(11)?;
     Ok(Coupon {
         id: r.try_get(0)?,
         store_id: r.try_get(1)?,
@@ -34,13 +35,15 @@ fn coupon_from_row(r: &AnyRow) -> anyhow::Result<Coupon> {
             color: r.try_get(5)?,
             label: r.try_get(6)?,
         },
-        status: match (redeemed_at, revoked_at) {
-            (_, Some(_)) => CouponStatus::Revoked,
-            (Some(_), None) => CouponStatus::Redeemed,
-            (None, None) => CouponStatus::Active,
+        status: match (redeemed_at, revoked_at, expired_at) {
+            (_, Some(_), _) => CouponStatus::Revoked,
+            (Some(_), None, _) => CouponStatus::Redeemed,
+            (None, None, Some(_)) => CouponStatus::Expired,
+            (None, None, None) => CouponStatus::Active,
         },
         issued_at: rfc3339(r.try_get(7)?),
         redeemed_at: redeemed_at.map(rfc3339),
+        expires_at: r.try_get::<Option<i64>, _>(10)?.map(rfc3339),
     })
 }
 
@@ -54,13 +57,15 @@ pub struct IssuingStore {
     pub earn_percent: i64,
     /// What one coupon takes off a purchase, in won.
     pub coupon_value: i64,
+    /// Days a coupon stays valid once issued (0: never expires).
+    pub coupon_valid_days: i64,
 }
 
 /// The store's name, coupon policy and current design, read in `tx`.
 pub async fn issuing_store(tx: &mut Tx, store_id: i64) -> anyhow::Result<Option<IssuingStore>> {
     let Some(row) = sqlx::query(
         "SELECT name, coupon_threshold, coupon_shape, coupon_color, coupon_label,
-                earn_percent, coupon_value
+                earn_percent, coupon_value, coupon_valid_days
          FROM stores WHERE id = $1",
     )
     .bind(store_id)
@@ -80,12 +85,13 @@ pub async fn issuing_store(tx: &mut Tx, store_id: i64) -> anyhow::Result<Option<
         },
         earn_percent: row.try_get::<i64, _>(5)?,
         coupon_value: row.try_get(6)?,
+        coupon_valid_days: row.try_get(7)?,
     }))
 }
 
 /// Issues one active coupon with `store`'s current design, explained by the
 /// conversion entry `entry_id`; it is worth `store.threshold` points (what a
-/// revocation gives back).
+/// revocation gives back); it expires after the store's `coupon_valid_days`.
 pub async fn issue(
     tx: &mut Tx,
     store_id: i64,
@@ -94,9 +100,10 @@ pub async fn issue(
     entry_id: i64,
     at: i64,
 ) -> anyhow::Result<Coupon> {
+    let expires_at = (store.coupon_valid_days > 0).then(|| at + store.coupon_valid_days * DAY_MS);
     let row = sqlx::query(
-        "INSERT INTO coupons (store_id, user_id, entry_id, shape, color, label, issued_at, points)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO coupons (store_id, user_id, entry_id, shape, color, label, issued_at, points, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(store_id)
     .bind(user_id)
@@ -106,6 +113,7 @@ pub async fn issue(
     .bind(&store.design.label)
     .bind(at)
     .bind(store.threshold)
+    .bind(expires_at)
     .fetch_one(tx.conn())
     .await
     .context("issuing a coupon")?;
@@ -118,6 +126,7 @@ pub async fn issue(
         status: CouponStatus::Active,
         issued_at: rfc3339(at),
         redeemed_at: None,
+        expires_at: expires_at.map(rfc3339),
     })
 }
 
@@ -132,14 +141,19 @@ pub enum NotRedeemed {
     NoSuchCoupon,
     /// At checkout: the buyer's coupon, but of another store.
     OtherStore,
+    /// Its `expires_at` has passed (whether or not the job marked it yet).
+    Expired,
 }
 
-/// Why a coupon that exists was not used: already used, or revoked.
+/// A day in milliseconds.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// Why a coupon that exists was not used: already used, revoked, or expired.
 fn not_active(c: &Coupon) -> NotRedeemed {
-    if c.status == CouponStatus::Revoked {
-        NotRedeemed::Revoked
-    } else {
-        NotRedeemed::AlreadyRedeemed
+    match c.status {
+        CouponStatus::Revoked => NotRedeemed::Revoked,
+        CouponStatus::Redeemed => NotRedeemed::AlreadyRedeemed,
+        CouponStatus::Active | CouponStatus::Expired => NotRedeemed::Expired,
     }
 }
 
@@ -153,7 +167,8 @@ pub async fn redeem(
 ) -> anyhow::Result<Result<(Coupon, Redemption), NotRedeemed>> {
     let done = sqlx::query(
         "UPDATE coupons SET redeemed_at = $1, redeemed_by = $2
-         WHERE id = $3 AND redeemed_at IS NULL AND revoked_at IS NULL",
+         WHERE id = $3 AND redeemed_at IS NULL AND revoked_at IS NULL
+           AND expired_at IS NULL AND (expires_at IS NULL OR expires_at > $1)",
     )
     .bind(at)
     .bind(by.id)
@@ -204,7 +219,8 @@ pub async fn use_at_checkout(
     let done = sqlx::query(
         "UPDATE coupons SET redeemed_at = $1, redeemed_by = $2
          WHERE id = $3 AND user_id = $2 AND store_id = $4
-           AND redeemed_at IS NULL AND revoked_at IS NULL",
+           AND redeemed_at IS NULL AND revoked_at IS NULL
+           AND expired_at IS NULL AND (expires_at IS NULL OR expires_at > $1)",
     )
     .bind(at)
     .bind(buyer)
@@ -254,10 +270,12 @@ pub async fn revoke_newest_active(
          FROM coupons c JOIN stores s ON s.id = c.store_id
          WHERE c.store_id = $1 AND c.user_id = $2
            AND c.redeemed_at IS NULL AND c.revoked_at IS NULL
+           AND c.expired_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > $3)
          ORDER BY c.id DESC LIMIT 1",
     )
     .bind(store_id)
     .bind(user_id)
+    .bind(at)
     .fetch_optional(tx.conn())
     .await
     .context("finding a coupon to revoke")?
@@ -286,6 +304,42 @@ async fn fetch(conn: &mut AnyConnection, id: i64) -> anyhow::Result<Option<Coupo
     .fetch_optional(conn)
     .await?;
     row.as_ref().map(coupon_from_row).transpose()
+}
+
+/// Marks every active coupon whose `expires_at` is at or before `now` expired (one
+/// conditional update each, so a coupon used meanwhile stays used); answers those
+/// it marked.
+pub async fn expire_due(tx: &mut Tx, now: i64) -> anyhow::Result<Vec<Coupon>> {
+    let ids: Vec<i64> = sqlx::query(
+        "SELECT id FROM coupons
+         WHERE expires_at IS NOT NULL AND expires_at <= $1 AND expired_at IS NULL
+           AND redeemed_at IS NULL AND revoked_at IS NULL
+         ORDER BY id",
+    )
+    .bind(now)
+    .fetch_all(tx.conn())
+    .await
+    .context("finding expired coupons")?
+    .iter()
+    .map(|r| r.try_get(0))
+    .collect::<Result<_, _>>()?;
+    let mut expired = Vec::new();
+    for id in ids {
+        let done = sqlx::query(
+            "UPDATE coupons SET expired_at = $1
+             WHERE id = $2 AND expired_at IS NULL AND redeemed_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(tx.conn())
+        .await
+        .context("expiring a coupon")?
+        .rows_affected();
+        if done == 1 {
+            expired.extend(fetch(tx.conn(), id).await?);
+        }
+    }
+    Ok(expired)
 }
 
 /// A coupon by id.

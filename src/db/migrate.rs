@@ -66,6 +66,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0006_purchases.sql"),
         sqlite_rebuilds: true,
     },
+    Migration {
+        version: 7,
+        name: "expiry",
+        sqlite: include_str!("../../migrations/sqlite/0007_expiry.sql"),
+        postgres: include_str!("../../migrations/postgres/0007_expiry.sql"),
+        sqlite_rebuilds: true,
+    },
 ];
 
 /// Lock key so that several instances starting together migrate one at a time.

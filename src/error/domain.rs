@@ -84,6 +84,7 @@ impl From<ShopError> for ApiError {
                 ApiError::Forbidden("this coupon belongs to another store: it pays only there")
             }
             ShopError::CouponNotActive => ApiError::conflict("coupon_not_active", e.to_string()),
+            ShopError::CouponExpired => ApiError::conflict("coupon_expired", e.to_string()),
             ShopError::ReturnExceeds { .. } => {
                 ApiError::invalid("return_exceeds_order", e.to_string())
             }
@@ -169,6 +170,7 @@ impl From<MileageError> for ApiError {
             E::NoSuchCoupon => ApiError::NotFound("coupon"),
             E::AlreadyRedeemed => ApiError::conflict("already_redeemed", e.to_string()),
             E::NotActive => ApiError::conflict("coupon_not_active", e.to_string()),
+            E::Expired => ApiError::conflict("coupon_expired", e.to_string()),
             E::KeyReused(_) => ApiError::conflict("idempotency_key_reused", e.to_string()),
             E::Unexpected(e) => ApiError::Unexpected(e),
         }

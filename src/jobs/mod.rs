@@ -9,6 +9,7 @@
 //! - [`sales_rollup`]: `roll_up_sales`, the `sales-rollup` job's body.
 //! - [`optimal_stock`]: `compute_optimal_stock`, the `optimal-stock` job's body
 //!   (the formula and the `stock.low` alerts).
+//! - `mileage-expiry`: [`crate::mileage::expiry::run`] (expired points and coupons).
 //! - [`events`]: the payload of `job.completed`.
 
 pub mod clock;
@@ -32,6 +33,11 @@ pub const JOBS: &[(&str, &str, &str)] = &[
         "optimal-stock",
         "daily 06:00",
         "Optimal stock per store and product from recent sales; stock.low alerts.",
+    ),
+    (
+        "mileage-expiry",
+        "daily 00:30",
+        "Expires earned points and coupons past their validity; mileage.expiring warnings.",
     ),
 ];
 

@@ -14,6 +14,7 @@ pub async fn run(db: &Db, name: &str, now: DateTime<Utc>) -> anyhow::Result<Valu
     match name {
         "sales-rollup" => summary(&roll_up_sales(db, now).await?),
         "optimal-stock" => summary(&compute_optimal_stock(db, now).await?),
+        "mileage-expiry" => summary(&crate::mileage::expiry::run(db, now).await?),
         other => anyhow::bail!("no task for job {other}"),
     }
 }

@@ -94,6 +94,8 @@ pub async fn credit(
     }
     credited.balance = conversion.balance_after;
     credited.conversion_id = Some(conversion.id);
+    // The conversion consumed lots, possibly this credit's own: show what is left.
+    credited.entry.remaining = ledger::remaining(tx, credited.entry.id).await?;
     for _ in 0..count {
         let coupon = coupons::issue(tx, c.store_id, store, c.user_id, conversion.id, c.at).await?;
         credited.coupons.push(coupon);

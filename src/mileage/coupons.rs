@@ -7,15 +7,16 @@ use super::{MileageError, emit_both};
 use crate::auth::Principal;
 use crate::db::Db;
 use crate::db::coupons::{self, NotRedeemed};
-use crate::time::now_millis;
 
 /// Redeems `coupon_id` for `by`, who must be staff of the coupon's store (admins
 /// everywhere). Of two concurrent redemptions one wins; the other is
-/// [`MileageError::AlreadyRedeemed`].
+/// [`MileageError::AlreadyRedeemed`]. A coupon past its `expires_at` at `now` (the
+/// app's clock) is [`MileageError::Expired`].
 pub async fn redeem(
     db: &Db,
     coupon_id: i64,
     by: &Principal,
+    now: i64,
 ) -> Result<(Coupon, Redemption), MileageError> {
     let coupon = coupons::coupon(db, coupon_id)
         .await?
@@ -28,15 +29,15 @@ pub async fn redeem(
         id: by.user_id,
         name: by.name.clone(),
     };
-    let (coupon, redemption) =
-        match coupons::redeem(&mut tx, coupon_id, &person, now_millis()).await? {
-            Ok(done) => done,
-            Err(NotRedeemed::AlreadyRedeemed) => return Err(MileageError::AlreadyRedeemed),
-            Err(NotRedeemed::Revoked) => return Err(MileageError::NotActive),
-            Err(NotRedeemed::NoSuchCoupon | NotRedeemed::OtherStore) => {
-                return Err(MileageError::NoSuchCoupon);
-            }
-        };
+    let (coupon, redemption) = match coupons::redeem(&mut tx, coupon_id, &person, now).await? {
+        Ok(done) => done,
+        Err(NotRedeemed::AlreadyRedeemed) => return Err(MileageError::AlreadyRedeemed),
+        Err(NotRedeemed::Revoked) => return Err(MileageError::NotActive),
+        Err(NotRedeemed::Expired) => return Err(MileageError::Expired),
+        Err(NotRedeemed::NoSuchCoupon | NotRedeemed::OtherStore) => {
+            return Err(MileageError::NoSuchCoupon);
+        }
+    };
     let event = CouponRedeemed {
         user_id: coupon.user_id,
         coupon: &coupon,

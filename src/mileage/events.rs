@@ -120,3 +120,51 @@ pub struct CouponRestored<'a> {
 impl Payload for CouponRestored<'_> {
     const TYPE: &'static str = "coupon.restored";
 }
+
+/// `mileage.expiring`: what is left of one lot will expire within seven days (sent
+/// once per lot, by the `mileage-expiry` job).
+#[derive(Debug, Serialize)]
+pub struct MileageExpiring<'a> {
+    pub user_id: i64,
+    pub store: StoreRef<'a>,
+    /// What will expire.
+    pub points: i64,
+    pub expires_at: String,
+    /// The earning entry (lot).
+    pub entry_id: i64,
+}
+
+impl Payload for MileageExpiring<'_> {
+    const TYPE: &'static str = "mileage.expiring";
+}
+
+/// `mileage.expired`: what was left of one lot expired; its `expiry` entry.
+#[derive(Debug, Serialize)]
+pub struct MileageExpired<'a> {
+    pub user_id: i64,
+    pub store: StoreRef<'a>,
+    /// Taken off (positive).
+    pub points: i64,
+    /// After the expiry.
+    pub balance: i64,
+    /// The `expiry` entry.
+    pub entry_id: i64,
+    /// The lot that expired.
+    pub lot_id: i64,
+}
+
+impl Payload for MileageExpired<'_> {
+    const TYPE: &'static str = "mileage.expired";
+}
+
+/// `coupon.expired`: an unused coupon passed its `expires_at`.
+#[derive(Debug, Serialize)]
+pub struct CouponExpired<'a> {
+    pub user_id: i64,
+    pub coupon: &'a Coupon,
+    pub store: StoreRef<'a>,
+}
+
+impl Payload for CouponExpired<'_> {
+    const TYPE: &'static str = "coupon.expired";
+}

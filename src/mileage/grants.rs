@@ -9,7 +9,6 @@ use crate::auth::Principal;
 use crate::db::coupons;
 use crate::db::{Db, Tx, members};
 use crate::idempotency::{self, IdempotencyKey, Outcome, Request, request_hash};
-use crate::time::now_millis;
 
 /// Idempotency scope of grants.
 pub const GRANT_SCOPE: &str = "grant";
@@ -22,6 +21,8 @@ pub struct Grant<'a> {
     pub reason: &'a Reason,
     pub by: &'a Principal,
     pub key: &'a IdempotencyKey,
+    /// The app's clock (Unix ms): when the points were earned, so when they expire.
+    pub now: i64,
 }
 
 impl Grant<'_> {
@@ -69,7 +70,7 @@ async fn credit(tx: &mut Tx, g: &Grant<'_>) -> Result<Granted, MileageError> {
         reason: g.reason.as_str(),
         actor_id: Some(g.by.user_id),
         order_id: None,
-        at: now_millis(),
+        at: g.now,
     };
     let credited = conversion::credit(tx, &store, &c).await?;
     let by = Person {

@@ -8,6 +8,7 @@
 //! - [`conversion`]: how points arrive (grants and purchases alike) and convert.
 //! - [`purchases`]: what an order earns, and what a return takes back without
 //!   letting anyone come out ahead.
+//! - [`expiry`]: the `mileage-expiry` job's body (expired lots and coupons, warnings).
 //! - [`coupons`]: redeeming a coupon at its store, and reading coupons.
 //! - [`members`]: joining and leaving a store.
 //! - [`model`]: the data the API and events show; [`events`]: the event payloads.
@@ -19,6 +20,7 @@
 pub mod conversion;
 pub mod coupons;
 pub mod events;
+pub mod expiry;
 pub mod grants;
 pub mod members;
 pub mod model;

@@ -14,8 +14,9 @@ pub struct Entry {
     pub store_id: i64,
     pub user_id: i64,
     /// `grant`, `conversion`, `adjustment`, `purchase` (points an order earned),
-    /// `reversal` (points a return took back) or `revocation` (a coupon's worth given
-    /// back when the coupon was revoked).
+    /// `reversal` (points a return took back), `revocation` (a coupon's worth given
+    /// back when the coupon was revoked) or `expiry` (what was left of a lot when it
+    /// expired).
     pub kind: String,
     /// Signed: a conversion's points are negative.
     pub points: i64,
@@ -26,6 +27,14 @@ pub struct Entry {
     /// The order a `purchase`, `reversal` or `revocation` entry belongs to.
     #[serde(default)]
     pub order_id: Option<i64>,
+    /// An earning entry (`grant`, `purchase`): when what is left of it expires
+    /// (`null`: never).
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// An earning entry: the part of its points not yet spent nor expired (0 for
+    /// other kinds).
+    #[serde(default)]
+    pub remaining: i64,
 }
 
 /// Where a coupon is in its life.
@@ -37,6 +46,8 @@ pub enum CouponStatus {
     Redeemed,
     /// Taken back: a return reversed the points it was converted from.
     Revoked,
+    /// Its `expires_at` passed unused (marked by the `mileage-expiry` job).
+    Expired,
 }
 
 impl CouponStatus {
@@ -46,6 +57,7 @@ impl CouponStatus {
             "active" => Some(Self::Active),
             "redeemed" => Some(Self::Redeemed),
             "revoked" => Some(Self::Revoked),
+            "expired" => Some(Self::Expired),
             _ => None,
         }
     }
@@ -63,6 +75,9 @@ pub struct Coupon {
     pub status: CouponStatus,
     pub issued_at: String,
     pub redeemed_at: Option<String>,
+    /// When it stops being usable (`null`: never).
+    #[serde(default)]
+    pub expires_at: Option<String>,
 }
 
 /// A member's balance at one store.
@@ -74,6 +89,15 @@ pub struct Balance {
     pub coupon_threshold: i64,
     /// False once the customer left the store; the balance is kept for a return.
     pub member: bool,
+    /// The next lot to expire: what is left of it and when (`null`: nothing expires).
+    pub expiring: Option<Expiring>,
+}
+
+/// Points that will expire, and when.
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct Expiring {
+    pub points: i64,
+    pub at: String,
 }
 
 /// A store's member as its staff see them.

@@ -42,6 +42,8 @@ pub enum MileageError {
     AlreadyRedeemed,
     #[error("this coupon is not active: it was used or revoked")]
     NotActive,
+    #[error("this coupon has expired")]
+    Expired,
     #[error("this coupon belongs to another store")]
     OtherStore,
     #[error("this grant would issue more than {MAX_COUPONS_PER_GRANT} coupons at once")]

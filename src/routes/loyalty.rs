@@ -163,6 +163,7 @@ async fn grant(
         reason: &reason,
         by: &who,
         key: &key,
+        now: state.settings.clock.now().timestamp_millis(),
     };
     let answer = mileage::grants::grant(&state.db, &grant).await?;
     if !answer.replayed {
@@ -190,7 +191,13 @@ async fn redeem(
             "only staff of the coupon's store redeem it",
         ));
     }
-    let (coupon, redemption) = mileage::coupons::redeem(&state.db, *id, &who).await?;
+    let (coupon, redemption) = mileage::coupons::redeem(
+        &state.db,
+        *id,
+        &who,
+        state.settings.clock.now().timestamp_millis(),
+    )
+    .await?;
     tracing::info!(
         coupon_id = coupon.id,
         store_id = coupon.store_id,
@@ -292,7 +299,7 @@ async fn entries(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct CouponQuery {
-    /// `active` or `redeemed`.
+    /// `active`, `redeemed`, `revoked` or `expired`.
     #[param(max_length = 16)]
     status: Option<String>,
 }
@@ -302,7 +309,7 @@ struct CouponQuery {
     responses(
         (status = 200, body = crate::routes::openapi::CouponList),
         (status = 403, description = "Only yourself or an admin"),
-        (status = 422, description = "status is not active or redeemed"),
+        (status = 422, description = "status is not active, redeemed, revoked or expired"),
     ))]
 async fn coupons(
     state: web::Data<AppState>,
@@ -314,7 +321,10 @@ async fn coupons(
     let status = match q.status.as_deref() {
         None => None,
         Some(s) => Some(CouponStatus::parse(s).ok_or_else(|| {
-            ApiError::invalid("invalid_status", "status must be active or redeemed")
+            ApiError::invalid(
+                "invalid_status",
+                "status must be active, redeemed, revoked or expired",
+            )
         })?),
     };
     let list = mileage::coupons::of_user(&state.db, *id, status).await?;

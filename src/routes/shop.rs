@@ -235,7 +235,7 @@ struct PlaceOrder {
         (status = 400, description = "Missing or malformed Idempotency-Key"),
         (status = 403, description = "The coupon belongs to another store"),
         (status = 404, description = "No such store, product, or coupon of yours"),
-        (status = 409, description = "`insufficient_stock` (with `available`), `coupon_not_active`, or the key was used for a different order"),
+        (status = 409, description = "`insufficient_stock` (with `available`), `coupon_not_active`, `coupon_expired`, or the key was used for a different order"),
     ))]
 async fn place_order(
     state: web::Data<AppState>,
@@ -250,6 +250,7 @@ async fn place_order(
         product_id: body.product_id,
         quantity,
         coupon_id: body.coupon_id,
+        now: state.settings.clock.now().timestamp_millis(),
     };
     let answer = orders::place_order(&state.db, &who, &key, request).await?;
     let order = &answer.answer.order;

@@ -115,6 +115,12 @@ struct UpdateStore {
     /// What one coupon takes off a purchase, in won.
     #[schema(minimum = 0, maximum = 100000000)]
     coupon_value: Option<i64>,
+    /// Days earned points stay valid; 0: never expire.
+    #[schema(minimum = 0, maximum = 3650)]
+    points_valid_days: Option<i64>,
+    /// Days an issued coupon stays valid; 0: never expires.
+    #[schema(minimum = 0, maximum = 3650)]
+    coupon_valid_days: Option<i64>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/stores/{id}", tag = "stores", params(("id" = i64, Path, description = "store id")),
@@ -140,6 +146,8 @@ async fn update(
         PolicyFields {
             earn_percent: b.earn_percent,
             coupon_value: b.coupon_value,
+            points_valid_days: b.points_valid_days,
+            coupon_valid_days: b.coupon_valid_days,
         },
     )?;
     let store = stores::manage::update(&state.db, *id, &patch).await?;

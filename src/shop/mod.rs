@@ -67,6 +67,8 @@ pub enum ShopError {
     CouponOtherStore,
     #[error("this coupon is not active: it was used or revoked")]
     CouponNotActive,
+    #[error("this coupon has expired")]
+    CouponExpired,
     /// A return asked for more than is left to return; nothing changed.
     #[error("only {returnable} of this order can still be returned")]
     ReturnExceeds { returnable: i64 },

@@ -18,7 +18,6 @@ use crate::idempotency::{self, IdempotencyKey, Outcome, Request};
 use crate::mileage::conversion::Credit;
 use crate::mileage::model::Person;
 use crate::mileage::purchases;
-use crate::time::now_millis;
 
 /// Idempotency scope of orders.
 pub const ORDER_SCOPE: &str = "order";
@@ -39,6 +38,8 @@ pub struct OrderRequest {
     pub quantity: Quantity,
     /// A coupon of the buyer's at this store, to take its value off the total.
     pub coupon_id: Option<i64>,
+    /// The app's clock when the request came (coupon expiry is judged by it).
+    pub now: i64,
 }
 
 /// Places an order through [`idempotency::once`]: in one transaction, takes the
@@ -80,7 +81,7 @@ async fn buy(tx: &mut Tx, buyer: &Principal, o: OrderRequest) -> Result<Placed, 
         .price
         .checked_mul(o.quantity.get())
         .context("order total overflows")?;
-    let now = now_millis();
+    let now = o.now;
     if o.coupon_id.is_some() {
         // Lock order: the buyer's balance before their coupon and the stock, as a
         // return does, so the two queue instead of deadlocking on PostgreSQL.
@@ -96,6 +97,7 @@ async fn buy(tx: &mut Tx, buyer: &Principal, o: OrderRequest) -> Result<Placed, 
                 Err(NotRedeemed::AlreadyRedeemed | NotRedeemed::Revoked) => {
                     return Err(ShopError::CouponNotActive);
                 }
+                Err(NotRedeemed::Expired) => return Err(ShopError::CouponExpired),
             },
         ),
     };

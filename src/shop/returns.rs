@@ -20,7 +20,6 @@ use crate::idempotency::{self, IdempotencyKey, Outcome, Request};
 use crate::mileage::events::StoreRef;
 use crate::mileage::model::{Coupon, Person};
 use crate::mileage::purchases;
-use crate::time::now_millis;
 
 /// Idempotency scope of returns.
 pub const RETURN_SCOPE: &str = "return";
@@ -146,7 +145,7 @@ async fn give_back(tx: &mut Tx, r: &ReturnRequest<'_>) -> Result<Returned, ShopE
     // coupons — the same as an order paying with a coupon — so a return and a
     // purchase of one customer queue instead of deadlocking on PostgreSQL.
     ledger::locked_balance(tx, order.store_id, order.user_id).await?;
-    let now = now_millis();
+    let now = r.now.timestamp_millis();
     let cause = Cause {
         reason: RETURN_REASON,
         by: r.by.user_id,

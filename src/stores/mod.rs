@@ -34,6 +34,10 @@ pub enum StoreError {
     EarnPercent,
     #[error("coupon_value must be a whole number of won from 0 to 100000000")]
     CouponValue,
+    #[error(
+        "points_valid_days and coupon_valid_days must be whole numbers of days from 0 (never) to 3650"
+    )]
+    ValidDays,
     #[error("shape must be one of rounded, square, circle, ticket, star")]
     Shape,
     #[error("color must be a hex colour like #d9480f")]

@@ -16,6 +16,8 @@ pub struct StorePatch {
     pub coupon_threshold: Option<i64>,
     pub earn_percent: Option<i64>,
     pub coupon_value: Option<i64>,
+    pub points_valid_days: Option<i64>,
+    pub coupon_valid_days: Option<i64>,
 }
 
 /// The loyalty policy fields of a patch, as given (see [`StorePatch::parse`]).
@@ -23,12 +25,16 @@ pub struct StorePatch {
 pub struct PolicyFields {
     pub earn_percent: Option<i64>,
     pub coupon_value: Option<i64>,
+    pub points_valid_days: Option<i64>,
+    pub coupon_valid_days: Option<i64>,
 }
 
 /// The most a purchase may earn, in percent of what was paid.
 pub const MAX_EARN_PERCENT: i64 = 20;
 /// The most one coupon may take off a purchase, in won.
 pub const MAX_COUPON_VALUE: i64 = 100_000_000;
+/// The longest points or coupons may stay valid, in days (0: forever).
+pub const MAX_VALID_DAYS: i64 = 3650;
 
 impl StorePatch {
     /// Checks the fields given with the creation rules; refuses a patch naming none.
@@ -61,6 +67,13 @@ impl StorePatch {
         {
             return Err(StoreError::CouponValue);
         }
+        if [policy.points_valid_days, policy.coupon_valid_days]
+            .iter()
+            .flatten()
+            .any(|d| !(0..=MAX_VALID_DAYS).contains(d))
+        {
+            return Err(StoreError::ValidDays);
+        }
         // Reuse the creation rules on the fields given.
         let probe = NewStore::parse(
             name.unwrap_or("x"),
@@ -77,6 +90,8 @@ impl StorePatch {
             coupon_threshold: coupon_threshold.map(|_| probe.coupon_threshold),
             earn_percent: policy.earn_percent,
             coupon_value: policy.coupon_value,
+            points_valid_days: policy.points_valid_days,
+            coupon_valid_days: policy.coupon_valid_days,
         })
     }
 }
@@ -190,6 +205,12 @@ impl StorePatch {
         }
         if let Some(v) = self.coupon_value {
             store.coupon_value = v;
+        }
+        if let Some(d) = self.points_valid_days {
+            store.points_valid_days = d;
+        }
+        if let Some(d) = self.coupon_valid_days {
+            store.coupon_valid_days = d;
         }
     }
 }
@@ -307,6 +328,8 @@ mod tests {
             },
             earn_percent: 0,
             coupon_value: 10_000,
+            points_valid_days: 365,
+            coupon_valid_days: 90,
         }
     }
 
@@ -315,6 +338,7 @@ mod tests {
         let policy = |earn_percent, coupon_value| PolicyFields {
             earn_percent,
             coupon_value,
+            ..PolicyFields::default()
         };
         let p = StorePatch::parse(None, None, None, None, None, policy(Some(20), Some(0))).unwrap();
         assert_eq!((p.earn_percent, p.coupon_value), (Some(20), Some(0)));

@@ -7,6 +7,7 @@ mod helpers;
 mod auth;
 mod cors;
 mod edge;
+mod expiry;
 mod faults;
 mod jobs;
 mod lifecycle;

@@ -254,8 +254,9 @@ async function returnOrder(order, quantity, reason, intent) {
 
 // ---------- the store and its loyalty policy ----------
 
-const STORE_FIELDS = ['name', 'address', 'coupon_threshold', 'earn_percent', 'coupon_value'];
-const NUMBER_FIELDS = new Set(['coupon_threshold', 'earn_percent', 'coupon_value']);
+const EXPIRY_FIELDS = ['points_valid_days', 'coupon_valid_days'];
+const STORE_FIELDS = ['name', 'address', 'coupon_threshold', 'earn_percent', 'coupon_value', ...EXPIRY_FIELDS];
+const NUMBER_FIELDS = new Set(['coupon_threshold', 'earn_percent', 'coupon_value', ...EXPIRY_FIELDS]);
 
 function fillStoreForm(store) {
   const f = $('#store-form');

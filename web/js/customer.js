@@ -6,13 +6,14 @@
 import * as API from './api.js';
 import { Live } from './live.js';
 import { ChatLog, threadMessages, threadConversation } from './chat.js';
-import { initLang, onLangChange, t, fmtNumber, fmtWon, fmtTime, fmtClock } from './i18n.js';
+import { initLang, onLangChange, t, fmtNumber, fmtWon, fmtTime, fmtClock, fmtDate, fmtExpiry } from './i18n.js';
 import { $, el, toast, showError, showOk, renderState, eventText, couponEl, progressEl, busy, knowStores, orderStatusText, orderPointsEl } from './ui.js';
 
 const state = {
   user: null,
   stores: new Map(), // id -> store (name, threshold, design)
   balances: new Map(), // store id -> balance
+  expiring: new Map(), // store id -> {points, at}: the next points to expire
   coupons: [],
   orders: [],
   conversation: null,
@@ -37,11 +38,13 @@ async function loadMileage() {
   try {
     const data = await API.get(`/users/${state.user.id}/mileage`);
     state.balances = new Map();
+    state.expiring = new Map();
     for (const b of API.list(data, 'balances', 'stores', 'mileage')) {
       const id = Number(b.store_id ?? b.store?.id);
       // A store the customer left keeps its balance for a return, but is not shown.
       if (b.member === false && !b.balance) continue;
       state.balances.set(id, Number(b.balance ?? b.points ?? 0));
+      if (b.expiring) state.expiring.set(id, b.expiring);
       const known = state.stores.get(id) || { id, name: b.store_name || b.store?.name };
       if (b.coupon_threshold) known.coupon_threshold = b.coupon_threshold;
       state.stores.set(id, known);
@@ -120,8 +123,16 @@ function renderBalances() {
         el('span', { class: 'balance-store' }, store.name || `#${id}`),
         el('span', { class: 'balance-points', dataset: { balance } }, fmtNumber(balance), el('small', {}, 'P'))),
       progressEl(toward, threshold),
-      el('div', { class: 'balance-next' }, t('customer.next_coupon', { left: fmtNumber(threshold - toward), threshold: fmtNumber(threshold) })));
+      el('div', { class: 'balance-next' }, t('customer.next_coupon', { left: fmtNumber(threshold - toward), threshold: fmtNumber(threshold) })),
+      expiryEl(state.expiring.get(id)));
   }));
+}
+
+/** "500 points expire on 8 Dec 2026 (expires in 7 days)", or nothing. */
+function expiryEl(expiring) {
+  if (!expiring || !expiring.points) return '';
+  return el('div', { class: 'balance-expiry', dataset: { points: expiring.points, at: expiring.at } },
+    t('expiry.points', { points: fmtNumber(expiring.points), date: fmtDate(expiring.at), when: fmtExpiry(expiring.at) }));
 }
 
 function renderCoupons() {
@@ -272,6 +283,7 @@ function onEvent(env) {
   switch (env.type) {
     case 'mileage.granted':
     case 'mileage.reversed':
+    case 'mileage.expired':
       showBalance(d);
       reloadSoon(loadMileage, loadCoupons);
       break;
@@ -279,8 +291,12 @@ function onEvent(env) {
     case 'coupon.redeemed':
     case 'coupon.revoked':
     case 'coupon.restored':
+    case 'coupon.expired':
       if (d.balance !== undefined) showBalance(d);
       reloadSoon(loadMileage, loadCoupons);
+      break;
+    case 'mileage.expiring':
+      reloadSoon(loadMileage);
       break;
     case 'order.placed':
     case 'order.returned':

@@ -57,6 +57,12 @@ const STRINGS = {
     'ev.coupon.redeemed_order': 'Coupon #{coupon_id} paid part of order #{order_id} at {store}',
     'ev.order.returned': 'Returned: {returned} × {title} at {store}',
     'coupon.revoked': 'withdrawn',
+    'coupon.expired': 'expired',
+    'ev.mileage.expiring': '{points} points at {store} will expire on {date}: use them before then',
+    'ev.mileage.expired': '{points} points at {store} expired unused (balance {balance})',
+    'ev.coupon.expired': 'Coupon #{coupon_id} from {store} expired unused',
+    'expiry.points': '{points} points expire on {date} ({when})',
+    'expiry.today': 'expires today', 'expiry.in_one': 'expires in 1 day', 'expiry.in_days': 'expires in {n} days',
     'order.album': 'Album', 'order.qty': 'Qty', 'order.total': 'Total', 'order.discount': 'Discount', 'order.paid': 'Paid',
     'order.points_h': 'Points', 'order.status_h': 'Status', 'order.buyer': 'Customer',
     'order.points': '+{points} points', 'order.points_back': '({points} taken back)',
@@ -73,6 +79,7 @@ const STRINGS = {
     'admin.balance_now': 'The customer\'s balance is now {balance}.',
     'admin.store_settings': 'Store and loyalty policy', 'admin.coupon_threshold': 'Points per coupon',
     'admin.earn_percent': 'Points earned on purchases (% of the amount paid, 0 to 20)', 'admin.coupon_value': 'Coupon value at checkout (won)',
+    'admin.points_valid_days': 'Points stay valid for (days, 0 = never expire)', 'admin.coupon_valid_days': 'Coupons stay valid for (days, 0 = never expire)',
   },
   ko: {
     'app.name': 'pointcast',
@@ -126,6 +133,12 @@ const STRINGS = {
     'ev.coupon.redeemed_order': '{store} 주문 #{order_id}에 쿠폰 #{coupon_id}을(를) 사용했습니다',
     'ev.order.returned': '반품: {store} {title} {returned}장',
     'coupon.revoked': '회수됨',
+    'coupon.expired': '기간 만료',
+    'ev.mileage.expiring': '{store} 포인트 {points}점이 {date}에 소멸됩니다. 그 전에 사용하세요',
+    'ev.mileage.expired': '{store} 포인트 {points}점이 사용되지 않아 소멸되었습니다 (잔액 {balance}점)',
+    'ev.coupon.expired': '{store} 쿠폰 #{coupon_id}이(가) 사용되지 않고 기간이 만료되었습니다',
+    'expiry.points': '{points}점이 {date}에 소멸 예정 ({when})',
+    'expiry.today': '오늘 소멸', 'expiry.in_one': '1일 후 소멸', 'expiry.in_days': '{n}일 후 소멸',
     'order.album': '앨범', 'order.qty': '수량', 'order.total': '금액', 'order.discount': '할인', 'order.paid': '결제',
     'order.points_h': '포인트', 'order.status_h': '상태', 'order.buyer': '고객',
     'order.points': '+{points}점', 'order.points_back': '({points}점 차감)',
@@ -142,6 +155,7 @@ const STRINGS = {
     'admin.balance_now': '고객 잔액은 이제 {balance}점입니다.',
     'admin.store_settings': '매장과 적립 정책', 'admin.coupon_threshold': '쿠폰 1장당 포인트',
     'admin.earn_percent': '구매 적립률 (결제 금액의 %, 0~20)', 'admin.coupon_value': '결제 시 쿠폰 할인액 (원)',
+    'admin.points_valid_days': '포인트 유효기간 (일, 0 = 소멸 없음)', 'admin.coupon_valid_days': '쿠폰 유효기간 (일, 0 = 만료 없음)',
   },
 };
 
@@ -176,6 +190,22 @@ export function fmtWon(n) {
 export function fmtClock(iso) {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? '' : d.toLocaleTimeString(lang === 'ko' ? 'ko-KR' : 'en-US', { hour: '2-digit', minute: '2-digit' });
+}
+
+/** "expires in 3 days" (today / 1 day / n days) until `iso`, by the browser's clock. */
+export function fmtExpiry(iso) {
+  const ms = new Date(iso).getTime() - Date.now();
+  if (!Number.isFinite(ms)) return '';
+  const n = Math.ceil(ms / 86_400_000);
+  if (n <= 0) return t('expiry.today');
+  return n === 1 ? t('expiry.in_one') : t('expiry.in_days', { n });
+}
+
+/** The date only. */
+export function fmtDate(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleDateString(lang === 'ko' ? 'ko-KR' : 'en-US', { dateStyle: 'medium' });
 }
 
 export function fmtTime(iso) {

@@ -1,7 +1,7 @@
 // Small DOM helpers shared by the pages: building elements, toasts, the
 // connection badge, error messages in words, and drawing coupons.
 
-import { t, fmtNumber } from './i18n.js';
+import { t, fmtNumber, fmtDate, fmtExpiry } from './i18n.js';
 
 /** el('div', {class: 'x', onclick: f}, child, 'text', ...) */
 export function el(tag, attrs = {}, ...children) {
@@ -103,6 +103,8 @@ export function eventVars(env) {
     coupon_id: pick(d.coupon?.id, d.coupon_id, ''),
     // order.returned: how many came back this time (d.order.quantity is what was bought).
     returned: pick(d.quantity, ''),
+    // mileage.expiring: when the points go.
+    date: d.expires_at ? fmtDate(d.expires_at) : '',
   };
 }
 
@@ -149,16 +151,19 @@ export function orderPointsEl(o) {
 export function couponEl(coupon, design = {}) {
   const shape = ['ticket', 'circle', 'rounded', 'square', 'star', 'heart'].includes(design.shape) ? design.shape : 'ticket';
   const revoked = coupon.status === 'revoked';
-  const redeemed = !revoked && coupon.status !== 'active' && Boolean(coupon.redeemed_at || coupon.status === 'redeemed' || coupon.redeemed === true);
-  const status = revoked ? 'revoked' : redeemed ? 'redeemed' : 'active';
+  const expired = coupon.status === 'expired';
+  const redeemed = !revoked && !expired && coupon.status !== 'active' && Boolean(coupon.redeemed_at || coupon.status === 'redeemed' || coupon.redeemed === true);
+  const status = revoked ? 'revoked' : expired ? 'expired' : redeemed ? 'redeemed' : 'active';
+  const valid = coupon.expires_at ? `${t('coupon.valid')} · ${fmtExpiry(coupon.expires_at)}` : t('coupon.valid');
+  const word = revoked ? t('coupon.revoked') : expired ? t('coupon.expired') : redeemed ? t('coupon.redeemed') : valid;
   const node = el('div', {
-    class: `coupon coupon-${shape}${redeemed || revoked ? ' coupon-used' : ''}`,
+    class: `coupon coupon-${shape}${redeemed || revoked || expired ? ' coupon-used' : ''}`,
     dataset: { couponId: coupon.id, status },
     title: `#${coupon.id}`,
   },
   el('div', { class: 'coupon-label' }, design.label || coupon.label || 'COUPON'),
   el('div', { class: 'coupon-store' }, coupon.store_name || coupon.store?.name || ''),
-  el('div', { class: 'coupon-meta' }, `#${coupon.id} · ${revoked ? t('coupon.revoked') : redeemed ? t('coupon.redeemed') : t('coupon.valid')}`));
+  el('div', { class: 'coupon-meta' }, `#${coupon.id} · ${word}`));
   const color = /^#[0-9a-fA-F]{3,8}$|^[a-z]{3,20}$/.test(design.color || '') ? design.color : '#e4572e';
   node.style.setProperty('--coupon-color', color);
   return node;

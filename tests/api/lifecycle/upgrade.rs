@@ -334,7 +334,8 @@ async fn a_database_of_the_previous_release_upgrades_in_place_and_loses_nothing(
             .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect();
     conn.close().await.unwrap();
-    assert_eq!(versions.len(), 6, "{versions:?}");
+    // 0006 and whatever later migrations there are (0007 onwards) were applied.
+    assert!(versions.len() >= 6, "{versions:?}");
     assert!(versions[..5].iter().all(|v| v.2 == old.applied_at));
     assert_eq!(versions[5].0, 6);
 
@@ -362,6 +363,10 @@ async fn a_database_of_the_previous_release_upgrades_in_place_and_loses_nothing(
         (&json!(0), &json!(10_000), &json!(1_500))
     );
     assert_eq!(s["name"], "Old Hongdae");
+    assert_eq!(
+        (&s["points_valid_days"], &s["coupon_valid_days"]),
+        (&json!(365), &json!(90))
+    );
 
     // Balances and ledgers.
     let row = balance_row(&app, &old.kim, old.store)
@@ -390,6 +395,21 @@ async fn a_database_of_the_previous_release_upgrades_in_place_and_loses_nothing(
         .collect();
     assert_eq!(got, want);
     assert!(list.iter().all(|e| e["order_id"].is_null()));
+    // Migration 7: old points never expire; the balance (800) sits in the newest
+    // grants, each holding at most its own points: 600 of the 600, 200 of the 3,200.
+    let held: Vec<i64> = list
+        .iter()
+        .map(|e| e["remaining"].as_i64().unwrap())
+        .collect();
+    assert_eq!(held, [200, 0, 600]);
+    assert!(list.iter().all(|e| e["expires_at"].is_null()));
+    assert_eq!(row["expiring"], Value::Null);
+    assert!(
+        coupons(&app, &old.kim, old.store)
+            .await
+            .iter()
+            .all(|c| c["expires_at"].is_null())
+    );
     let members = get_json(
         &app,
         &format!("/api/v1/stores/{}/members", old.store),
