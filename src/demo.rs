@@ -133,7 +133,7 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
         // Demo stores opt in to earning, so a purchase shows points at once.
         let policy = PolicyFields {
             earn_percent: Some(DEMO_EARN_PERCENT),
-            coupon_value: None,
+            ..PolicyFields::default()
         };
         let patch = StorePatch::parse(None, None, None, None, None, policy)
             .map_err(|e| anyhow::anyhow!("demo store policy: {e}"))?;
