@@ -20,3 +20,4 @@ mod shop;
 mod smtp_sink;
 mod stores;
 mod support;
+mod watches;
