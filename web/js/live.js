@@ -12,6 +12,7 @@ export const EVENT_TYPES = [
   'support.message', 'support.closed', 'inquiry.received', 'announcement',
   'job.completed', 'member.joined', 'member.left', 'store.updated',
   'order.returned', 'mileage.reversed', 'coupon.revoked', 'coupon.restored',
+  'stock.back',
 ];
 
 /**
