@@ -201,3 +201,37 @@ async fn concurrent_restocks_tell_each_watcher_once() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_watch_racing_a_restock_is_either_told_or_refused() {
+    let app = spawn_app().await;
+    for round in 0..3 {
+        let shop = open_shop(&app, &format!("b5-{round}"), 0).await;
+        let mut customers = Vec::new();
+        for i in 0..4 {
+            customers.push(app.customer(&format!("C{round}-{i}")).await);
+        }
+        let watching = join_all(
+            customers
+                .iter()
+                .map(|u| async { watch(&app, &u.token, shop.store, shop.album).await.status() }),
+        );
+        let restock = adjust(&app, ADMIN_TOKEN, shop.store, shop.album, 2);
+        let (statuses, restocked) = tokio::join!(watching, restock);
+        assert_eq!(restocked.status(), StatusCode::OK);
+        for (u, status) in customers.iter().zip(statuses) {
+            let got = told(&app, u).await.len();
+            match status {
+                StatusCode::CREATED => assert_eq!(got, 1, "a watch before the restock is told"),
+                StatusCode::CONFLICT => assert_eq!(got, 0, "refused after it"),
+                s => panic!("watch answered {s}"),
+            }
+            assert_eq!(
+                watches(&app, u).await,
+                Vec::<Value>::new(),
+                "no watch survives"
+            );
+        }
+    }
+    app.stop().await;
+}
