@@ -73,6 +73,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0007_expiry.sql"),
         sqlite_rebuilds: true,
     },
+    Migration {
+        version: 9,
+        name: "watches",
+        sqlite: include_str!("../../migrations/sqlite/0009_watches.sql"),
+        postgres: include_str!("../../migrations/postgres/0009_watches.sql"),
+        sqlite_rebuilds: false,
+    },
 ];
 
 /// Lock key so that several instances starting together migrate one at a time.

@@ -5,6 +5,7 @@
 //!   conditional update that keeps stock from going negative.
 //! - [`orders`]: orders, written together with the stock they take.
 //! - [`sales`]: the sales and inventory views.
+//! - [`watches`]: customers waiting for an album to come back in stock.
 //!
 //! The flows that use them (and the events they append) are in [`crate::shop`].
 
@@ -12,6 +13,7 @@ pub mod catalog;
 pub mod orders;
 pub mod sales;
 pub mod stock;
+pub mod watches;
 
 use anyhow::Context;
 use sqlx::Row;

@@ -79,6 +79,16 @@ impl From<ShopError> for ApiError {
                 }
             }
             ShopError::NoSuchOrder => ApiError::NotFound("order"),
+            ShopError::InStock { quantity } => {
+                let mut details = Map::new();
+                details.insert("quantity".into(), json!(quantity));
+                ApiError::Conflict {
+                    code: "in_stock",
+                    message: e.to_string(),
+                    details: Some(details),
+                }
+            }
+            ShopError::NotWatching => ApiError::NotFound("watch"),
             ShopError::NoSuchCoupon => ApiError::NotFound("coupon"),
             ShopError::CouponOtherStore => {
                 ApiError::Forbidden("this coupon belongs to another store: it pays only there")

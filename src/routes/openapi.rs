@@ -60,7 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         shop::list_products, shop::create_product, shop::get_product, shop::update_product,
         shop::product_history, shop::product_stock, shop::store_stock, shop::set_stock,
         shop::adjust_stock, shop::place_order, shop::return_order, shop::store_orders,
-        shop::user_orders, shop::sales,
+        shop::user_orders, shop::sales, shop::watch, shop::unwatch, shop::user_watches,
         shop::inventory,
         support::open, support::list, support::thread, support::write, support::close,
         support::inquire, support::list_inquiries,
@@ -226,6 +226,12 @@ pub struct ProductStock {
 pub struct StoreStock {
     pub store_id: i64,
     pub stock: Vec<StockItem>,
+}
+
+/// `GET /users/{id}/watches`: the albums a customer waits for, oldest first.
+#[derive(Serialize, ToSchema)]
+pub struct WatchList {
+    pub watches: Vec<crate::db::shop::watches::Watch>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -12,7 +12,7 @@ use crate::shop::orders::OrderRequest;
 use crate::shop::returns::{self, ReturnReason, ReturnRequest};
 use crate::shop::{
     self, Delta, NewProduct, Period, ProductUpdate, Quantity, StockLevel, catalog, orders,
-    sales as sold, stock,
+    sales as sold, stock, watches,
 };
 use crate::state::AppState;
 
@@ -34,7 +34,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/orders", web::post().to(place_order))
         .route("/orders/{id}/returns", web::post().to(return_order))
         .route("/stores/{id}/orders", web::get().to(store_orders))
-        .route("/users/{id}/orders", web::get().to(user_orders));
+        .route("/users/{id}/orders", web::get().to(user_orders))
+        .route(
+            "/stores/{id}/stock/{product_id}/watch",
+            web::put().to(watch),
+        )
+        .route(
+            "/stores/{id}/stock/{product_id}/watch",
+            web::delete().to(unwatch),
+        )
+        .route("/users/{id}/watches", web::get().to(user_watches));
 }
 
 async fn require_staff(state: &AppState, who: &Principal, store_id: i64) -> ApiResult<()> {
@@ -428,4 +437,69 @@ async fn store_orders(
         .then(|| list.last().map(|o| o.id))
         .flatten();
     Ok(HttpResponse::Ok().json(json!({ "orders": list, "next_before": next })))
+}
+
+/// Tell me when it is back: the customer themself starts watching an album that is
+/// sold out at this store. When a count, an adjustment or a return brings it back
+/// above 0 they get one `stock.back` on `user:{id}` and the watch ends.
+#[utoipa::path(put, path = "/api/v1/stores/{id}/stock/{product_id}/watch", tag = "stock",
+    params(("id" = i64, Path, description = "store id"), ("product_id" = i64, Path, description = "product id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Now watching", body = crate::db::shop::watches::Watch),
+        (status = 200, description = "Already watching", body = crate::db::shop::watches::Watch),
+        (status = 403, description = "Only customers watch albums"),
+        (status = 404, description = "No such store or product"),
+        (status = 409, description = "`in_stock` (with `quantity`): the store has the album; nothing changed"),
+    ))]
+async fn watch(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(i64, i64)>,
+) -> ApiResult<HttpResponse> {
+    let (store_id, product_id) = path.into_inner();
+    let now = state.settings.clock.now();
+    let (how, w) = watches::watch(&state.db, &who, store_id, product_id, now).await?;
+    Ok(match how {
+        watches::Watched::Started => HttpResponse::Created().json(w),
+        watches::Watched::Already => HttpResponse::Ok().json(w),
+    })
+}
+
+/// Stops watching an album at this store.
+#[utoipa::path(delete, path = "/api/v1/stores/{id}/stock/{product_id}/watch", tag = "stock",
+    params(("id" = i64, Path, description = "store id"), ("product_id" = i64, Path, description = "product id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "No longer watching"),
+        (status = 403, description = "Only customers watch albums"),
+        (status = 404, description = "No such store or product, or not watching it"),
+    ))]
+async fn unwatch(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(i64, i64)>,
+) -> ApiResult<HttpResponse> {
+    let (store_id, product_id) = path.into_inner();
+    watches::unwatch(&state.db, &who, store_id, product_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{id}/watches", tag = "stock",
+    params(("id" = i64, Path, description = "user id")), security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::routes::openapi::WatchList),
+        (status = 403, description = "Only yourself or an admin"),
+        (status = 404, description = "No such user"),
+    ))]
+async fn user_watches(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    if who.user_id != *id && !who.is_admin() {
+        return Err(ApiError::Forbidden("your own watches only"));
+    }
+    let list = watches::user_watches(&state.db, *id).await?;
+    Ok(HttpResponse::Ok().json(json!({ "watches": list })))
 }

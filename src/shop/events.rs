@@ -2,13 +2,15 @@
 //!
 //! `product.updated` and the public `stock.changed` go to the `products` channel,
 //! which anyone may read; the staff's `stock.changed` and `stock.low` to the store's
-//! `store:{id}` channel; `order.placed` to the buyer's `user:{id}`.
+//! `store:{id}` channel; `order.placed` to the buyer's `user:{id}`, and `stock.back`
+//! to each watcher's.
 
 use serde::Serialize;
 
 use super::stock::StockChange;
 use crate::db::shop::{Order, Product, ProductValues};
 use crate::events::Payload;
+use crate::mileage::events::StoreRef;
 use crate::mileage::model::Person;
 
 /// Whether `product.updated` announces a new album or a changed one.
@@ -116,6 +118,28 @@ pub struct StockLow {
 
 impl Payload for StockLow {
     const TYPE: &'static str = "stock.low";
+}
+
+/// An album as `stock.back` names it.
+#[derive(Debug, Serialize)]
+pub struct ProductRef<'a> {
+    pub id: i64,
+    pub title: &'a str,
+    pub artist: &'a str,
+}
+
+/// `stock.back`, to each customer who watched the album at the store: its stock
+/// went from 0 to `quantity`. Their watch ended with it (one message per watch).
+#[derive(Debug, Serialize)]
+pub struct StockBack<'a> {
+    pub store: StoreRef<'a>,
+    pub product: ProductRef<'a>,
+    /// The quantity after the change that brought it back.
+    pub quantity: i64,
+}
+
+impl Payload for StockBack<'_> {
+    const TYPE: &'static str = "stock.back";
 }
 
 #[cfg(test)]

@@ -7,7 +7,10 @@
 //! - [`stock`]: `set_stock` and `adjust_stock` (staff stock changes), the stock views.
 //! - [`orders`]: `place_order` (idempotent, never oversells), `user_orders`.
 //! - [`sales`]: the sales and inventory views.
-//! - [`events`]: `product.updated`, `stock.changed`, `order.placed`, `stock.low`.
+//! - [`watches`]: `watch`/`unwatch` a sold-out album; `notify_back`, which every
+//!   path that raises stock calls.
+//! - [`events`]: `product.updated`, `stock.changed`, `order.placed`, `stock.low`,
+//!   `stock.back`.
 //!
 //! Each flow begins its transaction, calls the storage in [`crate::db::shop`] (where
 //! the "stock never negative" invariant lives), appends its typed events and commits;
@@ -20,6 +23,7 @@ pub mod returns;
 pub mod rules;
 pub mod sales;
 pub mod stock;
+pub mod watches;
 
 use thiserror::Error;
 
@@ -61,6 +65,11 @@ pub enum ShopError {
     InsufficientStock { available: i64 },
     #[error("order")]
     NoSuchOrder,
+    /// A watch asked for an album the store has: nothing changed.
+    #[error("this album is in stock at this store ({quantity} left): buy it instead")]
+    InStock { quantity: i64 },
+    #[error("watch")]
+    NotWatching,
     #[error("coupon")]
     NoSuchCoupon,
     #[error("this coupon belongs to another store: it pays only there")]

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::events::OrderReturned;
 use super::stock::{StockChange, emit_stock_changed};
+use super::watches;
 use super::{Delta, Quantity, ShopError};
 use crate::auth::{Principal, Role};
 use crate::db::shop::orders::{self as rows, Order, Returnable};
@@ -176,6 +177,7 @@ async fn give_back(tx: &mut Tx, r: &ReturnRequest<'_>) -> Result<Returned, ShopE
     };
     // Events last: on PostgreSQL the first append takes the log's lock.
     emit_stock_changed(tx, &change).await?;
+    watches::notify_back(tx, order.store_id, order.product_id, moved).await?;
     let returned = OrderReturned {
         order: &order,
         quantity: q,

@@ -1,6 +1,7 @@
 //! Stock changes by staff: a count ([`set_stock`]) or an adjustment
 //! ([`adjust_stock`]), each kept in the stock history and pushed as `stock.changed`
-//! (a public copy on `products`, the full change to the store's staff). Orders take
+//! (a public copy on `products`, the full change to the store's staff), and tell
+//! the album's watchers when it comes back from 0 ([`super::watches`]). Orders take
 //! stock in [`super::orders`].
 
 use serde::Serialize;
@@ -95,7 +96,8 @@ async fn title_at(tx: &mut Tx, store_id: i64, product_id: i64) -> Result<String,
     Ok(product.title)
 }
 
-/// Ends a staff stock change: its `stock.changed` events, then the commit.
+/// Ends a staff stock change: its `stock.changed` events, `stock.back` to the
+/// album's watchers if it came back from 0, then the commit.
 async fn finish(
     mut tx: Tx,
     store_id: i64,
@@ -115,6 +117,7 @@ async fn finish(
         by: cause.by,
     };
     emit_stock_changed(&mut tx, &change).await?;
+    super::watches::notify_back(&mut tx, store_id, product_id, moved).await?;
     tx.commit().await?;
     Ok(change)
 }

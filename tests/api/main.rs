@@ -21,3 +21,4 @@ mod shop;
 mod smtp_sink;
 mod stores;
 mod support;
+mod watches;

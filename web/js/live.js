@@ -13,6 +13,7 @@ export const EVENT_TYPES = [
   'job.completed', 'member.joined', 'member.left', 'store.updated',
   'order.returned', 'mileage.reversed', 'coupon.revoked', 'coupon.restored',
   'mileage.expiring', 'mileage.expired', 'coupon.expired',
+  'stock.back',
 ];
 
 /**

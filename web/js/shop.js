@@ -2,7 +2,9 @@
 // look (the products topic is public); a logged-in customer buys, and may pay part
 // of it with one of their active coupons at that store. The answer says what was
 // paid, the discount and the points the order earned. When the stock runs out under
-// the buyer, the 409 says so in words and the grid catches up.
+// the buyer, the 409 says so in words and the grid catches up. A customer may ask to
+// be told when a sold-out album is back ("Notify me"); `stock.back` then says so in
+// a toast and the card shows the stock again.
 
 import * as API from './api.js';
 import { Live } from './live.js';
@@ -10,7 +12,7 @@ import { initLang, onLangChange, t, fmtWon, fmtNumber } from './i18n.js';
 import { $, el, toast, showError, renderState, eventText, newKey, busy, knowStores } from './ui.js';
 
 const STORE_KEY = 'pointcast.shop.store';
-const state = { user: null, stores: [], storeId: null, products: [], stock: new Map(), coupons: [] };
+const state = { user: null, stores: [], storeId: null, products: [], stock: new Map(), coupons: [], watches: new Set() };
 
 /** A colour per album, stable across loads, for the cover art. */
 function cover(title) {
@@ -53,6 +55,17 @@ async function loadCoupons() {
     .filter((c) => !c.status || c.status === 'active');
 }
 
+const watchKey = (storeId, productId) => `${storeId}:${productId}`;
+const isCustomer = () => state.user?.role === 'customer';
+
+/** The albums the customer waits for, at every store. */
+async function loadWatches() {
+  state.watches = new Set();
+  if (!isCustomer()) return;
+  const data = await API.get(`/users/${state.user.id}/watches`);
+  for (const w of API.list(data, 'watches')) state.watches.add(watchKey(w.store_id, w.product_id));
+}
+
 const currentStore = () => state.stores.find((s) => s.id === state.storeId);
 
 function storeCoupons() {
@@ -69,7 +82,7 @@ function couponValue() {
 async function loadAll() {
   try {
     // Coupons are a nicety of the buy forms: the grid works without them.
-    await Promise.all([loadStores(), loadProducts(), loadCoupons().catch(() => {})]);
+    await Promise.all([loadStores(), loadProducts(), loadCoupons().catch(() => {}), loadWatches().catch(() => {})]);
     await loadStock();
     $('#shop-msg').textContent = '';
   } catch (e) {
@@ -88,7 +101,55 @@ function renderStock(card, n) {
   s.dataset.quantity = n;
   s.className = `album-stock${n <= 0 ? ' out' : n <= 3 ? ' low' : ''}`;
   card.querySelector('.btn').disabled = n <= 0;
+  renderWatch(card, n);
   // No `max` on the quantity: the stock shown may be stale, the server decides (409 in words).
+}
+
+/** "Notify me" on a sold-out album for a customer; "Watching ✓ / stop" once asked. */
+function renderWatch(card, n) {
+  const box = card.querySelector('.album-watch');
+  const productId = Number(card.dataset.productId);
+  if (!isCustomer() || n > 0 || state.storeId === null) {
+    box.hidden = true;
+    return box.replaceChildren();
+  }
+  box.hidden = false;
+  const msg = card.querySelector('.album-msg');
+  if (state.watches.has(watchKey(state.storeId, productId))) {
+    box.dataset.watching = 'true';
+    box.replaceChildren(
+      el('span', { class: 'watching' }, t('shop.watching')),
+      el('button', { class: 'btn-ghost watch-stop', type: 'button', onclick: (ev) => setWatch(card, productId, false, msg, ev.currentTarget) }, t('shop.unwatch')));
+  } else {
+    box.dataset.watching = 'false';
+    box.replaceChildren(
+      el('button', { class: 'btn-ghost watch-start', type: 'button', onclick: (ev) => setWatch(card, productId, true, msg, ev.currentTarget) }, t('shop.notify')));
+  }
+}
+
+async function setWatch(card, productId, on, msg, button) {
+  const storeId = state.storeId;
+  const path = `/stores/${storeId}/stock/${productId}/watch`;
+  msg.textContent = '';
+  await busy(button, async () => {
+    try {
+      if (on) await API.put(path);
+      else await API.del(path);
+      if (on) state.watches.add(watchKey(storeId, productId));
+      else state.watches.delete(watchKey(storeId, productId));
+    } catch (e) {
+      if (e.code === 'in_stock') {
+        // Back already: the grid catches up and the buy form is there.
+        const n = Number(e.body?.quantity);
+        if (Number.isFinite(n) && storeId === state.storeId) state.stock.set(productId, n);
+      } else if (e.status === 404 && !on) {
+        state.watches.delete(watchKey(storeId, productId));
+      }
+      showError(e, msg);
+      msg.className = 'form-msg album-msg error';
+    }
+  });
+  if (storeId === state.storeId) renderStock(card, state.stock.get(productId) ?? 0);
 }
 
 /** The coupon choice of one album's buy form: only when the customer has active coupons here. */
@@ -140,6 +201,7 @@ function render() {
         el('form', { class: 'album-buy', onsubmit: (ev) => { ev.preventDefault(); buy(p, card, qty, msg, ev.submitter); } },
           el('div', { class: 'album-coupon', hidden: true }),
           qty, el('button', { class: 'btn', type: 'submit' }, t('shop.buy'))),
+        el('div', { class: 'album-watch', hidden: true }),
         msg));
     renderStock(card, state.stock.get(p.id) ?? 0);
     renderCouponSelect(card);
@@ -221,6 +283,15 @@ function onEvent(env) {
     const card = $(`.album[data-product-id="${d.product_id}"]`);
     if (card) renderStock(card, Number(d.quantity));
     else loadAll();
+  } else if (env.type === 'stock.back') {
+    const storeId = Number(d.store?.id);
+    const productId = Number(d.product?.id);
+    state.watches.delete(watchKey(storeId, productId));
+    toast(t('shop.back', { title: d.product?.title ?? '', store: d.store?.name ?? '', n: fmtNumber(d.quantity) }), 'ok', 8000);
+    if (storeId !== state.storeId) return;
+    state.stock.set(productId, Number(d.quantity));
+    const card = $(`.album[data-product-id="${productId}"]`);
+    if (card) renderStock(card, Number(d.quantity));
   } else if (env.type === 'product.updated' || env.type === 'store.updated') {
     loadAll();
   } else if (env.type.startsWith('coupon.')) {
@@ -252,7 +323,9 @@ async function main() {
     }
     state.user = null;
     state.coupons = [];
+    state.watches = new Set();
     renderCoupons();
+    render();
     $('#who').hidden = true;
     $('#logout').hidden = true;
     live.restart();

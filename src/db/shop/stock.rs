@@ -51,6 +51,35 @@ pub struct Moved {
     pub delta: i64,
 }
 
+impl Moved {
+    /// Whether this change brought the stock back: from 0 before it (`quantity -
+    /// delta`) to more than 0. The one place a restock is recognised; its
+    /// watchers are told by [`crate::shop::watches::notify_back`].
+    pub fn restocked(&self) -> bool {
+        self.quantity > 0 && self.quantity - self.delta == 0
+    }
+}
+
+/// The quantity of an album at a store, with its stock row locked until the
+/// transaction ends (created at 0 if the store never held the album), so that no
+/// stock change can come between this read and the caller's writes.
+pub async fn locked_quantity(
+    tx: &mut Tx,
+    store_id: i64,
+    product_id: i64,
+    now: i64,
+) -> anyhow::Result<i64> {
+    ensure_row(tx, store_id, product_id, now).await?;
+    // A no-op write: on PostgreSQL it locks the row (SQLite has one writer already).
+    sqlx::query("UPDATE stock SET quantity = quantity WHERE store_id = $1 AND product_id = $2")
+        .bind(store_id)
+        .bind(product_id)
+        .execute(tx.conn())
+        .await
+        .context("locking a stock row")?;
+    quantity(tx, store_id, product_id).await
+}
+
 fn stock_item_from_row(r: &AnyRow) -> anyhow::Result<StockItem> {
     let updated: Option<i64> = r.try_get(7)?;
     Ok(StockItem {
@@ -235,4 +264,20 @@ async fn quantity(tx: &mut Tx, store_id: i64, product_id: i64) -> anyhow::Result
         .await
         .context("reading stock")?;
     Ok(row.map(|r| r.try_get(0)).transpose()?.unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Moved;
+
+    #[test]
+    fn only_a_change_from_zero_to_more_is_a_restock() {
+        let m = |quantity, delta| Moved { quantity, delta }.restocked();
+        assert!(m(5, 5));
+        assert!(m(1, 1));
+        assert!(!m(5, 2), "3 to 5");
+        assert!(!m(0, -3), "3 to 0");
+        assert!(!m(0, 0), "0 to 0");
+        assert!(!m(2, -1), "3 to 2");
+    }
 }

@@ -338,6 +338,10 @@ async fn a_database_of_the_previous_release_upgrades_in_place_and_loses_nothing(
     assert!(versions.len() >= 6, "{versions:?}");
     assert!(versions[..5].iter().all(|v| v.2 == old.applied_at));
     assert_eq!(versions[5].0, 6);
+    assert!(
+        versions[5..].iter().all(|v| v.2 > old.applied_at),
+        "{versions:?}"
+    );
 
     // The old sessions still log in.
     let me = get_json(&app, "/api/v1/me", &old.kim.token).await;
