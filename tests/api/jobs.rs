@@ -140,9 +140,11 @@ async fn a_run_missed_while_down_is_caught_up_once() {
         job(&app, "sales-rollup").await["next_run_at"],
         "2026-11-26T00:10:00.000Z"
     );
-    // optimal-stock (06:00) was missed too and is caught up once as well.
+    // optimal-stock (06:00) and mileage-expiry were missed too and are caught up
+    // once as well.
     assert!(eventually(|| async { runs(&app, "optimal-stock").await.len() == 1 }).await);
-    assert!(admin_poll_quiet(&app, 2).await);
+    assert!(eventually(|| async { runs(&app, "mileage-expiry").await.len() == 1 }).await);
+    assert!(admin_poll_quiet(&app, 3).await);
     assert_eq!(runs(&app, "sales-rollup").await.len(), 1);
 }
 
