@@ -17,7 +17,7 @@ use crate::time::rfc3339;
 
 macro_rules! entry_columns {
     () => {
-        "id, store_id, user_id, kind, points, balance_after, reason, actor_id, created_at, order_id"
+        "id, store_id, user_id, kind, points, balance_after, reason, actor_id, created_at, order_id, reason_code"
     };
 }
 
@@ -33,6 +33,7 @@ fn entry_from_row(r: &AnyRow) -> anyhow::Result<Entry> {
         actor_id: r.try_get(7)?,
         created_at: rfc3339(r.try_get(8)?),
         order_id: r.try_get(9)?,
+        reason_code: r.try_get(10)?,
     })
 }
 
@@ -49,6 +50,8 @@ pub struct Posting<'a> {
     pub actor_id: Option<i64>,
     pub order_id: Option<i64>,
     pub at: i64,
+    /// A staff grant's or correction's reason code.
+    pub reason_code: Option<&'a str>,
 }
 
 /// Moves a balance by `p.points` and appends the entry that explains it, with the
@@ -90,8 +93,8 @@ pub async fn post(tx: &mut Tx, p: &Posting<'_>) -> anyhow::Result<Entry> {
         .try_get(0)?
     };
     let row = sqlx::query(concat!(
-        "INSERT INTO mileage_entries (store_id, user_id, kind, points, balance_after, reason, actor_id, created_at, order_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
+        "INSERT INTO mileage_entries (store_id, user_id, kind, points, balance_after, reason, actor_id, created_at, order_id, reason_code)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ",
         entry_columns!()
     ))
     .bind(p.store_id)
@@ -103,6 +106,7 @@ pub async fn post(tx: &mut Tx, p: &Posting<'_>) -> anyhow::Result<Entry> {
     .bind(p.actor_id)
     .bind(p.at)
     .bind(p.order_id)
+    .bind(p.reason_code)
     .fetch_one(tx.conn())
     .await
     .context("appending a ledger entry")?;

@@ -66,6 +66,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0006_purchases.sql"),
         sqlite_rebuilds: true,
     },
+    Migration {
+        version: 8,
+        name: "controls",
+        sqlite: include_str!("../../migrations/sqlite/0008_controls.sql"),
+        postgres: include_str!("../../migrations/postgres/0008_controls.sql"),
+        sqlite_rebuilds: false,
+    },
 ];
 
 /// Lock key so that several instances starting together migrate one at a time.

@@ -30,6 +30,10 @@ pub struct Store {
     pub earn_percent: i64,
     /// What one coupon takes off a purchase at this store, in won.
     pub coupon_value: i64,
+    /// IANA time zone: what "today" means for the store (its daily grant cap).
+    pub time_zone: String,
+    /// Points an owner may grant here per calendar day in `time_zone`.
+    pub daily_grant_cap: i64,
 }
 
 /// One change of a store's coupon design: what it became, who changed it, when.
@@ -46,7 +50,7 @@ pub struct DesignChange {
 macro_rules! store_columns {
     () => {
         "id, name, address, lat, lon, owner_id, joined_at, coupon_threshold, coupon_shape, coupon_color, coupon_label, \
-         earn_percent, coupon_value"
+         earn_percent, coupon_value, time_zone, daily_grant_cap"
     };
 }
 
@@ -67,6 +71,8 @@ pub(crate) fn store_from_row(r: &AnyRow) -> anyhow::Result<Store> {
         },
         earn_percent: r.try_get(11)?,
         coupon_value: r.try_get(12)?,
+        time_zone: r.try_get(13)?,
+        daily_grant_cap: r.try_get(14)?,
     })
 }
 
@@ -138,7 +144,7 @@ pub async fn all_stores<'c>(ex: impl Executor<'c, Database = Any>) -> anyhow::Re
 pub async fn save_store(tx: &mut Tx, store: &Store) -> anyhow::Result<()> {
     sqlx::query(
         "UPDATE stores SET name = $1, address = $2, lat = $3, lon = $4, coupon_threshold = $5,
-                earn_percent = $7, coupon_value = $8
+                earn_percent = $7, coupon_value = $8, time_zone = $9, daily_grant_cap = $10
          WHERE id = $6",
     )
     .bind(&store.name)
@@ -149,6 +155,8 @@ pub async fn save_store(tx: &mut Tx, store: &Store) -> anyhow::Result<()> {
     .bind(store.id)
     .bind(store.earn_percent)
     .bind(store.coupon_value)
+    .bind(&store.time_zone)
+    .bind(store.daily_grant_cap)
     .execute(tx.conn())
     .await
     .context("updating a store")?;

@@ -26,6 +26,10 @@ pub struct Entry {
     /// The order a `purchase`, `reversal` or `revocation` entry belongs to.
     #[serde(default)]
     pub order_id: Option<i64>,
+    /// A staff grant's or correction's reason code (`offline_purchase`,
+    /// `promotion`, `compensation`, `correction`).
+    #[serde(default)]
+    pub reason_code: Option<String>,
 }
 
 /// Where a coupon is in its life.

@@ -16,6 +16,8 @@ pub struct StorePatch {
     pub coupon_threshold: Option<i64>,
     pub earn_percent: Option<i64>,
     pub coupon_value: Option<i64>,
+    pub time_zone: Option<chrono_tz::Tz>,
+    pub daily_grant_cap: Option<i64>,
 }
 
 /// The loyalty policy fields of a patch, as given (see [`StorePatch::parse`]).
@@ -23,6 +25,15 @@ pub struct StorePatch {
 pub struct PolicyFields {
     pub earn_percent: Option<i64>,
     pub coupon_value: Option<i64>,
+    /// The store's time zone (what "today" means for its cap).
+    pub time_zone: Option<chrono_tz::Tz>,
+    /// Points an owner may grant at the store per local day (admins only set it).
+    pub daily_grant_cap: Option<i64>,
+}
+
+/// Parses an IANA time zone name (`Asia/Seoul`).
+pub fn parse_time_zone(s: &str) -> Result<chrono_tz::Tz, StoreError> {
+    s.parse().map_err(|_| StoreError::TimeZone)
 }
 
 /// The most a purchase may earn, in percent of what was paid.
@@ -61,6 +72,9 @@ impl StorePatch {
         {
             return Err(StoreError::CouponValue);
         }
+        if policy.daily_grant_cap.is_some_and(|c| c < 0) {
+            return Err(StoreError::GrantCap);
+        }
         // Reuse the creation rules on the fields given.
         let probe = NewStore::parse(
             name.unwrap_or("x"),
@@ -77,6 +91,8 @@ impl StorePatch {
             coupon_threshold: coupon_threshold.map(|_| probe.coupon_threshold),
             earn_percent: policy.earn_percent,
             coupon_value: policy.coupon_value,
+            time_zone: policy.time_zone,
+            daily_grant_cap: policy.daily_grant_cap,
         })
     }
 }
@@ -190,6 +206,12 @@ impl StorePatch {
         }
         if let Some(v) = self.coupon_value {
             store.coupon_value = v;
+        }
+        if let Some(tz) = self.time_zone {
+            store.time_zone = tz.name().to_string();
+        }
+        if let Some(c) = self.daily_grant_cap {
+            store.daily_grant_cap = c;
         }
     }
 }
@@ -307,6 +329,8 @@ mod tests {
             },
             earn_percent: 0,
             coupon_value: 10_000,
+            time_zone: "UTC".into(),
+            daily_grant_cap: 50_000,
         }
     }
 
@@ -315,6 +339,7 @@ mod tests {
         let policy = |earn_percent, coupon_value| PolicyFields {
             earn_percent,
             coupon_value,
+            ..PolicyFields::default()
         };
         let p = StorePatch::parse(None, None, None, None, None, policy(Some(20), Some(0))).unwrap();
         assert_eq!((p.earn_percent, p.coupon_value), (Some(20), Some(0)));

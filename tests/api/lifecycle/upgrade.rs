@@ -334,7 +334,8 @@ async fn a_database_of_the_previous_release_upgrades_in_place_and_loses_nothing(
             .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect();
     conn.close().await.unwrap();
-    assert_eq!(versions.len(), 6, "{versions:?}");
+    // Later releases' migrations (0007 on) run after it.
+    assert!(versions.len() >= 6, "{versions:?}");
     assert!(versions[..5].iter().all(|v| v.2 == old.applied_at));
     assert_eq!(versions[5].0, 6);
 
