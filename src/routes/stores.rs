@@ -62,7 +62,7 @@ async fn create(
         b.owner_id,
         b.coupon_threshold,
     )?;
-    let store = stores::manage::create(&state.db, &new).await?;
+    let store = stores::manage::create(&state.db, &new, &state.settings.time_zone).await?;
     tracing::info!(store_id = store.id, by = who.user_id, "store created");
     Ok(HttpResponse::Created().json(store))
 }

@@ -11,8 +11,9 @@ use crate::mileage::model::Person;
 use crate::time::now_millis;
 
 /// Creates a store. Its owner, if named, must be a user with the owner role, and
-/// becomes the store's staff in the same transaction.
-pub async fn create(db: &Db, new: &NewStore) -> Result<Store, StoreError> {
+/// becomes the store's staff in the same transaction. It starts in `time_zone` (the
+/// server's configured zone).
+pub async fn create(db: &Db, new: &NewStore, time_zone: &str) -> Result<Store, StoreError> {
     if let Some(owner) = new.owner_id {
         match db.user_role(owner).await?.as_deref() {
             Some(r) if r == Role::Owner.as_str() => {}
@@ -21,7 +22,11 @@ pub async fn create(db: &Db, new: &NewStore) -> Result<Store, StoreError> {
         }
     }
     let mut tx = db.begin().await?;
-    let store = sql::insert_store(&mut tx, new).await?;
+    let mut store = sql::insert_store(&mut tx, new).await?;
+    if store.time_zone != time_zone {
+        store.time_zone = time_zone.to_string();
+        sql::save_store(&mut tx, &store).await?;
+    }
     tx.commit().await?;
     Ok(store)
 }

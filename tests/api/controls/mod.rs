@@ -474,3 +474,23 @@ async fn every_staff_action_that_moves_money_or_stock_leaves_one_audit_row() {
     let (_, page) = audit(&app, ADMIN_TOKEN, "from=2999-01-01T00:00:00Z").await;
     assert_eq!(page["rows"], json!([]));
 }
+
+#[tokio::test]
+async fn new_stores_start_in_the_servers_configured_time_zone() {
+    let app = spawn_app_with(|s| s.time_zone = "Asia/Seoul".into()).await;
+    let store = app.store("Store seoul").await;
+    let s = json_of(app.get(&format!("/api/v1/stores/{store}"), None).await).await;
+    assert_eq!(s["time_zone"], "Asia/Seoul");
+    let all = json_of(app.get("/api/v1/stores", None).await).await;
+    let listed = all["stores"].as_array().map_or(&all, |_| &all["stores"]);
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == store)
+        .unwrap();
+    assert_eq!(
+        (&row["time_zone"], &row["daily_grant_cap"]),
+        (&json!("Asia/Seoul"), &json!(50_000))
+    );
+}
