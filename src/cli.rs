@@ -101,6 +101,16 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub cors_origins: Vec<String>,
+    /// IANA time zone new stores start in (what "today" means for their daily grant
+    /// cap), e.g. Asia/Seoul.
+    #[arg(long, env = "POINTCAST_TIME_ZONE", default_value = "UTC", value_parser = parse_tz)]
+    pub time_zone: String,
+}
+
+fn parse_tz(s: &str) -> Result<String, String> {
+    s.parse::<chrono_tz::Tz>()
+        .map(|tz| tz.name().to_string())
+        .map_err(|_| format!("{s:?} is not an IANA time zone name (like Asia/Seoul)"))
 }
 
 impl ServeArgs {
@@ -116,6 +126,7 @@ impl ServeArgs {
             workers: self.workers,
             request_timeout: std::time::Duration::from_secs(self.request_timeout.max(1)),
             cors_origins: self.cors_origins,
+            time_zone: self.time_zone,
             ..Settings::default()
         };
         s.push.heartbeat = std::time::Duration::from_secs(self.heartbeat_secs.max(1));

@@ -9,6 +9,7 @@ use crate::auth::{Role, password};
 use crate::db::Db;
 use crate::db::shop::catalog::shop_is_empty;
 use crate::db::users::NewUser;
+use crate::mileage::model::Person;
 use crate::settings::Settings;
 use crate::shop::{NewProduct, StockLevel, catalog, stock};
 use crate::stores::rules::PolicyFields;
@@ -137,7 +138,11 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
         };
         let patch = StorePatch::parse(None, None, None, None, None, policy)
             .map_err(|e| anyhow::anyhow!("demo store policy: {e}"))?;
-        manage::update(db, id, &patch)
+        let by = Person {
+            id: owner.id,
+            name: owner.name.clone(),
+        };
+        manage::update(db, id, &patch, &by)
             .await
             .map_err(|e| anyhow::anyhow!("demo store policy: {e}"))?;
         store_ids.push(id);

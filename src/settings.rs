@@ -46,6 +46,8 @@ pub struct Settings {
     pub clock: Arc<dyn Clock>,
     pub mail: MailSettings,
     pub support: SupportSettings,
+    /// IANA time zone new stores start in (`--time-zone`, default `UTC`).
+    pub time_zone: String,
 }
 
 /// Knobs of the push core (DESIGN.md §2). Named durations rather than literals, so
@@ -166,6 +168,7 @@ impl Default for Settings {
             clock: Arc::new(SystemClock),
             mail: MailSettings::default(),
             support: SupportSettings::default(),
+            time_zone: "UTC".into(),
         }
     }
 }

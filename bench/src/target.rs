@@ -208,7 +208,7 @@ impl Target {
                     }
                     (Stream::User { id, .. }, PublishMode::Grant) => {
                         let store = self.store_id.unwrap_or(0);
-                        let body = serde_json::json!({"points": 1, "reason": text}).to_string();
+                        let body = serde_json::json!({"points": 1, "reason": text, "reason_code": "promotion"}).to_string();
                         let path = self
                             .ep
                             .path(&format!("/api/v1/stores/{store}/members/{id}/mileage"));

@@ -24,7 +24,8 @@ use crate::time::rfc3339;
 
 macro_rules! entry_columns {
     () => {
-        "id, store_id, user_id, kind, points, balance_after, reason, actor_id, created_at, order_id, expires_at, remaining"
+        "id, store_id, user_id, kind, points, balance_after, reason, actor_id, created_at, order_id, expires_at, remaining, \
+         reason_code"
     };
 }
 
@@ -42,6 +43,7 @@ fn entry_from_row(r: &AnyRow) -> anyhow::Result<Entry> {
         order_id: r.try_get(9)?,
         expires_at: r.try_get::<Option<i64>, _>(10)?.map(rfc3339),
         remaining: r.try_get(11)?,
+        reason_code: r.try_get(12)?,
     })
 }
 
@@ -59,6 +61,8 @@ pub struct Posting<'a> {
     pub actor_id: Option<i64>,
     pub order_id: Option<i64>,
     pub at: i64,
+    /// A staff grant's or correction's reason code.
+    pub reason_code: Option<&'a str>,
 }
 
 /// Whether entries of `kind` are lots that can expire.
@@ -192,6 +196,7 @@ pub async fn expire_lot(tx: &mut Tx, lot_id: i64, now: i64) -> anyhow::Result<Op
         actor_id: None,
         order_id: None,
         at: now,
+        reason_code: None,
     };
     let balance_after = move_balance(tx, &p).await?;
     let entry = insert_entry(tx, &p, balance_after, 0).await?;
@@ -245,12 +250,13 @@ async fn insert_entry(
 ) -> anyhow::Result<Entry> {
     let row = sqlx::query(concat!(
         "INSERT INTO mileage_entries (store_id, user_id, kind, points, balance_after, reason, actor_id,
-                                      created_at, order_id, remaining, expires_at)
+                                      created_at, order_id, remaining, expires_at, reason_code)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
                  CASE WHEN $11 = 1 THEN (SELECT CASE WHEN points_valid_days = 0 THEN NULL
                                                      ELSE $8 + points_valid_days * 86400000 END
                                          FROM stores WHERE id = $1)
-                      ELSE NULL END)
+                      ELSE NULL END,
+                 $12)
          RETURNING ",
         entry_columns!()
     ))
@@ -265,6 +271,7 @@ async fn insert_entry(
     .bind(p.order_id)
     .bind(remaining)
     .bind(i64::from(is_earning(p.kind)))
+    .bind(p.reason_code)
     .fetch_one(tx.conn())
     .await
     .context("appending a ledger entry")?;

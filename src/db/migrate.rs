@@ -74,6 +74,13 @@ const MIGRATIONS: &[Migration] = &[
         sqlite_rebuilds: true,
     },
     Migration {
+        version: 8,
+        name: "controls",
+        sqlite: include_str!("../../migrations/sqlite/0008_controls.sql"),
+        postgres: include_str!("../../migrations/postgres/0008_controls.sql"),
+        sqlite_rebuilds: false,
+    },
+    Migration {
         version: 9,
         name: "watches",
         sqlite: include_str!("../../migrations/sqlite/0009_watches.sql"),

@@ -14,9 +14,11 @@
 //! the [`Publication`] made at start-up. The event log's reads and writes are
 //! [`events::EventLog`] (`db.log()`); the session cache is [`session_cache`].
 
+pub mod audit;
 pub mod coupons;
 mod durable;
 pub mod events;
+pub mod grant_days;
 pub mod idempotency;
 pub mod jobs;
 pub mod ledger;

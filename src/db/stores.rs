@@ -34,6 +34,10 @@ pub struct Store {
     pub points_valid_days: i64,
     /// Days an issued coupon stays valid (0: never expires).
     pub coupon_valid_days: i64,
+    /// IANA time zone: what "today" means for the store (its daily grant cap).
+    pub time_zone: String,
+    /// Points an owner may grant here per calendar day in `time_zone`.
+    pub daily_grant_cap: i64,
 }
 
 /// One change of a store's coupon design: what it became, who changed it, when.
@@ -50,7 +54,7 @@ pub struct DesignChange {
 macro_rules! store_columns {
     () => {
         "id, name, address, lat, lon, owner_id, joined_at, coupon_threshold, coupon_shape, coupon_color, coupon_label, \
-         earn_percent, coupon_value, points_valid_days, coupon_valid_days"
+         earn_percent, coupon_value, points_valid_days, coupon_valid_days, time_zone, daily_grant_cap"
     };
 }
 
@@ -73,6 +77,8 @@ pub(crate) fn store_from_row(r: &AnyRow) -> anyhow::Result<Store> {
         coupon_value: r.try_get(12)?,
         points_valid_days: r.try_get(13)?,
         coupon_valid_days: r.try_get(14)?,
+        time_zone: r.try_get(15)?,
+        daily_grant_cap: r.try_get(16)?,
     })
 }
 
@@ -145,7 +151,8 @@ pub async fn save_store(tx: &mut Tx, store: &Store) -> anyhow::Result<()> {
     sqlx::query(
         "UPDATE stores SET name = $1, address = $2, lat = $3, lon = $4, coupon_threshold = $5,
                 earn_percent = $7, coupon_value = $8,
-                points_valid_days = $9, coupon_valid_days = $10
+                points_valid_days = $9, coupon_valid_days = $10,
+                time_zone = $11, daily_grant_cap = $12
          WHERE id = $6",
     )
     .bind(&store.name)
@@ -158,6 +165,8 @@ pub async fn save_store(tx: &mut Tx, store: &Store) -> anyhow::Result<()> {
     .bind(store.coupon_value)
     .bind(store.points_valid_days)
     .bind(store.coupon_valid_days)
+    .bind(&store.time_zone)
+    .bind(store.daily_grant_cap)
     .execute(tx.conn())
     .await
     .context("updating a store")?;

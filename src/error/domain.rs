@@ -181,6 +181,19 @@ impl From<MileageError> for ApiError {
             E::AlreadyRedeemed => ApiError::conflict("already_redeemed", e.to_string()),
             E::NotActive => ApiError::conflict("coupon_not_active", e.to_string()),
             E::Expired => ApiError::conflict("coupon_expired", e.to_string()),
+            E::ReasonCode => ApiError::invalid("invalid_reason_code", e.to_string()),
+            E::CorrectionBelowZero { .. } => {
+                ApiError::invalid("correction_below_zero", e.to_string())
+            }
+            E::CapExceeded { left } => {
+                let mut details = Map::new();
+                details.insert("left".into(), json!(left));
+                ApiError::Refused {
+                    code: "grant_cap_exceeded",
+                    message: e.to_string(),
+                    details,
+                }
+            }
             E::KeyReused(_) => ApiError::conflict("idempotency_key_reused", e.to_string()),
             E::Unexpected(e) => ApiError::Unexpected(e),
         }

@@ -25,6 +25,14 @@ pub enum ApiError {
     /// 403: authenticated, but not allowed to do this.
     #[error("{0}")]
     Forbidden(&'static str),
+    /// 403 with a code of its own and details merged into the error object (for
+    /// example the points left under a daily cap).
+    #[error("{message}")]
+    Refused {
+        code: &'static str,
+        message: String,
+        details: Map<String, Value>,
+    },
     /// 404: the named thing does not exist (or is not visible to the caller).
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -87,7 +95,8 @@ impl ApiError {
         match self {
             Self::BadRequest { code, .. }
             | Self::Invalid { code, .. }
-            | Self::Conflict { code, .. } => code,
+            | Self::Conflict { code, .. }
+            | Self::Refused { code, .. } => code,
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
@@ -113,7 +122,7 @@ impl ResponseError for ApiError {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::Refused { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -157,6 +166,9 @@ impl ApiError {
         } = self
         {
             body.extend(d.clone());
+        }
+        if let Self::Refused { details, .. } = self {
+            body.extend(details.clone());
         }
         json!({ "error": body })
     }

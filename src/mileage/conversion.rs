@@ -23,6 +23,8 @@ pub struct Credit<'a> {
     /// The order a purchase's points belong to.
     pub order_id: Option<i64>,
     pub at: i64,
+    /// A staff grant's reason code.
+    pub reason_code: Option<&'a str>,
 }
 
 /// What a credit did: its entry, the balance before and after the conversion, the
@@ -53,6 +55,7 @@ pub async fn credit(
             actor_id: c.actor_id,
             order_id: c.order_id,
             at: c.at,
+            reason_code: c.reason_code,
         },
     )
     .await?;
@@ -82,6 +85,7 @@ pub async fn credit(
             actor_id: c.actor_id,
             order_id: c.order_id,
             at: c.at,
+            reason_code: None,
         },
     )
     .await?;
@@ -125,6 +129,7 @@ pub async fn announce(
         balance: credited.balance,
         coupons_issued: credited.coupons.len() as i64,
         reason: c.reason,
+        reason_code: c.reason_code,
         granted_by,
         entry_id: credited.entry.id,
         order_id: c.order_id,

@@ -49,6 +49,21 @@ pub async fn redeem(
         redemption_id: Some(redemption.id),
         order_id: None,
     };
+    crate::db::audit::append(
+        &mut tx,
+        &crate::db::audit::NewAudit {
+            at: now,
+            actor_id: person.id,
+            actor_name: Some(&person.name),
+            kind: "coupon_redeem",
+            store_id: Some(coupon.store_id),
+            target_type: "coupon",
+            target_id: Some(coupon.id),
+            before: serde_json::json!({ "status": "active" }),
+            after: serde_json::json!({ "status": "redeemed", "user_id": coupon.user_id, "redemption_id": redemption.id }),
+        },
+    )
+    .await?;
     emit_both(&mut tx, coupon.user_id, coupon.store_id, &event).await?;
     tx.commit().await?;
     Ok((coupon, redemption))

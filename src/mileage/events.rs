@@ -28,6 +28,9 @@ pub struct MileageGranted<'a> {
     pub balance: i64,
     pub coupons_issued: i64,
     pub reason: &'a str,
+    /// A staff grant's reason code (absent for points an order earned).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<&'a str>,
     /// The staff member; `null` for points an order earned.
     pub granted_by: Option<Person>,
     pub entry_id: i64,

@@ -1,13 +1,23 @@
 //! Granting mileage: a staff member credits a member's points at their store;
 //! whatever reaches the store's threshold converts into coupons in the same
 //! transaction (DESIGN.md §3), and the member and the store hear it at once.
+//!
+//! Every grant names a [`ReasonCode`]. An owner's grants at one store are capped per
+//! calendar day in the store's time zone (`daily_grant_cap`; admins are not capped).
+//! A `correction` may take points back (negative `points`), never below zero. Each
+//! grant or correction writes its audit row in the same transaction.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
 
 use super::conversion::{self, Credit};
+use super::events::{MileageGranted, StoreRef};
 use super::model::{Granted, Person};
-use super::{MileageError, Points, Reason};
+use super::{MileageError, Reason, ReasonCode, emit_both};
 use crate::auth::Principal;
-use crate::db::coupons;
-use crate::db::{Db, Tx, members};
+use crate::db::audit::{self, NewAudit};
+use crate::db::ledger::{self, Posting};
+use crate::db::{Db, Tx, coupons, grant_days, members};
 use crate::idempotency::{self, IdempotencyKey, Outcome, Request, request_hash};
 
 /// Idempotency scope of grants.
@@ -17,12 +27,14 @@ pub const GRANT_SCOPE: &str = "grant";
 pub struct Grant<'a> {
     pub store_id: i64,
     pub user_id: i64,
-    pub points: Points,
+    /// Positive; negative only for a correction (see [`super::grant_points`]).
+    pub points: i64,
     pub reason: &'a Reason,
+    pub code: ReasonCode,
     pub by: &'a Principal,
     pub key: &'a IdempotencyKey,
-    /// The app's clock (Unix ms): when the points were earned, so when they expire.
-    pub now: i64,
+    /// The app clock's now: which local day the cap counts on.
+    pub now: DateTime<Utc>,
 }
 
 impl Grant<'_> {
@@ -31,15 +43,22 @@ impl Grant<'_> {
         request_hash(&[
             &self.store_id.to_string(),
             &self.user_id.to_string(),
-            &self.points.get().to_string(),
+            &self.points.to_string(),
             self.reason.as_str(),
+            self.code.as_str(),
         ])
     }
 }
 
-/// Credits a grant and converts whatever reaches the threshold, in one transaction
-/// with its ledger entries, coupons, events and saved answer. The caller has
-/// checked that `g.by` is staff of the store.
+/// The calendar day of `now` in the IANA zone `tz` (UTC if the name is unknown).
+pub fn local_day(now: DateTime<Utc>, tz: &str) -> String {
+    let tz: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::Tz::UTC);
+    now.with_timezone(&tz).date_naive().to_string()
+}
+
+/// Credits a grant (or takes back a correction) and converts whatever reaches the
+/// threshold, in one transaction with its ledger entries, coupons, events, audit
+/// row and saved answer. The caller has checked that `g.by` is staff of the store.
 ///
 /// A retry with the same key and request returns the first answer and changes
 /// nothing; the same key with another request is [`MileageError::KeyReused`].
@@ -62,21 +81,64 @@ async fn credit(tx: &mut Tx, g: &Grant<'_>) -> Result<Granted, MileageError> {
     if !members::is_member(tx, g.store_id, g.user_id).await? {
         return Err(MileageError::NotAMember);
     }
-    let c = Credit {
-        store_id: g.store_id,
-        user_id: g.user_id,
-        kind: "grant",
-        points: g.points.get(),
-        reason: g.reason.as_str(),
-        actor_id: Some(g.by.user_id),
-        order_id: None,
-        at: g.now,
-    };
-    let credited = conversion::credit(tx, &store, &c).await?;
     let by = Person {
         id: g.by.user_id,
         name: g.by.name.clone(),
     };
+    // The app clock: when the points were earned (so when they expire).
+    let at = g.now.timestamp_millis();
+    if g.points < 0 {
+        return correct(tx, g, &store, by, at).await;
+    }
+    if !g.by.is_admin() {
+        let (tz, cap) = grant_days::controls(tx, g.store_id)
+            .await?
+            .ok_or(MileageError::NoSuchStore)?;
+        let day = local_day(g.now, &tz);
+        if let Err(left) =
+            grant_days::count(tx, g.by.user_id, g.store_id, &day, g.points, cap).await?
+        {
+            return Err(MileageError::CapExceeded { left });
+        }
+    }
+    let c = Credit {
+        store_id: g.store_id,
+        user_id: g.user_id,
+        kind: "grant",
+        points: g.points,
+        reason: g.reason.as_str(),
+        actor_id: Some(g.by.user_id),
+        order_id: None,
+        at,
+        reason_code: Some(g.code.as_str()),
+    };
+    let credited = conversion::credit(tx, &store, &c).await?;
+    audit::append(
+        tx,
+        &NewAudit {
+            at,
+            actor_id: by.id,
+            actor_name: Some(&by.name),
+            kind: if g.code == ReasonCode::Correction {
+                "correction"
+            } else {
+                "grant"
+            },
+            store_id: Some(g.store_id),
+            target_type: "user",
+            target_id: Some(g.user_id),
+            before: json!({ "balance": credited.entry.balance_after - g.points }),
+            after: json!({
+                "balance": credited.balance,
+                "points": g.points,
+                "reason_code": g.code.as_str(),
+                "reason": g.reason.as_str(),
+                "entry_id": credited.entry.id,
+                "coupons_issued": credited.coupons.len(),
+            }),
+        },
+    )
+    .await?;
     // Events last: on PostgreSQL the first append takes the log's lock.
     conversion::announce(tx, &store, &c, &credited, Some(by)).await?;
     Ok(Granted {
@@ -85,5 +147,79 @@ async fn credit(tx: &mut Tx, g: &Grant<'_>) -> Result<Granted, MileageError> {
         balance: credited.balance,
         balance_before_conversion: credited.balance_before_conversion,
         coupons: credited.coupons,
+    })
+}
+
+/// A correction that takes points back: an `adjustment` entry, never below zero.
+async fn correct(
+    tx: &mut Tx,
+    g: &Grant<'_>,
+    store: &coupons::IssuingStore,
+    by: Person,
+    at: i64,
+) -> Result<Granted, MileageError> {
+    let balance = ledger::locked_balance(tx, g.store_id, g.user_id).await?;
+    if balance + g.points < 0 {
+        return Err(MileageError::CorrectionBelowZero { balance });
+    }
+    let entry = ledger::post(
+        tx,
+        &Posting {
+            store_id: g.store_id,
+            user_id: g.user_id,
+            kind: "adjustment",
+            points: g.points,
+            reason: g.reason.as_str(),
+            actor_id: Some(g.by.user_id),
+            order_id: None,
+            at,
+            reason_code: Some(ReasonCode::Correction.as_str()),
+        },
+    )
+    .await?;
+    audit::append(
+        tx,
+        &NewAudit {
+            at,
+            actor_id: by.id,
+            actor_name: Some(&by.name),
+            kind: "correction",
+            store_id: Some(g.store_id),
+            target_type: "user",
+            target_id: Some(g.user_id),
+            before: json!({ "balance": balance }),
+            after: json!({
+                "balance": entry.balance_after,
+                "points": g.points,
+                "reason_code": "correction",
+                "reason": g.reason.as_str(),
+                "entry_id": entry.id,
+            }),
+        },
+    )
+    .await?;
+    let event = MileageGranted {
+        user_id: g.user_id,
+        store: StoreRef {
+            id: g.store_id,
+            name: &store.name,
+        },
+        points: g.points,
+        balance_before_conversion: entry.balance_after,
+        balance: entry.balance_after,
+        coupons_issued: 0,
+        reason: g.reason.as_str(),
+        reason_code: Some(ReasonCode::Correction.as_str()),
+        granted_by: Some(by),
+        entry_id: entry.id,
+        order_id: None,
+    };
+    emit_both(tx, g.user_id, g.store_id, &event).await?;
+    Ok(Granted {
+        balance: entry.balance_after,
+        balance_before_conversion: entry.balance_after,
+        entry,
+        coupons_issued: 0,
+        coupons: Vec::new(),
     })
 }

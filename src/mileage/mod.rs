@@ -27,7 +27,10 @@ pub mod model;
 pub mod purchases;
 pub mod rules;
 
-pub use rules::{MAX_COUPONS_PER_GRANT, MAX_GRANT, MileageError, Points, Reason, convert};
+pub use rules::{
+    MAX_COUPONS_PER_GRANT, MAX_GRANT, MileageError, Points, Reason, ReasonCode, convert,
+    grant_points,
+};
 
 use crate::db::Tx;
 use crate::events::{Payload, channel};

@@ -35,6 +35,10 @@ pub struct Entry {
     /// other kinds).
     #[serde(default)]
     pub remaining: i64,
+    /// A staff grant's or correction's reason code (`offline_purchase`,
+    /// `promotion`, `compensation`, `correction`).
+    #[serde(default)]
+    pub reason_code: Option<String>,
 }
 
 /// Where a coupon is in its life.

@@ -131,6 +131,7 @@ pub async fn take_back(
                 actor_id: None,
                 order_id: Some(order_id),
                 at,
+                reason_code: None,
             },
         )
         .await?;
@@ -148,6 +149,7 @@ pub async fn take_back(
             actor_id: None,
             order_id: Some(order_id),
             at,
+            reason_code: None,
         },
     )
     .await?;

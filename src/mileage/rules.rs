@@ -48,6 +48,12 @@ pub enum MileageError {
     OtherStore,
     #[error("this grant would issue more than {MAX_COUPONS_PER_GRANT} coupons at once")]
     TooManyCoupons,
+    #[error("reason_code must be one of offline_purchase, promotion, compensation, correction")]
+    ReasonCode,
+    #[error("this grant passes your daily grant cap at this store: {left} points left today")]
+    CapExceeded { left: i64 },
+    #[error("a correction may not take a balance below zero: the balance is {balance}")]
+    CorrectionBelowZero { balance: i64 },
     #[error(transparent)]
     KeyReused(#[from] crate::idempotency::KeyReused),
     #[error(transparent)]
@@ -79,6 +85,49 @@ impl Points {
     pub fn get(self) -> i64 {
         self.0
     }
+}
+
+/// Why staff grant points: a fixed list, stored on the entry beside the free text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasonCode {
+    OfflinePurchase,
+    Promotion,
+    Compensation,
+    /// The only code whose points may be negative: it takes points back.
+    Correction,
+}
+
+impl ReasonCode {
+    pub fn parse(s: &str) -> Result<Self, MileageError> {
+        Ok(match s {
+            "offline_purchase" => Self::OfflinePurchase,
+            "promotion" => Self::Promotion,
+            "compensation" => Self::Compensation,
+            "correction" => Self::Correction,
+            _ => return Err(MileageError::ReasonCode),
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OfflinePurchase => "offline_purchase",
+            Self::Promotion => "promotion",
+            Self::Compensation => "compensation",
+            Self::Correction => "correction",
+        }
+    }
+}
+
+/// The points of a grant: `1..=MAX_GRANT`, or for a correction also
+/// `-MAX_GRANT..=-1` (points taken back).
+pub fn grant_points(v: &Value, code: ReasonCode) -> Result<i64, MileageError> {
+    if code == ReasonCode::Correction
+        && v.is_i64()
+        && let Some(n) = v.as_i64().filter(|n| (-MAX_GRANT..0).contains(n))
+    {
+        return Ok(n);
+    }
+    Points::from_json(v).map(Points::get)
 }
 
 /// A ledger entry's reason: trimmed, 1 to [`MAX_REASON_CHARS`], no control characters.
@@ -132,6 +181,28 @@ mod tests {
         ] {
             assert!(Points::from_json(&bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn only_corrections_take_points_back() {
+        for c in [
+            "offline_purchase",
+            "promotion",
+            "compensation",
+            "correction",
+        ] {
+            assert_eq!(ReasonCode::parse(c).unwrap().as_str(), c);
+        }
+        assert!(ReasonCode::parse("bonus").is_err());
+        assert!(grant_points(&json!(-5), ReasonCode::Promotion).is_err());
+        assert_eq!(
+            grant_points(&json!(-5), ReasonCode::Correction).unwrap(),
+            -5
+        );
+        assert_eq!(grant_points(&json!(5), ReasonCode::Correction).unwrap(), 5);
+        assert!(grant_points(&json!(-5.0), ReasonCode::Correction).is_err());
+        assert!(grant_points(&json!(-100_001), ReasonCode::Correction).is_err());
+        assert!(grant_points(&json!(0), ReasonCode::Correction).is_err());
     }
 
     #[test]

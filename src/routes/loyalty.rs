@@ -11,7 +11,7 @@ use crate::db::{Db, coupons, ledger, members as member_rows};
 use crate::error::{ApiError, ApiResult};
 use crate::mileage::grants::Grant;
 use crate::mileage::model::{CouponStatus, Page};
-use crate::mileage::{self, MileageError, Points, Reason};
+use crate::mileage::{self, MileageError, Reason, ReasonCode};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -131,6 +131,11 @@ struct GrantBody {
     points: Value,
     #[schema(min_length = 1, max_length = 200)]
     reason: String,
+    /// Required: `offline_purchase`, `promotion`, `compensation` or `correction`
+    /// (only a correction may have negative `points`).
+    #[serde(default)]
+    #[schema(value_type = String, max_length = 32)]
+    reason_code: Option<String>,
 }
 
 /// Grants mileage; crossing the store's threshold converts points to coupons. A
@@ -141,8 +146,9 @@ struct GrantBody {
     responses(
         (status = 201, body = crate::routes::openapi::GrantAnswer),
         (status = 400, description = "Missing or malformed Idempotency-Key"),
-        (status = 403, description = "Staff of this store only"),
+        (status = 403, description = "Staff of this store only; or `grant_cap_exceeded` (with `left`)"),
         (status = 409, description = "The key was used for a different request"),
+        (status = 422, description = "`invalid_reason_code`, `invalid_points`, `correction_below_zero`"),
     ))]
 async fn grant(
     state: web::Data<AppState>,
@@ -154,16 +160,18 @@ async fn grant(
     let (store_id, user_id) = path.into_inner();
     ensure_staff(&state.db, &who, store_id).await?;
     let key = super::idempotency_key(&req)?;
-    let points = Points::from_json(&body.points)?;
+    let code = ReasonCode::parse(body.reason_code.as_deref().unwrap_or(""))?;
+    let points = mileage::grant_points(&body.points, code)?;
     let reason = Reason::parse(&body.reason)?;
     let grant = Grant {
         store_id,
         user_id,
         points,
         reason: &reason,
+        code,
         by: &who,
         key: &key,
-        now: state.settings.clock.now().timestamp_millis(),
+        now: state.settings.clock.now(),
     };
     let answer = mileage::grants::grant(&state.db, &grant).await?;
     if !answer.replayed {

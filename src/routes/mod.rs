@@ -3,6 +3,7 @@
 
 mod admin;
 mod announcements;
+mod audit;
 mod auth;
 mod bench;
 mod health;
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(users::configure)
                 .configure(stores::configure)
                 .configure(loyalty::configure)
+                .configure(audit::configure)
                 .configure(announcements::configure)
                 .configure(shop::configure)
                 .configure(support::configure)

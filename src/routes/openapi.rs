@@ -28,7 +28,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::{OpenApi, ToSchema};
 
-use super::{admin, announcements, auth, jobs, loyalty, shop, stores, support, users};
+use super::{admin, announcements, audit, auth, jobs, loyalty, shop, stores, support, users};
 use crate::db::shop::{InventoryRow, Order, ProductChange, SalesRow, StockItem};
 use crate::db::stores::{DesignChange, Store};
 use crate::db::support::{Conversation, Inquiry};
@@ -56,7 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         stores::design_history,
         loyalty::members, loyalty::join, loyalty::leave, loyalty::grant,
         loyalty::balances, loyalty::entries, loyalty::coupons, loyalty::redeem,
-        loyalty::redemptions,
+        loyalty::redemptions, audit::list,
         shop::list_products, shop::create_product, shop::get_product, shop::update_product,
         shop::product_history, shop::product_stock, shop::store_stock, shop::set_stock,
         shop::adjust_stock, shop::place_order, shop::return_order, shop::store_orders,
@@ -79,6 +79,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (name = "members", description = "Store memberships"),
         (name = "mileage", description = "The mileage ledger"),
         (name = "coupons", description = "Coupons and redemptions"),
+        (name = "audit", description = "The audit trail of staff actions that move money or stock"),
         (name = "products", description = "The record shop's albums"),
         (name = "stock", description = "Per-store stock"),
         (name = "orders", description = "Orders that never oversell"),
@@ -173,6 +174,13 @@ pub struct GrantAnswer {
     pub balance_before_conversion: i64,
     pub coupons_issued: i64,
     pub coupons: Vec<Coupon>,
+}
+
+/// One page of the audit trail, newest first; pass `next_before` as `before`.
+#[derive(Serialize, ToSchema)]
+pub struct AuditPage {
+    pub rows: Vec<crate::db::audit::AuditRow>,
+    pub next_before: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -8,8 +8,9 @@ use serde_json::json;
 use crate::accounts::{NewStaff, signup};
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, ApiResult};
+use crate::mileage::model::Person;
 use crate::state::AppState;
-use crate::stores::rules::PolicyFields;
+use crate::stores::rules::{PolicyFields, parse_time_zone};
 use crate::stores::{self, CouponDesign, NewStore, StorePatch, parse_near};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -61,7 +62,7 @@ async fn create(
         b.owner_id,
         b.coupon_threshold,
     )?;
-    let store = stores::manage::create(&state.db, &new).await?;
+    let store = stores::manage::create(&state.db, &new, &state.settings.time_zone).await?;
     tracing::info!(store_id = store.id, by = who.user_id, "store created");
     Ok(HttpResponse::Created().json(store))
 }
@@ -121,6 +122,12 @@ struct UpdateStore {
     /// Days an issued coupon stays valid; 0: never expires.
     #[schema(minimum = 0, maximum = 3650)]
     coupon_valid_days: Option<i64>,
+    /// IANA time zone name (admin or this store's staff).
+    #[schema(max_length = 64)]
+    time_zone: Option<String>,
+    /// Points an owner may grant here per local day (admins only).
+    #[schema(minimum = 0)]
+    daily_grant_cap: Option<i64>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/stores/{id}", tag = "stores", params(("id" = i64, Path, description = "store id")),
@@ -137,6 +144,12 @@ async fn update(
 ) -> ApiResult<HttpResponse> {
     ensure_store_staff(&state, &who, *id).await?;
     let b = body.into_inner();
+    if b.daily_grant_cap.is_some() && !who.is_admin() {
+        return Err(ApiError::Forbidden(
+            "only admins set a store's daily_grant_cap",
+        ));
+    }
+    let time_zone = b.time_zone.as_deref().map(parse_time_zone).transpose()?;
     let patch = StorePatch::parse(
         b.name.as_deref(),
         b.address.as_deref(),
@@ -148,9 +161,15 @@ async fn update(
             coupon_value: b.coupon_value,
             points_valid_days: b.points_valid_days,
             coupon_valid_days: b.coupon_valid_days,
+            time_zone,
+            daily_grant_cap: b.daily_grant_cap,
         },
     )?;
-    let store = stores::manage::update(&state.db, *id, &patch).await?;
+    let by = Person {
+        id: who.user_id,
+        name: who.name.clone(),
+    };
+    let store = stores::manage::update(&state.db, *id, &patch, &by).await?;
     tracing::info!(store_id = store.id, by = who.user_id, "store updated");
     Ok(HttpResponse::Ok().json(store))
 }

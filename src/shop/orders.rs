@@ -135,6 +135,7 @@ async fn buy(tx: &mut Tx, buyer: &Principal, o: OrderRequest) -> Result<Placed, 
         actor_id: None,
         order_id: Some(written.order_id),
         at: now,
+        reason_code: None,
     };
     let credited = if earns {
         purchases::earn(tx, &store, &credit).await?

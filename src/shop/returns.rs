@@ -175,6 +175,26 @@ async fn give_back(tx: &mut Tx, r: &ReturnRequest<'_>) -> Result<Returned, ShopE
         order_id: Some(order.id),
         by: r.by.user_id,
     };
+    crate::db::audit::append(
+        tx,
+        &crate::db::audit::NewAudit {
+            at: now,
+            actor_id: r.by.user_id,
+            actor_name: Some(&r.by.name),
+            kind: "order_return",
+            store_id: Some(order.store_id),
+            target_type: "order",
+            target_id: Some(order.id),
+            before: serde_json::json!({ "returned_quantity": order.returned_quantity - q, "stock": moved.quantity - q }),
+            after: serde_json::json!({
+                "returned_quantity": order.returned_quantity,
+                "stock": moved.quantity,
+                "points_reversed": taken.points,
+                "reason": r.reason.as_str(),
+            }),
+        },
+    )
+    .await?;
     // Events last: on PostgreSQL the first append takes the log's lock.
     emit_stock_changed(tx, &change).await?;
     watches::notify_back(tx, order.store_id, order.product_id, moved).await?;

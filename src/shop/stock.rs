@@ -61,7 +61,7 @@ pub async fn set_stock(
         order_id: None,
     };
     let moved = rows::set(&mut tx, store_id, product_id, level, &cause, now_millis()).await?;
-    finish(tx, store_id, product_id, title, moved, &cause).await
+    finish(tx, store_id, product_id, title, moved, &cause, "stock_set").await
 }
 
 /// Adds `delta` (negative to remove) to a store's stock of an album; refused with
@@ -82,7 +82,16 @@ pub async fn adjust_stock(
         order_id: None,
     };
     let moved = rows::add(&mut tx, store_id, product_id, delta, &cause, now_millis()).await??;
-    finish(tx, store_id, product_id, title, moved, &cause).await
+    finish(
+        tx,
+        store_id,
+        product_id,
+        title,
+        moved,
+        &cause,
+        "stock_adjust",
+    )
+    .await
 }
 
 /// The album's title, once both the store and the album are known to exist.
@@ -105,6 +114,7 @@ async fn finish(
     title: String,
     moved: Moved,
     cause: &Cause<'_>,
+    kind: &str,
 ) -> Result<StockChange, ShopError> {
     let change = StockChange {
         store_id,
@@ -116,6 +126,21 @@ async fn finish(
         order_id: cause.order_id,
         by: cause.by,
     };
+    crate::db::audit::append(
+        &mut tx,
+        &crate::db::audit::NewAudit {
+            at: now_millis(),
+            actor_id: cause.by,
+            actor_name: None,
+            kind,
+            store_id: Some(store_id),
+            target_type: "product",
+            target_id: Some(product_id),
+            before: serde_json::json!({ "quantity": change.quantity - change.delta }),
+            after: serde_json::json!({ "quantity": change.quantity, "delta": change.delta, "reason": change.reason }),
+        },
+    )
+    .await?;
     emit_stock_changed(&mut tx, &change).await?;
     super::watches::notify_back(&mut tx, store_id, product_id, moved).await?;
     tx.commit().await?;

@@ -52,12 +52,30 @@ pub async fn set_coupon_design(
     by: i64,
 ) -> Result<DesignChange, StoreError> {
     let mut tx = db.begin().await?;
+    let before = sql::store_by_id(tx.conn(), store_id)
+        .await?
+        .map(|s| s.coupon_design);
     let id = sql::set_design(&mut tx, store_id, design, by)
         .await?
         .ok_or(StoreError::NotFound)?;
     let change = sql::design_change(tx.conn(), id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("a logged design change vanished"))?;
+    crate::db::audit::append(
+        &mut tx,
+        &crate::db::audit::NewAudit {
+            at: crate::time::now_millis(),
+            actor_id: by,
+            actor_name: Some(&change.changed_by.name),
+            kind: "coupon_design",
+            store_id: Some(store_id),
+            target_type: "store",
+            target_id: Some(store_id),
+            before: serde_json::json!(before),
+            after: serde_json::json!(change.design),
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(change)
 }

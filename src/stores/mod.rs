@@ -46,6 +46,10 @@ pub enum StoreError {
     Label,
     #[error("near must be lat,lon within -90..90 and -180..180")]
     Near,
+    #[error("time_zone must be an IANA time zone name like Asia/Seoul")]
+    TimeZone,
+    #[error("daily_grant_cap must be a whole number of points, 0 or more")]
+    GrantCap,
     #[error("name at least one field to change")]
     EmptyPatch,
     #[error("owner_id must name a user with the owner role")]

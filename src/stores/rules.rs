@@ -18,6 +18,8 @@ pub struct StorePatch {
     pub coupon_value: Option<i64>,
     pub points_valid_days: Option<i64>,
     pub coupon_valid_days: Option<i64>,
+    pub time_zone: Option<chrono_tz::Tz>,
+    pub daily_grant_cap: Option<i64>,
 }
 
 /// The loyalty policy fields of a patch, as given (see [`StorePatch::parse`]).
@@ -27,6 +29,15 @@ pub struct PolicyFields {
     pub coupon_value: Option<i64>,
     pub points_valid_days: Option<i64>,
     pub coupon_valid_days: Option<i64>,
+    /// The store's time zone (what "today" means for its cap).
+    pub time_zone: Option<chrono_tz::Tz>,
+    /// Points an owner may grant at the store per local day (admins only set it).
+    pub daily_grant_cap: Option<i64>,
+}
+
+/// Parses an IANA time zone name (`Asia/Seoul`).
+pub fn parse_time_zone(s: &str) -> Result<chrono_tz::Tz, StoreError> {
+    s.parse().map_err(|_| StoreError::TimeZone)
 }
 
 /// The most a purchase may earn, in percent of what was paid.
@@ -74,6 +85,9 @@ impl StorePatch {
         {
             return Err(StoreError::ValidDays);
         }
+        if policy.daily_grant_cap.is_some_and(|c| c < 0) {
+            return Err(StoreError::GrantCap);
+        }
         // Reuse the creation rules on the fields given.
         let probe = NewStore::parse(
             name.unwrap_or("x"),
@@ -92,6 +106,8 @@ impl StorePatch {
             coupon_value: policy.coupon_value,
             points_valid_days: policy.points_valid_days,
             coupon_valid_days: policy.coupon_valid_days,
+            time_zone: policy.time_zone,
+            daily_grant_cap: policy.daily_grant_cap,
         })
     }
 }
@@ -212,6 +228,12 @@ impl StorePatch {
         if let Some(d) = self.coupon_valid_days {
             store.coupon_valid_days = d;
         }
+        if let Some(tz) = self.time_zone {
+            store.time_zone = tz.name().to_string();
+        }
+        if let Some(c) = self.daily_grant_cap {
+            store.daily_grant_cap = c;
+        }
     }
 }
 
@@ -330,6 +352,8 @@ mod tests {
             coupon_value: 10_000,
             points_valid_days: 365,
             coupon_valid_days: 90,
+            time_zone: "UTC".into(),
+            daily_grant_cap: 50_000,
         }
     }
 

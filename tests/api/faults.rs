@@ -60,7 +60,7 @@ async fn grant(
     ))
     .bearer_auth(ADMIN_TOKEN)
     .header("Idempotency-Key", key)
-    .json(&json!({"points": points, "reason": key}))
+    .json(&json!({"points": points, "reason": key, "reason_code": "promotion"}))
     .send()
     .await
     .map(|r| r.status())

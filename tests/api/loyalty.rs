@@ -125,11 +125,21 @@ async fn a_hundred_concurrent_grants_keep_the_balance_equal_to_the_ledger() {
     let s = shop(&app, "a").await;
     let sizes: Vec<i64> = (0..100).map(|_| rand::random_range(1..=1000)).collect();
     let total: i64 = sizes.iter().sum();
+    // Up to 100,000 points in one day: past the default daily grant cap.
+    let r = app
+        .client
+        .patch(app.url(&format!("/api/v1/stores/{}", s.store)))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"daily_grant_cap": 1_000_000}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
 
     let answers = join_all(sizes.iter().enumerate().map(|(i, p)| {
         let (app, s) = (&app, &s);
         async move {
-            let body = json!({"points": p, "reason": "purchase"});
+            let body = json!({"points": p, "reason": "purchase", "reason_code": "promotion"});
             let key = format!("k-{i}");
             grant(
                 app,
@@ -168,7 +178,7 @@ async fn a_hundred_concurrent_grants_keep_the_balance_equal_to_the_ledger() {
 async fn fifty_retries_of_one_grant_credit_once_and_answer_alike() {
     let app = spawn_app().await;
     let s = shop(&app, "b").await;
-    let body = json!({"points": 1600, "reason": "vinyl"});
+    let body = json!({"points": 1600, "reason": "vinyl", "reason_code": "promotion"});
 
     let answers = join_all((0..50).map(|_| {
         grant(
@@ -203,7 +213,7 @@ async fn fifty_retries_of_one_grant_credit_once_and_answer_alike() {
         &s.owner.token,
         s.store,
         s.customer.id,
-        &json!({"points": 1700, "reason": "vinyl"}),
+        &json!({"points": 1700, "reason": "vinyl", "reason_code": "promotion"}),
         Some("same-key"),
     )
     .await;
@@ -231,7 +241,7 @@ async fn a_live_client_sees_the_grant_then_its_coupons_with_the_rest_balances() 
         &s.owner.token,
         s.store,
         s.customer.id,
-        &json!({"points": 1400, "reason": "first"}),
+        &json!({"points": 1400, "reason": "first", "reason_code": "promotion"}),
         Some("c1"),
     )
     .await;
@@ -241,7 +251,7 @@ async fn a_live_client_sees_the_grant_then_its_coupons_with_the_rest_balances() 
         &s.owner.token,
         s.store,
         s.customer.id,
-        &json!({"points": 1700, "reason": "second"}),
+        &json!({"points": 1700, "reason": "second", "reason_code": "promotion"}),
         Some("c2"),
     )
     .await;
@@ -312,7 +322,7 @@ async fn a_coupon_is_redeemed_once_at_its_own_store_by_its_staff() {
         &s.owner.token,
         s.store,
         s.customer.id,
-        &json!({"points": 3000, "reason": "big"}),
+        &json!({"points": 3000, "reason": "big", "reason_code": "promotion"}),
         Some("d1"),
     )
     .await;
@@ -422,7 +432,7 @@ async fn bad_grants_are_refused_with_a_clear_error_and_change_nothing() {
     let other = app.store("Other").await;
     let other_owner = app.owner("owner.b", &[other]).await;
     let outsider = app.customer("Not a member").await;
-    let ok = json!({"points": 10, "reason": "x"});
+    let ok = json!({"points": 10, "reason": "x", "reason_code": "promotion"});
 
     let cases: Vec<(&str, i64, i64, Value, StatusCode, &str)> = vec![
         (
@@ -445,7 +455,7 @@ async fn bad_grants_are_refused_with_a_clear_error_and_change_nothing() {
             &s.owner.token,
             s.store,
             s.customer.id,
-            json!({"points": 0, "reason": "x"}),
+            json!({"points": 0, "reason": "x", "reason_code": "promotion"}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_points",
         ),
@@ -453,7 +463,7 @@ async fn bad_grants_are_refused_with_a_clear_error_and_change_nothing() {
             &s.owner.token,
             s.store,
             s.customer.id,
-            json!({"points": -5, "reason": "x"}),
+            json!({"points": -5, "reason": "x", "reason_code": "promotion"}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_points",
         ),
@@ -461,7 +471,7 @@ async fn bad_grants_are_refused_with_a_clear_error_and_change_nothing() {
             &s.owner.token,
             s.store,
             s.customer.id,
-            json!({"points": 1.5, "reason": "x"}),
+            json!({"points": 1.5, "reason": "x", "reason_code": "promotion"}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_points",
         ),
@@ -469,7 +479,7 @@ async fn bad_grants_are_refused_with_a_clear_error_and_change_nothing() {
             &s.owner.token,
             s.store,
             s.customer.id,
-            json!({"points": "10", "reason": "x"}),
+            json!({"points": "10", "reason": "x", "reason_code": "promotion"}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_points",
         ),
@@ -477,7 +487,7 @@ async fn bad_grants_are_refused_with_a_clear_error_and_change_nothing() {
             &s.owner.token,
             s.store,
             s.customer.id,
-            json!({"points": 100_001, "reason": "x"}),
+            json!({"points": 100_001, "reason": "x", "reason_code": "promotion"}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_points",
         ),
@@ -485,7 +495,7 @@ async fn bad_grants_are_refused_with_a_clear_error_and_change_nothing() {
             &s.owner.token,
             s.store,
             s.customer.id,
-            json!({"points": 1e30, "reason": "x"}),
+            json!({"points": 1e30, "reason": "x", "reason_code": "promotion"}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_points",
         ),
@@ -493,7 +503,7 @@ async fn bad_grants_are_refused_with_a_clear_error_and_change_nothing() {
             &s.owner.token,
             s.store,
             s.customer.id,
-            json!({"reason": "x"}),
+            json!({"reason": "x", "reason_code": "promotion"}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_points",
         ),
@@ -501,7 +511,7 @@ async fn bad_grants_are_refused_with_a_clear_error_and_change_nothing() {
             &s.owner.token,
             s.store,
             s.customer.id,
-            json!({"points": 10, "reason": " "}),
+            json!({"points": 10, "reason": " ", "reason_code": "promotion"}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_reason",
         ),
@@ -509,7 +519,7 @@ async fn bad_grants_are_refused_with_a_clear_error_and_change_nothing() {
             &s.owner.token,
             s.store,
             s.customer.id,
-            json!({"points": 10, "reason": "x", "bonus": 5}),
+            json!({"points": 10, "reason": "x", "reason_code": "promotion", "bonus": 5}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_body",
         ),
@@ -615,7 +625,7 @@ async fn members_join_and_leave_and_see_only_their_own_data() {
         &s.owner.token,
         s.store,
         kim.id,
-        &json!({"points": 700, "reason": "x"}),
+        &json!({"points": 700, "reason": "x", "reason_code": "promotion"}),
         Some("f1"),
     )
     .await;
@@ -682,7 +692,7 @@ async fn members_join_and_leave_and_see_only_their_own_data() {
         &s.owner.token,
         s.store,
         kim.id,
-        &json!({"points": 5, "reason": "x"}),
+        &json!({"points": 5, "reason": "x", "reason_code": "promotion"}),
         Some("f2"),
     )
     .await;
@@ -985,7 +995,7 @@ async fn stores_sort_by_distance_change_by_their_owner_and_log_each_design() {
         &s.owner.token,
         s.store,
         s.customer.id,
-        &json!({"points": 1000, "reason": "x"}),
+        &json!({"points": 1000, "reason": "x", "reason_code": "promotion"}),
         Some("h1"),
     )
     .await;

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod auth;
+mod controls;
 mod cors;
 mod edge;
 mod expiry;

@@ -87,7 +87,7 @@ async fn grants_and_orders_are_counted_once_even_when_retried() {
             )))
             .bearer_auth(ADMIN_TOKEN)
             .header("Idempotency-Key", "g1")
-            .json(&json!({"points": 100, "reason": "visit"}))
+            .json(&json!({"points": 100, "reason": "visit", "reason_code": "promotion"}))
             .send()
             .await
             .unwrap();

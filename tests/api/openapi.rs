@@ -36,6 +36,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/stores/{id}/members/{user_id}"),
     ("POST", "/api/v1/stores/{id}/members/{user_id}/mileage"),
     ("GET", "/api/v1/stores/{id}/redemptions"),
+    ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/users/{id}/mileage"),
     ("GET", "/api/v1/users/{id}/mileage/entries"),
     ("GET", "/api/v1/users/{id}/coupons"),

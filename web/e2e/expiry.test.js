@@ -49,7 +49,7 @@ test('the customer page shows the next expiry, coupon days left and the expiry w
   const user = await server.customer('Min-seo Park');
   await server.ok('PUT', `/stores/${store.id}/members/${user.id}`, {}, { token: user.token });
   // 1,600 points: one coupon (1,500) and 100 left in a lot that expires in a day.
-  const grant = await server.ok('POST', `/stores/${store.id}/members/${user.id}/mileage`, { points: 1600, reason: 'welcome' }, { key: randomUUID() });
+  const grant = await server.ok('POST', `/stores/${store.id}/members/${user.id}/mileage`, { points: 1600, reason: 'welcome', reason_code: 'promotion' }, { key: randomUUID() });
   const coupon = grant.coupons[0];
   assert.ok(coupon?.expires_at, 'the coupon expires');
   assert.equal(grant.entry.remaining, 100);

@@ -96,7 +96,7 @@ test('the customer applies a coupon in the shop, in English and in Korean', asyn
   const product = await album(store, '봄날은 간다', '김윤아', 27000, 5);
   const user = await server.customer('Ye-jin Kang');
   await server.ok('PUT', `/stores/${store.id}/members/${user.id}`, {}, { token: user.token });
-  const grant = await server.ok('POST', `/stores/${store.id}/members/${user.id}/mileage`, { points: 1500, reason: 'welcome' }, { key: randomUUID() });
+  const grant = await server.ok('POST', `/stores/${store.id}/members/${user.id}/mileage`, { points: 1500, reason: 'welcome', reason_code: 'promotion' }, { key: randomUUID() });
   const first = grant.coupons[0];
   assert.ok(first, 'the grant issued a coupon');
 
@@ -123,7 +123,7 @@ test('the customer applies a coupon in the shop, in English and in Korean', asyn
   assert.deepEqual([orders[0].total, orders[0].discount, orders[0].paid, orders[0].coupon_id, orders[0].points_earned], [27000, 10000, 17000, first.id, 340]);
 
   // Another coupon arrives live while the shop is open; the Korean page uses it.
-  const again = await server.ok('POST', `/stores/${store.id}/members/${user.id}/mileage`, { points: 1500, reason: 'event' }, { key: randomUUID() });
+  const again = await server.ok('POST', `/stores/${store.id}/members/${user.id}/mileage`, { points: 1500, reason: 'event', reason_code: 'promotion' }, { key: randomUUID() });
   const second = again.coupons[0];
   await page.waitForSelector(`${select} option[value="${second.id}"]`, { state: 'attached' });
   await page.click('#lang-switch');

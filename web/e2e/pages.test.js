@@ -180,7 +180,7 @@ test('mileage granted in the console shows on the customer page live, then the c
   for (const [name, points] of [['김하늘', 1200], ['Ji-woo Han', 450]]) {
     const other = await server.customer(name);
     await server.ok('PUT', `/stores/${store.id}/members/${other.id}`, {}, { token: other.token });
-    await server.ok('POST', `/stores/${store.id}/members/${other.id}/mileage`, { points, reason: 'purchase' }, { key: randomUUID() });
+    await server.ok('POST', `/stores/${store.id}/members/${other.id}/mileage`, { points, reason: 'purchase', reason_code: 'promotion' }, { key: randomUUID() });
   }
   await console_.fill('#find-form input[name=q]', '');
   await console_.click('#find-form button');

@@ -86,6 +86,7 @@ async function grant(form) {
   const msg = $('#grant-msg');
   const points = Number(form.elements.points.value);
   const reason = form.elements.reason.value.trim() || 'counter';
+  const reasonCode = form.elements.reason_code.value;
   const m = state.selected;
   if (!m) return;
   // One key per intended grant: a double click or a retry after a network error
@@ -93,7 +94,7 @@ async function grant(form) {
   const key = state.grantKey || newKey();
   state.grantKey = key;
   try {
-    const r = await API.post(`/stores/${state.storeId}/members/${m.id}/mileage`, { points, reason }, { idempotencyKey: key });
+    const r = await API.post(`/stores/${state.storeId}/members/${m.id}/mileage`, { points, reason, reason_code: reasonCode }, { idempotencyKey: key });
     state.grantKey = newKey();
     const issued = Array.isArray(r.coupons_issued) ? r.coupons_issued.length : Number(r.coupons_issued || 0);
     let text = t('admin.granted', { points: fmtNumber(points), name: m.name, balance: fmtNumber(r.balance ?? r.entry?.balance_after) });
@@ -248,6 +249,52 @@ async function returnOrder(order, quantity, reason, intent) {
   } catch (e) {
     // A refusal (422, 403) will not change on a retry: the next attempt is a new return.
     if (e.status && e.status < 500 && e.status !== 409) intent.key = newKey();
+    showError(e, msg);
+  }
+}
+
+// ---------- the audit trail ----------
+
+function auditQuery(form, before) {
+  const q = new URLSearchParams({ limit: '20' });
+  if (state.storeId !== null) q.set('store_id', state.storeId);
+  const f = form.elements;
+  if (f.kind.value) q.set('kind', f.kind.value);
+  if (f.actor_id.value) q.set('actor_id', f.actor_id.value);
+  if (f.from.value) q.set('from', new Date(`${f.from.value}T00:00:00`).toISOString());
+  if (f.to.value) {
+    const to = new Date(`${f.to.value}T00:00:00`);
+    to.setDate(to.getDate() + 1);
+    q.set('to', to.toISOString());
+  }
+  if (before) q.set('before', before);
+  return q.toString();
+}
+
+function auditRow(r) {
+  const target = r.target_type ? `${r.target_type} #${r.target_id}` : '';
+  const change = `${JSON.stringify(r.before)} → ${JSON.stringify(r.after)}`;
+  return el('li', { class: 'audit-row', dataset: { kind: r.kind, id: r.id } },
+    el('span', { class: 'badge' }, t(`audit.${r.kind}`)), ' ',
+    el('strong', {}, r.actor.name), ` (#${r.actor.id}) · ${target} · `,
+    el('small', { class: 'muted' }, fmtTime(r.at)),
+    el('div', { class: 'audit-change' }, change));
+}
+
+async function loadAudit(more) {
+  const form = $('#audit-form');
+  const list = $('#audit-list');
+  const msg = $('#audit-msg');
+  msg.textContent = '';
+  try {
+    const data = await API.get(`/audit?${auditQuery(form, more ? state.auditNext : null)}`);
+    const rows = API.list(data, 'rows');
+    if (!more) list.replaceChildren();
+    list.append(...rows.map(auditRow));
+    if (!more && rows.length === 0) list.append(el('li', { class: 'empty' }, t('admin.audit_none')));
+    state.auditNext = data?.next_before ?? null;
+    $('#audit-more').hidden = state.auditNext === null;
+  } catch (e) {
     showError(e, msg);
   }
 }
@@ -553,7 +600,7 @@ async function refreshStore() {
   state.orders = [];
   state.ordersNext = null;
   $('#orders-msg').textContent = '';
-  await Promise.all([loadInventory(), loadConversations(), loadStoreOrders(), loadStoreForm()]);
+  await Promise.all([loadInventory(), loadConversations(), loadStoreOrders(), loadStoreForm(), loadAudit(false)]);
 }
 
 async function showApp(me) {
@@ -630,6 +677,8 @@ async function main() {
   on('#product-form', addProduct);
   on('#announce-form', announce);
   on('#store-form', saveStore);
+  on('#audit-form', () => loadAudit(false));
+  $('#audit-more').addEventListener('click', (ev) => busy(ev.currentTarget, () => loadAudit(true)));
   $('#orders-refresh').addEventListener('click', (ev) => busy(ev.currentTarget, loadStoreOrders));
   $('#grant-form').addEventListener('input', () => { state.grantKey = newKey(); });
   $('#conn-refresh').addEventListener('click', loadConnections);

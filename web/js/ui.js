@@ -116,6 +116,8 @@ export function eventText(env) {
   if (env.type === 'product.updated' && d.change === 'created') key = 'ev.product.created';
   // Points earned on a purchase (granted_by is null then), a coupon paid at checkout.
   else if (env.type === 'mileage.granted' && hasOrder) key = 'ev.mileage.earned';
+  // A staff correction that took points back.
+  else if (env.type === 'mileage.granted' && d.points < 0) key = 'ev.mileage.corrected';
   else if (env.type === 'coupon.redeemed' && hasOrder) key = 'ev.coupon.redeemed_order';
   const s = t(key, eventVars(env));
   return s === key ? t('ev.other', { type: env.type }) : s;

@@ -55,7 +55,7 @@ async fn grant(app: &TestApp, shop: &Shop, user: &User, points: i64) -> Value {
         )))
         .bearer_auth(&shop.owner.token)
         .header("Idempotency-Key", key())
-        .json(&json!({"points": points, "reason": "visit"}))
+        .json(&json!({"points": points, "reason": "visit", "reason_code": "promotion"}))
         .send()
         .await
         .unwrap();

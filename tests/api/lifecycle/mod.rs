@@ -177,7 +177,7 @@ pub async fn give_points(app: &TestApp, shop: &Shop, user: &User, points: i64) -
         )))
         .bearer_auth(&shop.owner.token)
         .header("Idempotency-Key", key())
-        .json(&json!({"points": points, "reason": "welcome"}))
+        .json(&json!({"points": points, "reason": "welcome", "reason_code": "promotion"}))
         .send()
         .await
         .unwrap();
