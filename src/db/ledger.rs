@@ -223,8 +223,8 @@ async fn move_balance(tx: &mut Tx, p: &Posting<'_>) -> anyhow::Result<i64> {
         .context("crediting a balance")?
         .try_get(0)?
     } else {
-        // Not an upsert: its INSERT half would fail the CHECK on a negative balance
-        // before the conflict is even seen.
+        // Not an upsert: a debit moves an existing balance (a member's row is
+        // opened when they join), and must never invent one.
         sqlx::query(
             "UPDATE mileage_balances SET balance = balance + $1, updated_at = $2
              WHERE store_id = $3 AND user_id = $4 RETURNING balance",
