@@ -61,6 +61,18 @@ pub async fn is_member(tx: &mut Tx, store_id: i64, user_id: i64) -> anyhow::Resu
     )
 }
 
+/// The stores `user_id` is a member of, by id.
+pub async fn stores_of(db: &Db, user_id: i64) -> anyhow::Result<Vec<i64>> {
+    let rows = sqlx::query("SELECT store_id FROM memberships WHERE user_id = $1 ORDER BY store_id")
+        .bind(user_id)
+        .fetch_all(db.reader())
+        .await
+        .context("reading a customer's stores")?;
+    rows.iter()
+        .map(|r| Ok(r.try_get(0)?))
+        .collect::<anyhow::Result<_>>()
+}
+
 /// A store's members with their balances.
 pub async fn of_store(db: &Db, store_id: i64) -> anyhow::Result<Vec<Member>> {
     let rows = sqlx::query(

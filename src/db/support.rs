@@ -28,6 +28,8 @@ pub struct Conversation {
     pub last_message_at: String,
     pub closed_at: Option<String>,
     pub closed_by: Option<i64>,
+    /// The store's name, for a list that shows where each chat goes.
+    pub store_name: Option<String>,
 }
 
 /// Who wrote or owns something, as shown beside it.
@@ -86,7 +88,7 @@ pub struct Inquiry {
 macro_rules! conversation_columns {
     () => {
         "c.id, c.customer_id, u.name, c.store_id, c.status, c.created_at, c.last_message_at, \
-         c.closed_at, c.closed_by"
+         c.closed_at, c.closed_by, s.name"
     };
 }
 
@@ -104,6 +106,7 @@ fn conversation_from_row(r: &AnyRow) -> anyhow::Result<Conversation> {
         last_message_at: rfc3339(r.try_get(6)?),
         closed_at: r.try_get::<Option<i64>, _>(7)?.map(rfc3339),
         closed_by: r.try_get(8)?,
+        store_name: r.try_get(9)?,
     })
 }
 
@@ -205,7 +208,8 @@ pub async fn conversation_in(tx: &mut Tx, id: i64) -> anyhow::Result<Option<Conv
     let row = sqlx::query(concat!(
         "SELECT ",
         conversation_columns!(),
-        " FROM support_conversations c JOIN users u ON u.id = c.customer_id WHERE c.id = $1"
+        " FROM support_conversations c JOIN users u ON u.id = c.customer_id
+             LEFT JOIN stores s ON s.id = c.store_id WHERE c.id = $1"
     ))
     .bind(id)
     .fetch_optional(tx.conn())
@@ -242,7 +246,8 @@ impl Db {
         let row = sqlx::query(concat!(
             "SELECT ",
             conversation_columns!(),
-            " FROM support_conversations c JOIN users u ON u.id = c.customer_id WHERE c.id = $1"
+            " FROM support_conversations c JOIN users u ON u.id = c.customer_id
+             LEFT JOIN stores s ON s.id = c.store_id WHERE c.id = $1"
         ))
         .bind(id)
         .fetch_optional(self.reader())
@@ -251,11 +256,13 @@ impl Db {
         row.as_ref().map(conversation_from_row).transpose()
     }
 
-    /// Conversations in `scope`, newest first, optionally by status and below an id.
+    /// Conversations in `scope`, newest first, optionally by status, by store and
+    /// below an id.
     pub async fn conversations(
         &self,
         scope: Scope,
         status: Option<&str>,
+        store_id: Option<i64>,
         before: Option<i64>,
         limit: i64,
     ) -> anyhow::Result<Vec<Conversation>> {
@@ -268,12 +275,14 @@ impl Db {
             "SELECT ",
             conversation_columns!(),
             " FROM support_conversations c JOIN users u ON u.id = c.customer_id
+             LEFT JOIN stores s ON s.id = c.store_id
              WHERE ($1 = 'all'
                     OR ($1 = 'customer' AND c.customer_id = $2)
                     OR ($1 = 'staff' AND c.store_id IN
                         (SELECT store_id FROM store_staff WHERE user_id = $2)))
                AND (CAST($3 AS TEXT) IS NULL OR c.status = $3)
                AND (CAST($4 AS BIGINT) IS NULL OR c.id < $4)
+               AND (CAST($6 AS BIGINT) IS NULL OR c.store_id = $6)
              ORDER BY c.id DESC LIMIT $5"
         ))
         .bind(mode)
@@ -281,6 +290,7 @@ impl Db {
         .bind(status)
         .bind(before)
         .bind(limit)
+        .bind(store_id)
         .fetch_all(self.reader())
         .await
         .context("listing conversations")?;

@@ -18,10 +18,7 @@ pub const ALL_CODES: &[(&str, &str)] = &[
     ("bad_timeout", "timeout must be 0 to 55 seconds"),
     ("bad_topics", "unknown topic"),
     ("bad_types", "types must be event type prefixes"),
-    (
-        "conversation_closed",
-        "the conversation is closed",
-    ),
+    ("conversation_closed", "the conversation is closed"),
     (
         "correction_below_zero",
         "a correction cannot take the balance below zero",
@@ -29,29 +26,44 @@ pub const ALL_CODES: &[(&str, &str)] = &[
     ("coupon_expired", "the coupon has expired"),
     ("coupon_not_active", "the coupon is not active"),
     ("forbidden", "you are not allowed to do this"),
-    (
-        "grant_cap_exceeded",
-        "over today's grant cap at this store",
-    ),
+    ("grant_cap_exceeded", "over today's grant cap at this store"),
     ("headers_too_large", "request header fields too large"),
     (
         "idempotency_key_reused",
         "this Idempotency-Key was used for a different request",
     ),
-    ("in_stock", "the album is in stock: buy it instead of watching"),
+    (
+        "in_stock",
+        "the album is in stock: buy it instead of watching",
+    ),
     ("insufficient_stock", "not enough stock"),
     ("internal", "internal server error"),
-    ("invalid_account", "name, phone, password or login is not valid"),
-    ("invalid_announcement", "the announcement's text or target is not valid"),
-    ("invalid_body", "the request body has a field of the wrong type or is missing one"),
+    (
+        "invalid_account",
+        "name, phone, password or login is not valid",
+    ),
+    (
+        "invalid_announcement",
+        "the announcement's text or target is not valid",
+    ),
+    (
+        "invalid_body",
+        "the request body has a field of the wrong type or is missing one",
+    ),
     ("invalid_count", "count must be 1 to 100000"),
     (
         "invalid_idempotency_key",
         "Idempotency-Key must be 1 to 128 visible ASCII characters",
     ),
-    ("invalid_inquiry", "subject, message or reply address is not valid"),
+    (
+        "invalid_inquiry",
+        "subject, message or reply address is not valid",
+    ),
     ("invalid_limit", "limit must be 1 to 200"),
-    ("invalid_location", "lat must be -90 to 90 and lon -180 to 180"),
+    (
+        "invalid_location",
+        "lat must be -90 to 90 and lon -180 to 180",
+    ),
     (
         "invalid_period",
         "from and to must be dates YYYY-MM-DD, from <= to",
@@ -61,7 +73,10 @@ pub const ALL_CODES: &[(&str, &str)] = &[
         "points must be a whole number from 1 to 100000",
     ),
     ("invalid_product", "title, artist or price is not valid"),
-    ("invalid_quantity", "quantity must be a whole number from 1 to 1000"),
+    (
+        "invalid_quantity",
+        "quantity must be a whole number from 1 to 1000",
+    ),
     ("invalid_reason", "reason must be 1 to 200 characters"),
     (
         "invalid_reason_code",
@@ -71,11 +86,20 @@ pub const ALL_CODES: &[(&str, &str)] = &[
         "invalid_schedule",
         "schedule must be `daily HH:MM` or `cron MIN HOUR DOM MON DOW` in a known time zone",
     ),
-    ("invalid_staff", "role, stores or login of the staff account is not valid"),
+    (
+        "invalid_staff",
+        "role, stores or login of the staff account is not valid",
+    ),
     ("invalid_status", "status is not one of the allowed values"),
-    ("invalid_stock", "stock must be a whole number from 0 to 1000000"),
+    (
+        "invalid_stock",
+        "stock must be a whole number from 0 to 1000000",
+    ),
     ("invalid_store", "the store's fields are not valid"),
-    ("invalid_text", "text must be 1 to 2000 characters, not only whitespace"),
+    (
+        "invalid_text",
+        "text must be 1 to 2000 characters, not only whitespace",
+    ),
     ("job_running", "the job is running"),
     ("login_taken", "this login is taken"),
     ("malformed_json", "the body is not valid JSON"),
@@ -83,7 +107,10 @@ pub const ALL_CODES: &[(&str, &str)] = &[
         "missing_idempotency_key",
         "send an Idempotency-Key header with this request",
     ),
-    ("no_channels", "nothing to read: log in or name a public topic"),
+    (
+        "no_channels",
+        "nothing to read: log in or name a public topic",
+    ),
     ("not_a_customer", "the user is not a customer"),
     ("not_a_member", "you are not a member of this store"),
     ("not_found", "not found"),
@@ -98,7 +125,10 @@ pub const ALL_CODES: &[(&str, &str)] = &[
     ("unauthorized", "wrong login or password, or not logged in"),
     ("unavailable", "service unavailable"),
     ("unknown_store", "no such store"),
-    ("unsupported_media_type", "send the body as application/json"),
+    (
+        "unsupported_media_type",
+        "send the body as application/json",
+    ),
 ];
 
 /// Whether `code` is one the API may answer.
@@ -194,9 +224,15 @@ mod tests {
     #[test]
     fn every_code_the_source_builds_is_listed() {
         let mut found = BTreeSet::new();
-        codes_in_source(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut found);
+        codes_in_source(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut found,
+        );
         assert!(found.len() > 30, "the scan found only {found:?}");
         let missing: Vec<_> = found.iter().filter(|c| !is_known(c)).collect();
-        assert!(missing.is_empty(), "codes missing from ALL_CODES: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "codes missing from ALL_CODES: {missing:?}"
+        );
     }
 }

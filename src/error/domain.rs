@@ -142,6 +142,7 @@ impl From<SupportError> for ApiError {
             SupportError::Limit => ApiError::invalid("invalid_limit", e.to_string()),
             SupportError::NotACustomer => ApiError::Forbidden("only customers open conversations"),
             SupportError::NoSuchStore => ApiError::invalid("unknown_store", "no such store"),
+            SupportError::NotAMember => ApiError::invalid("not_a_member", e.to_string()),
             SupportError::NotFound => ApiError::NotFound("conversation"),
             SupportError::Closed => {
                 ApiError::conflict("conversation_closed", "the conversation is closed")

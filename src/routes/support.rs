@@ -30,11 +30,13 @@ struct OpenBody {
     store_id: Option<i64>,
 }
 
-/// A customer opens a conversation, with a store (`store_id`) or the admins.
+/// A customer opens a conversation with one of their stores (`store_id`; when
+/// absent, their only store), or with the admins.
 #[utoipa::path(post, path = "/api/v1/support/conversations", tag = "support", request_body = OpenBody, security(("bearer" = [])),
     responses(
         (status = 201, body = crate::support::conversations::Opened),
         (status = 403, description = "Only customers open conversations"),
+        (status = 422, description = "`not_a_member` of the store named, `unknown_store`, `invalid_text`"),
         (status = 429, description = "Writing too fast; see Retry-After"),
     ))]
 async fn open(
@@ -60,6 +62,8 @@ struct ListQuery {
     /// `open` or `closed`.
     #[param(max_length = 16)]
     status: Option<String>,
+    /// Only this store's conversations.
+    store_id: Option<i64>,
     before: Option<i64>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -75,7 +79,7 @@ async fn list(
 ) -> ApiResult<HttpResponse> {
     let status = support::parse_status(q.status.as_deref())?;
     let limit = support::page_limit(q.limit)?;
-    let list = conversations::list(&state.db, &who, status, q.before, limit).await?;
+    let list = conversations::list(&state.db, &who, status, q.store_id, q.before, limit).await?;
     let next_before = (list.len() as i64 == limit)
         .then(|| list.last().map(|c| c.id))
         .flatten();

@@ -38,6 +38,8 @@ pub enum SupportError {
     NotACustomer,
     #[error("store")]
     NoSuchStore,
+    #[error("you are not a member of this store: join it first, or write to the customer center")]
+    NotAMember,
     #[error("conversation")]
     NotFound,
     #[error("the conversation is closed")]
