@@ -17,7 +17,18 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(listen = %settings.listen, port = app.port(), database = %redact(&settings.database_url), "pointcast listening");
             app.run_until_stopped().await
         }
-        Command::Shop(args) => pointcast::client::run(args.into_options()).await,
+        Command::Shop(args) => match pointcast::client::run(args.into_options()).await {
+            Ok(()) => Ok(()),
+            // A person's mistake is one plain line, never a backtrace or a chain.
+            Err(e) if e.downcast_ref::<pointcast::client::UserError>().is_some() => {
+                eprintln!("{e}");
+                std::process::exit(2)
+            }
+            Err(e) => {
+                eprintln!("pointcast shop: {e}");
+                std::process::exit(1)
+            }
+        },
     }
 }
 

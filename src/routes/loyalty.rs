@@ -16,6 +16,8 @@ use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/stores/{id}/members", web::get().to(members))
+        .route("/stores/{id}/customers", web::get().to(find_customer))
+        .route("/users/{id}/stores", web::get().to(my_stores))
         .route("/stores/{id}/members/{user_id}", web::put().to(join))
         .route("/stores/{id}/members/{user_id}", web::delete().to(leave))
         .route(
@@ -107,7 +109,16 @@ async fn leave(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{id}/members", tag = "members", params(("id" = i64, Path, description = "store id")), security(("bearer" = [])),
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct MemberQuery {
+    /// Member number prefix or part of the name (case-insensitive).
+    #[param(max_length = 100)]
+    q: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/stores/{id}/members", tag = "members", params(("id" = i64, Path, description = "store id"), MemberQuery), security(("bearer" = [])),
     responses(
         (status = 200, body = crate::routes::openapi::MemberList),
         (status = 403, description = "Staff of this store only"),
@@ -116,9 +127,60 @@ async fn members(
     state: web::Data<AppState>,
     who: Principal,
     id: web::Path<i64>,
+    q: web::Query<MemberQuery>,
 ) -> ApiResult<HttpResponse> {
     ensure_staff(&state.db, &who, *id).await?;
-    Ok(HttpResponse::Ok().json(json!({ "members": member_rows::of_store(&state.db, *id).await? })))
+    let q =
+        q.q.as_deref()
+            .map(|s| s.chars().take(100).collect::<String>());
+    let list = member_rows::of_store(&state.db, *id, q.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(json!({ "members": list })))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct CustomerQuery {
+    /// The exact member number the customer gives at the counter.
+    #[param(max_length = 32)]
+    member_no: String,
+}
+
+/// Staff find a customer by exact member number, to enrol them. Exact only, so
+/// staff cannot browse every customer of the service.
+#[utoipa::path(get, path = "/api/v1/stores/{id}/customers", tag = "members", params(("id" = i64, Path, description = "store id"), CustomerQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::db::members::FoundCustomer),
+        (status = 403, description = "Staff of this store only"),
+        (status = 404, description = "No customer has this member number"),
+    ))]
+async fn find_customer(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+    q: web::Query<CustomerQuery>,
+) -> ApiResult<HttpResponse> {
+    ensure_staff(&state.db, &who, *id).await?;
+    match member_rows::customer_by_member_no(&state.db, *id, &q.member_no).await? {
+        Some(found) => Ok(HttpResponse::Ok().json(found)),
+        None => Err(ApiError::NotFound("customer")),
+    }
+}
+
+/// The stores a customer belongs to, with their balance at each.
+#[utoipa::path(get, path = "/api/v1/users/{id}/stores", tag = "members", params(("id" = i64, Path, description = "user id")), security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::routes::openapi::MyStoreList),
+        (status = 403, description = "Only yourself or an admin"),
+    ))]
+async fn my_stores(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    ensure_self_or_admin(&who, *id)?;
+    let stores = member_rows::my_stores(&state.db, *id).await?;
+    Ok(HttpResponse::Ok().json(json!({ "stores": stores })))
 }
 
 /// `points` is taken as raw JSON so that `1.5` or `"10"` get a clear 422 from

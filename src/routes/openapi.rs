@@ -54,7 +54,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         stores::create_staff,
         stores::create, stores::list, stores::get, stores::update, stores::set_design,
         stores::design_history,
-        loyalty::members, loyalty::join, loyalty::leave, loyalty::grant,
+        loyalty::members, loyalty::find_customer, loyalty::my_stores,
+        loyalty::join, loyalty::leave, loyalty::grant,
         loyalty::balances, loyalty::entries, loyalty::coupons, loyalty::redeem,
         loyalty::redemptions, audit::list,
         shop::list_products, shop::create_product, shop::get_product, shop::update_product,
@@ -164,6 +165,11 @@ pub struct Membership {
 #[derive(Serialize, ToSchema)]
 pub struct MemberList {
     pub members: Vec<Member>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MyStoreList {
+    pub stores: Vec<crate::db::members::MyStore>,
 }
 
 /// A grant's answer, replayed as is on a retry with the same `Idempotency-Key`.

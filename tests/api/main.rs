@@ -5,6 +5,7 @@
 mod helpers;
 
 mod auth;
+mod client;
 mod controls;
 mod cors;
 mod edge;

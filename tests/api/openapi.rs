@@ -39,6 +39,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/users/{id}/mileage"),
     ("GET", "/api/v1/users/{id}/mileage/entries"),
+    ("GET", "/api/v1/users/{id}/stores"),
+    ("GET", "/api/v1/stores/{id}/customers"),
     ("GET", "/api/v1/users/{id}/coupons"),
     ("POST", "/api/v1/coupons/{id}/redeem"),
     ("GET", "/api/v1/products"),
