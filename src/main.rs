@@ -1,6 +1,6 @@
 use clap::Parser;
 use pointcast::Application;
-use pointcast::cli::{Cli, Command};
+use pointcast::cli::{AdminTask, Cli, Command, ResetPasswordArgs};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -17,6 +17,9 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(listen = %settings.listen, port = app.port(), database = %redact(&settings.database_url), "pointcast listening");
             app.run_until_stopped().await
         }
+        Command::Admin(args) => match args.task {
+            AdminTask::ResetPassword(a) => reset_password(a).await,
+        },
         Command::Shop(args) => match pointcast::client::run(args.into_options()).await {
             Ok(()) => Ok(()),
             // A person's mistake is one plain line, never a backtrace or a chain.
@@ -30,6 +33,43 @@ async fn main() -> anyhow::Result<()> {
             }
         },
     }
+}
+
+/// `pointcast admin reset-password`: prints the new password only when it made it.
+async fn reset_password(a: ResetPasswordArgs) -> anyhow::Result<()> {
+    let given = if a.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Some(line.trim_end_matches(['\r', '\n']).to_string())
+    } else {
+        a.password
+    };
+    let db = pointcast::db::Db::connect(&a.database_url).await?;
+    let done =
+        match pointcast::accounts::recovery::reset_admin_password(&db, &a.login, given.as_deref())
+            .await
+        {
+            Ok(done) => done,
+            Err(e) => {
+                let why = match e {
+                    pointcast::accounts::AccountError::NotFound => "no admin has this login".into(),
+                    other => other.to_string(),
+                };
+                eprintln!("pointcast admin reset-password: {}: {why}", a.login);
+                std::process::exit(2)
+            }
+        };
+    match done.generated {
+        Some(pw) => println!(
+            "pointcast: new password of {}: {pw}\n  (its sessions ended; log in again)",
+            done.login
+        ),
+        None => println!(
+            "pointcast: password of {} changed; its sessions ended",
+            done.login
+        ),
+    }
+    Ok(())
 }
 
 /// The database URL without its password, for logs.

@@ -100,3 +100,97 @@ async fn a_customer_of_two_stores_picks_the_store_their_chat_goes_to() {
         .unwrap();
     assert_eq!(thread["messages"][0]["text"], "Is the LP back?");
 }
+
+/// Runs `pointcast admin reset-password` against the app's database.
+async fn reset_password(
+    app: &TestApp,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: &str,
+) -> std::process::Output {
+    use tokio::io::AsyncWriteExt;
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_pointcast"));
+    cmd.args(["admin", "reset-password", "--database-url", &app.db.url])
+        .args(args)
+        .env_remove("POINTCAST_ADMIN_PASSWORD")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn pointcast admin");
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    tokio::time::timeout(std::time::Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("reset-password finishes")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_operator_resets_the_admin_password_from_the_command_line() {
+    use reqwest::StatusCode;
+    let app = spawn_app().await;
+    let owner = app.owner("owner.park", &[]).await;
+
+    // From stdin: the new password logs in, the old sessions (the admin token) end.
+    let out = reset_password(&app, &["--password-stdin"], &[], "a-new-secret-1\n").await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        app.try_login("admin", "a-new-secret-1").await.status(),
+        StatusCode::OK
+    );
+    // Another process changed the file: the server's session cache sees it within
+    // its freshness window (`db::session_cache::FRESH_FOR`, 5 s).
+    assert!(
+        eventually(|| async {
+            app.get("/api/v1/me", Some(ADMIN_TOKEN)).await.status() == StatusCode::UNAUTHORIZED
+        })
+        .await,
+        "the admin's old sessions end"
+    );
+
+    // Generated: printed once, and it works.
+    let out = reset_password(&app, &[], &[], "").await;
+    assert!(out.status.success());
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let pw = printed
+        .split("new password of admin: ")
+        .nth(1)
+        .and_then(|s| s.lines().next())
+        .expect(&printed)
+        .to_string();
+    assert_eq!(app.try_login("admin", &pw).await.status(), StatusCode::OK);
+
+    // From the environment.
+    let env = [("POINTCAST_ADMIN_PASSWORD", "from-the-env-1")];
+    assert!(reset_password(&app, &[], &env, "").await.status.success());
+    assert_eq!(
+        app.try_login("admin", "from-the-env-1").await.status(),
+        StatusCode::OK
+    );
+
+    // Refused, changing nothing: a short password, an owner's login, no such login.
+    let short = reset_password(&app, &["--password-stdin"], &[], "short\n").await;
+    assert_eq!(short.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&short.stderr).contains("8 to 128"));
+    for login in [owner.login.as_str(), "nobody"] {
+        let out = reset_password(&app, &["--login", login], &[], "").await;
+        assert_eq!(out.status.code(), Some(2), "{login}");
+    }
+    assert_eq!(
+        app.try_login("admin", "from-the-env-1").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/api/v1/me", Some(&owner.token)).await.status(),
+        StatusCode::OK
+    );
+}
