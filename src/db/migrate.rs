@@ -87,6 +87,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0009_watches.sql"),
         sqlite_rebuilds: false,
     },
+    Migration {
+        version: 10,
+        name: "console",
+        sqlite: include_str!("../../migrations/sqlite/0010_console.sql"),
+        postgres: include_str!("../../migrations/postgres/0010_console.sql"),
+        sqlite_rebuilds: false,
+    },
 ];
 
 /// Lock key so that several instances starting together migrate one at a time.

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::Principal;
-use crate::db::{Db, coupons, ledger, members as member_rows};
+use crate::db::{Db, coupons, history, ledger, members as member_rows};
 use crate::error::{ApiError, ApiResult};
 use crate::mileage::grants::Grant;
 use crate::mileage::model::{CouponStatus, Page};
@@ -345,11 +345,15 @@ async fn balances(
         .json(json!({ "user_id": *id, "balances": ledger::balances(&state.db, *id).await? })))
 }
 
+/// A member's mileage history, newest first, each entry explained (store name,
+/// who granted it, the conversion a credit caused and its coupons, the lot an
+/// expiry took). The customer themself and admins see every store's; staff see
+/// their store's, and must name it with `store_id`.
 #[utoipa::path(get, path = "/api/v1/users/{id}/mileage/entries", tag = "mileage",
     params(("id" = i64, Path, description = "user id"), PageQuery), security(("bearer" = [])),
     responses(
         (status = 200, body = crate::routes::openapi::EntryPage),
-        (status = 403, description = "Only yourself or an admin"),
+        (status = 403, description = "Only yourself, an admin, or staff of `store_id`"),
         (status = 422, description = "limit out of range"),
     ))]
 async fn entries(
@@ -358,10 +362,16 @@ async fn entries(
     id: web::Path<i64>,
     q: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    ensure_self_or_admin(&who, *id)?;
+    let staff_of_store = match q.store_id {
+        Some(store) if who.role.is_staff() => state.db.is_staff_of(&who, store).await?,
+        _ => false,
+    };
+    if !staff_of_store {
+        ensure_self_or_admin(&who, *id)?;
+    }
     let page = q.page()?;
-    let list = ledger::entries(&state.db, *id, q.store_id, page).await?;
-    let next = next_before(list.iter().map(|e| e.id), list.len(), page);
+    let list = history::history(&state.db, *id, q.store_id, page).await?;
+    let next = next_before(list.iter().map(|e| e.entry.id), list.len(), page);
     Ok(HttpResponse::Ok().json(json!({ "entries": list, "next_before": next })))
 }
 

@@ -199,7 +199,7 @@ pub struct Balances {
 /// the end).
 #[derive(Serialize, ToSchema)]
 pub struct EntryPage {
-    pub entries: Vec<Entry>,
+    pub entries: Vec<crate::mileage::model::HistoryEntry>,
     pub next_before: Option<i64>,
 }
 

@@ -6,6 +6,7 @@ mod helpers;
 
 mod auth;
 mod client;
+mod console;
 mod controls;
 mod cors;
 mod edge;
