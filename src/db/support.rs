@@ -83,6 +83,9 @@ pub struct Inquiry {
     /// `sent`, `pending` (in the outbox, maybe retrying) or `none` (no mail set up).
     pub mail_status: String,
     pub mail_attempts: i64,
+    /// `new`, `in_progress` or `closed`, as the admins move it.
+    pub status: String,
+    pub status_changed_at: Option<String>,
 }
 
 macro_rules! conversation_columns {
@@ -325,16 +328,27 @@ impl Db {
     }
 
     /// Inquiries, newest first, with the state of their mail.
-    pub async fn inquiries(&self, before: Option<i64>, limit: i64) -> anyhow::Result<Vec<Inquiry>> {
+    /// Inquiries newest first, optionally by status, below an id, or (`only`) one.
+    pub async fn inquiries(
+        &self,
+        status: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+        only: Option<i64>,
+    ) -> anyhow::Result<Vec<Inquiry>> {
         let rows = sqlx::query(
             "SELECT i.id, i.user_id, i.subject, i.message, i.reply_to, i.created_at,
-                    o.sent_at, o.attempts, o.id
+                    o.sent_at, o.attempts, o.id, i.status, i.status_changed_at
              FROM inquiries i LEFT JOIN mail_outbox o ON o.inquiry_id = i.id
              WHERE (CAST($1 AS BIGINT) IS NULL OR i.id < $1)
+               AND (CAST($3 AS TEXT) IS NULL OR i.status = $3)
+               AND (CAST($4 AS BIGINT) IS NULL OR i.id = $4)
              ORDER BY i.id DESC LIMIT $2",
         )
         .bind(before)
         .bind(limit)
+        .bind(status)
+        .bind(only)
         .fetch_all(self.reader())
         .await
         .context("listing inquiries")?;
@@ -356,8 +370,33 @@ impl Db {
                     }
                     .into(),
                     mail_attempts: r.try_get::<Option<i64>, _>(7)?.unwrap_or(0),
+                    status: r.try_get(9)?,
+                    status_changed_at: r.try_get::<Option<i64>, _>(10)?.map(rfc3339),
                 })
             })
             .collect()
     }
+}
+
+/// Moves an inquiry to `status`; false if there is no such inquiry.
+pub async fn set_inquiry_status(
+    tx: &mut Tx,
+    id: i64,
+    status: &str,
+    by: i64,
+    at: i64,
+) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE inquiries SET status = $1, status_changed_at = $2, status_changed_by = $3
+         WHERE id = $4",
+    )
+    .bind(status)
+    .bind(at)
+    .bind(by)
+    .bind(id)
+    .execute(tx.conn())
+    .await
+    .context("changing an inquiry's status")?
+    .rows_affected();
+    Ok(done == 1)
 }

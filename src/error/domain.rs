@@ -144,6 +144,8 @@ impl From<SupportError> for ApiError {
             SupportError::NoSuchStore => ApiError::invalid("unknown_store", "no such store"),
             SupportError::NotAMember => ApiError::invalid("not_a_member", e.to_string()),
             SupportError::NotFound => ApiError::NotFound("conversation"),
+            SupportError::NoSuchInquiry => ApiError::NotFound("inquiry"),
+            SupportError::InquiryStatus => ApiError::invalid("invalid_status", e.to_string()),
             SupportError::Closed => {
                 ApiError::conflict("conversation_closed", "the conversation is closed")
             }

@@ -64,7 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         shop::user_orders, shop::sales, shop::watch, shop::unwatch, shop::user_watches,
         shop::inventory,
         support::open, support::list, support::thread, support::write, support::close,
-        support::inquire, support::list_inquiries,
+        support::inquire, support::list_inquiries, support::set_inquiry_status,
         announcements::create,
         events_stream, events_poll,
         admin::connections,
@@ -274,6 +274,7 @@ pub struct Sales {
 pub struct Inventory {
     pub store_id: i64,
     pub inventory: Vec<InventoryRow>,
+    pub rule: crate::db::shop::sales::StockRule,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -285,6 +286,7 @@ pub struct ConversationPage {
 #[derive(Serialize, ToSchema)]
 pub struct InquiryList {
     pub inquiries: Vec<Inquiry>,
+    pub next_before: Option<i64>,
 }
 
 /// One event as SSE `data:` and long-poll carry it.

@@ -42,6 +42,10 @@ pub enum SupportError {
     NotAMember,
     #[error("conversation")]
     NotFound,
+    #[error("inquiry")]
+    NoSuchInquiry,
+    #[error("status must be new, in_progress or closed")]
+    InquiryStatus,
     #[error("the conversation is closed")]
     Closed,
     #[error("too many messages: try again in {0} s")]

@@ -255,3 +255,223 @@ async fn demo_customers_belong_to_stores_and_have_a_history() {
     assert_eq!(chats["conversations"][0]["store_id"], hongdae);
     assert_eq!(chats["conversations"][0]["customer"]["id"], id);
 }
+
+#[tokio::test]
+async fn owners_read_jobs_with_the_next_run_in_local_time_and_the_last_result() {
+    use pointcast::jobs::clock::ManualClock;
+    use std::sync::Arc;
+    let start: chrono::DateTime<chrono::Utc> = "2026-11-21T23:00:00Z".parse().unwrap();
+    let clock = Arc::new(ManualClock::new(start));
+    let app = {
+        let clock = Arc::clone(&clock);
+        spawn_app_with(move |s| s.clock = clock).await
+    };
+    let store = app.store("Hongdae").await;
+    let owner = app.owner("owner.park", &[store]).await;
+
+    // An admin sets 07:30 in Seoul (22:30 UTC the day before).
+    let r = app
+        .client
+        .put(app.url("/api/v1/admin/jobs/optimal-stock"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"schedule": "daily 07:30", "time_zone": "Asia/Seoul"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let run = app
+        .post(
+            "/api/v1/admin/jobs/optimal-stock/run",
+            Some(ADMIN_TOKEN),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(run.status(), StatusCode::CREATED);
+
+    // The owner reads it: UTC and local next run, the last run's outcome.
+    let (status, list) = json_of(&app, "/api/v1/admin/jobs", &owner.token).await;
+    assert_eq!(status, StatusCode::OK);
+    let job = list["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["name"] == "optimal-stock")
+        .unwrap()
+        .clone();
+    assert_eq!(job["time_zone"], "Asia/Seoul");
+    assert_eq!(job["schedule"], "daily 07:30");
+    assert_eq!(job["next_run_at"], "2026-11-22T22:30:00.000Z");
+    assert_eq!(job["next_run_local"], "2026-11-23T07:30:00+09:00");
+    assert_eq!(job["last_run"]["trigger"], "manual");
+    let (status, runs) = json_of(&app, "/api/v1/admin/jobs/optimal-stock/runs", &owner.token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(runs["runs"][0]["id"], job["last_run"]["id"]);
+
+    // Changing or running a job stays with admins; a customer reads nothing.
+    let r = app
+        .client
+        .put(app.url("/api/v1/admin/jobs/optimal-stock"))
+        .bearer_auth(&owner.token)
+        .json(&json!({"schedule": "daily 08:00", "time_zone": "Asia/Seoul"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = app
+        .post(
+            "/api/v1/admin/jobs/optimal-stock/run",
+            Some(&owner.token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let (_, after) = json_of(&app, "/api/v1/admin/jobs/optimal-stock/runs", &owner.token).await;
+    assert_eq!(after["runs"].as_array().unwrap().len(), 1);
+    let kim = app.customer("Kim").await;
+    assert_eq!(
+        json_of(&app, "/api/v1/admin/jobs", &kim.token).await.0,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn admins_move_an_inquiry_through_its_statuses_and_filter_by_them() {
+    let app = spawn_app().await;
+    let send = |subject: &'static str| {
+        let app = &app;
+        async move {
+            let r = app
+                .post(
+                    "/api/v1/inquiries",
+                    None,
+                    &json!({"subject": subject, "message": "안녕하세요", "reply_to": "kim@example.com"}),
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::CREATED);
+            r.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+        }
+    };
+    let (first, second) = (send("환불 문의").await, send("배송").await);
+    let patch = |id: i64, token: &str, body: Value| {
+        let req = app
+            .client
+            .patch(app.url(&format!("/api/v1/inquiries/{id}")))
+            .bearer_auth(token)
+            .json(&body);
+        async move { req.send().await.unwrap() }
+    };
+
+    let r = patch(first, ADMIN_TOKEN, json!({"status": "in_progress"})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let moved: Value = r.json().await.unwrap();
+    assert_eq!(moved["status"], "in_progress");
+    assert_eq!(moved["subject"], "환불 문의");
+    assert!(moved["status_changed_at"].is_string());
+
+    let (_, fresh) = json_of(&app, "/api/v1/inquiries?status=new", ADMIN_TOKEN).await;
+    assert_eq!(fresh["inquiries"].as_array().unwrap().len(), 1);
+    assert_eq!(fresh["inquiries"][0]["id"], second);
+    let (_, busy) = json_of(&app, "/api/v1/inquiries?status=in_progress", ADMIN_TOKEN).await;
+    assert_eq!(busy["inquiries"][0]["id"], first);
+
+    // Refused, changing nothing: a bad status, an unknown inquiry, an owner.
+    let r = patch(first, ADMIN_TOKEN, json!({"status": "done"})).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "invalid_status"
+    );
+    let r = patch(424242, ADMIN_TOKEN, json!({"status": "closed"})).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let store = app.store("Hongdae").await;
+    let owner = app.owner("owner.park", &[store]).await;
+    let r = patch(first, &owner.token, json!({"status": "closed"})).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let (status, _) = json_of(&app, "/api/v1/inquiries?status=done", ADMIN_TOKEN).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, all) = json_of(&app, "/api/v1/inquiries", ADMIN_TOKEN).await;
+    let statuses: Vec<&str> = all["inquiries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["new", "in_progress"]);
+}
+
+#[tokio::test]
+async fn the_inventory_states_its_optimum_rule_and_marks_low_by_it() {
+    let app = spawn_app().await;
+    let store = app.store("Hongdae").await;
+    let owner = app.owner("owner.park", &[store]).await;
+    let kim = app.customer("Kim").await;
+    let mut albums = Vec::new();
+    for title in ["Abbey Road", "Kind of Blue"] {
+        let r = app
+            .post(
+                "/api/v1/products",
+                Some(ADMIN_TOKEN),
+                &json!({"title": title, "artist": "Test Artist", "price": 30000}),
+            )
+            .await;
+        let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let r = app
+            .client
+            .put(app.url(&format!("/api/v1/stores/{store}/stock/{id}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"quantity": 10}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        albums.push(id);
+    }
+    let inventory = format!("/api/v1/stores/{store}/inventory");
+    let (_, before) = json_of(&app, &inventory, &owner.token).await;
+    assert_eq!(before["inventory"][0]["status"], "unknown");
+    assert_eq!(before["inventory"][0]["low"], false);
+    assert_eq!(
+        before["rule"],
+        json!({"formula": "ceil(units sold in the last W days / W * (L + S))",
+               "window_days": 14, "lead_days": 3, "safety_days": 2,
+               "low_when": "quantity < optimal_stock"})
+    );
+
+    // 8 of the first album sell: optimum ceil(8 / 14 * 5) = 3 > 2 left: low.
+    let r = app
+        .client
+        .post(app.url("/api/v1/orders"))
+        .bearer_auth(&kim.token)
+        .header("Idempotency-Key", "buy-8")
+        .json(&json!({"store_id": store, "product_id": albums[0], "quantity": 8}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = app
+        .post(
+            "/api/v1/admin/jobs/optimal-stock/run",
+            Some(ADMIN_TOKEN),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+
+    let (_, after) = json_of(&app, &inventory, &owner.token).await;
+    let rows = after["inventory"].as_array().unwrap();
+    let sold = rows.iter().find(|r| r["product_id"] == albums[0]).unwrap();
+    let idle = rows.iter().find(|r| r["product_id"] == albums[1]).unwrap();
+    assert_eq!(
+        (
+            &sold["quantity"],
+            &sold["optimal_stock"],
+            &sold["status"],
+            &sold["low"]
+        ),
+        (&json!(2), &json!(3), &json!("low"), &json!(true))
+    );
+    assert_eq!(
+        (&idle["optimal_stock"], &idle["status"], &idle["low"]),
+        (&json!(0), &json!("ok"), &json!(false))
+    );
+}

@@ -68,6 +68,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/support/conversations/{id}/close"),
     ("POST", "/api/v1/inquiries"),
     ("GET", "/api/v1/inquiries"),
+    ("PATCH", "/api/v1/inquiries/{id}"),
     ("POST", "/api/v1/announcements"),
     ("GET", "/api/v1/events"),
     ("GET", "/api/v1/events/poll"),
