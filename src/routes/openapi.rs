@@ -413,6 +413,16 @@ fn finish(mut doc: Value) -> Value {
         .and_then(Value::as_object_mut)
     {
         schemas.values_mut().for_each(time_formats);
+        // Every `error.code` the API can send, for clients that translate them.
+        let codes: Vec<&str> = crate::error::ALL_CODES.iter().map(|(c, _)| *c).collect();
+        schemas.insert(
+            "ErrorCode".into(),
+            json!({
+                "type": "string",
+                "description": "Every value `error.code` can take (src/error/codes.rs).",
+                "enum": codes,
+            }),
+        );
     }
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return doc;
