@@ -1,16 +1,13 @@
 use clap::Parser;
 use pointcast::Application;
-use pointcast::cli::{AdminTask, Cli, Command, ResetPasswordArgs};
+use pointcast::cli::{AdminTask, Cli, Command, LogFormat, ResetPasswordArgs};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
-        )
-        .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    init_logs(cli.log_format);
+    match cli.command {
         Command::Serve(args) => {
             let settings = args.into_settings();
             let app = Application::build(settings.clone()).await?;
@@ -70,6 +67,26 @@ async fn reset_password(a: ResetPasswordArgs) -> anyhow::Result<()> {
         ),
     }
     Ok(())
+}
+
+/// The operator's log: on stderr (stdout carries what a command prints, such as the
+/// first start's admin password), colour only when stderr is a terminal, as text
+/// or one JSON object a line. `RUST_LOG` filters (default `info,sqlx=warn`).
+fn init_logs(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+    }
 }
 
 /// The database URL without its password, for logs.

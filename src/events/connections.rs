@@ -89,14 +89,25 @@ impl Connections {
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         info.id = id;
-        tracing::info!(
-            conn = id,
-            user_id = info.user_id,
-            role = info.role.map(Role::as_str),
-            transport = info.transport.as_str(),
-            remote = %info.remote_addr,
-            "connected"
-        );
+        // A long-poll connects and leaves once per poll: those lines are debug.
+        macro_rules! connected {
+            ($level:expr) => {
+                tracing::event!(
+                    $level,
+                    conn = id,
+                    user_id = info.user_id.unwrap_or(0),
+                    role = info.role.map_or("visitor", Role::as_str),
+                    transport = info.transport.as_str(),
+                    remote = %info.remote_addr,
+                    "connected"
+                )
+            };
+        }
+        if info.transport == Transport::LongPoll {
+            connected!(tracing::Level::DEBUG);
+        } else {
+            connected!(tracing::Level::INFO);
+        }
         self.open.insert(id, info);
         Ok(ConnectionGuard {
             registry: Arc::clone(self),
@@ -131,13 +142,23 @@ impl Drop for ConnectionGuard {
                 *n == 0
             });
         if let Some(info) = info {
-            tracing::info!(
-                conn = self.id,
-                user_id = info.user_id,
-                transport = info.transport.as_str(),
-                secs = self.opened.elapsed().as_secs_f64(),
-                "disconnected"
-            );
+            macro_rules! disconnected {
+                ($level:expr) => {
+                    tracing::event!(
+                        $level,
+                        conn = self.id,
+                        user_id = info.user_id.unwrap_or(0),
+                        transport = info.transport.as_str(),
+                        ms = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX),
+                        "disconnected"
+                    )
+                };
+            }
+            if info.transport == Transport::LongPoll {
+                disconnected!(tracing::Level::DEBUG);
+            } else {
+                disconnected!(tracing::Level::INFO);
+            }
         }
     }
 }

@@ -196,7 +196,16 @@ impl Scheduler {
         let finished = self.clock.now();
         self.finish(&job.name, run_id, now, finished, outcome, &summary)
             .await?;
-        tracing::info!(job = %job.name, run = run_id, outcome, "job finished");
+        tracing::info!(
+            target: "pointcast::action",
+            action = "job_run",
+            job = %job.name,
+            run = run_id,
+            trigger,
+            ms = (finished - now).num_milliseconds(),
+            outcome,
+            "job finished"
+        );
         Ok(RunView {
             id: run_id,
             job: job.name.clone(),

@@ -110,6 +110,7 @@ pub async fn open(
     };
     tx.emit_to(&[&customer, &staff], &opened).await?;
     tx.commit().await?;
+    log_message(db, who, &conversation, "conversation opened").await;
     Ok(Opened {
         conversation,
         message,
@@ -144,7 +145,25 @@ pub async fn write(
     };
     tx.emit_to(&[&customer, &staff], &written).await?;
     tx.commit().await?;
+    log_message(db, who, &conversation, "chat message").await;
     Ok(message)
+}
+
+/// The operator's line for a chat message: who wrote, in which conversation, to
+/// which store (never the text: it is the customer's).
+async fn log_message(db: &Db, who: &Principal, c: &Conversation, what: &str) {
+    let login = crate::oplog::who(db, who.user_id).await.login;
+    tracing::info!(
+        target: "pointcast::action",
+        action = "chat_message",
+        by = %who.name,
+        by_login = %login,
+        role = who.role.as_str(),
+        conversation_id = c.id,
+        store_id = c.store_id.unwrap_or(0),
+        outcome = "ok",
+        "{what}"
+    );
 }
 
 /// Either side closes an open conversation; closing twice is a conflict.

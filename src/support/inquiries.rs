@@ -105,6 +105,16 @@ pub async fn submit(
     };
     tx.emit(channel::ADMIN, &received).await?;
     tx.commit().await?;
+    tracing::info!(
+        target: "pointcast::action",
+        action = "inquiry",
+        inquiry_id = id,
+        from = from.map_or("visitor", |p| p.name.as_str()),
+        user_id = from.map_or(0, |p| p.user_id),
+        mailed = admin_email.is_some(),
+        outcome = "ok",
+        "inquiry received"
+    );
     if admin_email.is_some() {
         mailer.notify_one();
     }
@@ -169,6 +179,8 @@ pub async fn set_status(
     }
     tx.commit().await?;
     tracing::info!(
+        target: "pointcast::action",
+        action = "inquiry_status",
         inquiry_id = id,
         status = status.as_str(),
         by = %who.name,

@@ -19,6 +19,7 @@ mod limits;
 mod loyalty;
 mod metrics;
 mod openapi;
+mod oplog;
 mod push;
 pub mod scale;
 mod shop;
