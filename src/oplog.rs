@@ -13,9 +13,21 @@ pub struct Who {
     pub login: String,
 }
 
+/// Whether action lines are written at all (`RUST_LOG=warn` turns them off): when
+/// not, no name is looked up, so a quiet server pays nothing for them.
+pub fn enabled() -> bool {
+    tracing::enabled!(target: "pointcast::action", tracing::Level::INFO)
+}
+
 /// Who `user_id` is; a placeholder when they cannot be read (a log line never
-/// fails the action it reports).
+/// fails the action it reports) or when action lines are off.
 pub async fn who(db: &Db, user_id: i64) -> Who {
+    if !enabled() {
+        return Who {
+            name: String::new(),
+            login: String::new(),
+        };
+    }
     match db.user(user_id).await {
         Ok(Some(u)) => Who {
             login: u.member_no.or(u.login).unwrap_or_default(),
