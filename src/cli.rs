@@ -90,6 +90,9 @@ pub struct ServeArgs {
     /// Streams one user may hold at once.
     #[arg(long, env = "POINTCAST_MAX_STREAMS", default_value_t = 16)]
     pub max_streams: usize,
+    /// Streams anonymous readers from one client address may hold at once.
+    #[arg(long, env = "POINTCAST_MAX_ANONYMOUS_STREAMS", default_value_t = 64)]
+    pub max_anonymous_streams: usize,
     /// Seconds a request's body may take to arrive after its head (408 after).
     #[arg(long, env = "POINTCAST_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout: u64,
@@ -132,6 +135,7 @@ impl ServeArgs {
         s.push.heartbeat = std::time::Duration::from_secs(self.heartbeat_secs.max(1));
         s.push.queue_capacity = self.queue_capacity.max(1);
         s.push.max_streams_per_principal = self.max_streams.max(1);
+        s.push.max_anonymous_per_address = self.max_anonymous_streams.max(1);
         s
     }
 }

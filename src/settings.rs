@@ -62,8 +62,12 @@ pub struct PushSettings {
     pub queue_capacity: usize,
     /// Recent events kept in memory so a fresh cursor resumes without the database.
     pub ring_capacity: usize,
-    /// Streams and waiting long-polls one principal may hold at once.
+    /// Streams and waiting long-polls one signed-in user may hold at once.
     pub max_streams_per_principal: usize,
+    /// Streams and waiting long-polls anonymous readers from one client address
+    /// may hold at once (`--max-anonymous-streams`): larger than a user's, since
+    /// many visitors can share an address.
+    pub max_anonymous_per_address: usize,
     /// How long the log keeps events; older cursors get `stream.reset`.
     pub retention: Duration,
     /// How often old events are pruned.
@@ -87,6 +91,7 @@ impl Default for PushSettings {
             queue_capacity: 1024,
             ring_capacity: 4096,
             max_streams_per_principal: 16,
+            max_anonymous_per_address: 64,
             retention: Duration::from_secs(7 * 24 * 3600),
             prune_interval: Duration::from_secs(600),
             batch_limit: 500,

@@ -12,7 +12,7 @@ use bytes::Bytes;
 
 use super::feed_request;
 use super::protocol::sse::{self as protocol, Heartbeat};
-use crate::auth::MaybePrincipal;
+use crate::auth::stream::MaybeCaller;
 use crate::error::ApiError;
 use crate::events::connections::Transport;
 use crate::events::feed::Feed;
@@ -24,14 +24,14 @@ use crate::state::AppState;
 pub async fn stream(
     state: web::Data<AppState>,
     req: HttpRequest,
-    principal: MaybePrincipal,
+    caller: MaybeCaller,
     query: web::Query<StreamQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(p) = &principal.0 {
-        tracing::Span::current().record("user_id", p.user_id);
+    if let Some(c) = &caller.0 {
+        tracing::Span::current().record("user_id", c.principal.user_id);
     }
     let push = &state.settings.push;
-    let request = feed_request(&req, principal.0, query.into_inner());
+    let request = feed_request(&req, caller.0, query.into_inner());
     let (feed, opening) = Feed::open(&state.feeds, request, Transport::Sse).await?;
     let preamble = protocol::preamble(&feed, &opening, push.retry);
     let heartbeat = Heartbeat::new(push.heartbeat);

@@ -18,6 +18,7 @@ mod metrics;
 mod openapi;
 mod push;
 pub mod scale;
+mod sessions;
 mod shop;
 mod smtp_sink;
 mod stores;
