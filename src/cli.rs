@@ -104,6 +104,16 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub cors_origins: Vec<String>,
+    /// A reverse proxy (address or CIDR block, e.g. 10.0.0.0/8) whose `Forwarded` /
+    /// `X-Forwarded-For` headers name the client; repeat for more. None by default:
+    /// the client is the connection's peer.
+    #[arg(
+        long = "trusted-proxy",
+        env = "POINTCAST_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = crate::net::parse_proxy
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// IANA time zone new stores start in (what "today" means for their daily grant
     /// cap), e.g. Asia/Seoul.
     #[arg(long, env = "POINTCAST_TIME_ZONE", default_value = "UTC", value_parser = parse_tz)]
@@ -129,6 +139,7 @@ impl ServeArgs {
             workers: self.workers,
             request_timeout: std::time::Duration::from_secs(self.request_timeout.max(1)),
             cors_origins: self.cors_origins,
+            trusted_proxies: self.trusted_proxies,
             time_zone: self.time_zone,
             ..Settings::default()
         };

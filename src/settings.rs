@@ -40,6 +40,9 @@ pub struct Settings {
     /// Exact origins (`https://shop.example`) allowed to call the API from a
     /// browser; empty (the default) allows none. See [`crate::cors`].
     pub cors_origins: Vec<String>,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` are believed
+    /// (`--trusted-proxy`); empty (the default) believes none. See [`crate::net`].
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub push: PushSettings,
     pub login_throttle: ThrottleSettings,
     /// The scheduler's clock; tests put a [`crate::jobs::clock::ManualClock`] here.
@@ -168,6 +171,7 @@ impl Default for Settings {
             max_body_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(30),
             cors_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             push: PushSettings::default(),
             login_throttle: ThrottleSettings::default(),
             clock: Arc::new(SystemClock),

@@ -37,7 +37,7 @@ pub fn feed_request(req: &HttpRequest, caller: Option<Caller>, query: StreamQuer
             .headers()
             .get("last-event-id")
             .map(|v| v.to_str().unwrap_or("?").to_string()),
-        remote: req.peer_addr().map(|a| a.ip()),
+        remote: crate::net::client_ip(req),
         principal,
         session,
         query,

@@ -16,6 +16,7 @@ mod limits;
 mod loyalty;
 mod metrics;
 mod openapi;
+mod proxy;
 mod push;
 pub mod scale;
 mod sessions;

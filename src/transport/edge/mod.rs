@@ -145,6 +145,12 @@ pub async fn feed_request(
         tracing::Span::current().record("user_id", c.principal.user_id);
     }
     let (principal, session) = caller.map_or((None, None), |c| (Some(c.principal), c.session));
+    let remote = crate::net::client_addr(
+        &state.settings.trusted_proxies,
+        remote,
+        head.forwarded.as_deref(),
+        head.x_forwarded_for.as_deref(),
+    );
     Ok(FeedRequest {
         cursor_header: head.last_event_id,
         remote,

@@ -22,7 +22,7 @@ use crate::events::feed::{Feed, FeedError, Opening};
 pub const HEADERS: [(&str, &str); 4] = [
     ("content-type", "text/event-stream"),
     ("content-encoding", "identity"),
-    ("cache-control", "no-cache, no-store"),
+    ("cache-control", "no-cache, no-store, no-transform"),
     ("x-accel-buffering", "no"),
 ];
 
