@@ -61,6 +61,10 @@ pub struct PushSettings {
     pub heartbeat: Duration,
     /// The `retry:` hint sent to EventSource clients.
     pub retry: Duration,
+    /// At shutdown each stream is told to come back after `retry` plus a random
+    /// share of this window, so that a restarted instance's clients do not all
+    /// reconnect in the same instant.
+    pub restart_spread: Duration,
     /// Events a subscriber may have queued before it is cut off.
     pub queue_capacity: usize,
     /// Recent events kept in memory so a fresh cursor resumes without the database.
@@ -91,6 +95,7 @@ impl Default for PushSettings {
         Self {
             heartbeat: Duration::from_secs(15),
             retry: Duration::from_secs(3),
+            restart_spread: Duration::from_secs(10),
             queue_capacity: 1024,
             ring_capacity: 4096,
             max_streams_per_principal: 16,

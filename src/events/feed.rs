@@ -298,6 +298,12 @@ impl Feed {
         }
     }
 
+    /// Whether the server is stopping (the feed ended for that reason): a stream
+    /// then says when to come back (`protocol::sse::farewell`).
+    pub fn shutting_down(&self) -> bool {
+        self.feeds.hub.shutdown_token().is_cancelled()
+    }
+
     /// The token that fires when this feed is cut (overflow or shutdown).
     pub fn cut_token(&self) -> tokio_util::sync::CancellationToken {
         self.subscription.cut().clone()

@@ -36,17 +36,25 @@ pub async fn stream(
     let preamble = protocol::preamble(&feed, &opening, push.retry);
     let heartbeat = Heartbeat::new(push.heartbeat);
     let timer = Box::pin(heartbeat.timer());
+    let (retry, spread) = (push.retry, push.restart_spread);
     let body = futures_util::stream::unfold(
-        (feed, Some(preamble), timer, heartbeat),
-        |(mut feed, mut first, mut timer, mut heartbeat)| async move {
+        (feed, Some(preamble), timer, heartbeat, false),
+        move |(mut feed, mut first, mut timer, mut heartbeat, done)| async move {
+            if done {
+                return None;
+            }
             if let Some(bytes) = first.take() {
-                let next = (feed, None, timer, heartbeat);
+                let next = (feed, None, timer, heartbeat, false);
                 return Some((Ok::<_, std::convert::Infallible>(bytes), next));
             }
             let bytes = loop {
                 tokio::select! {
                     next = feed.next(true) => {
-                        let first = protocol::first_event(next)?;
+                        let Some(first) = protocol::first_event(next) else {
+                            // The server stops: say when to come back, then end.
+                            let bye = feed.shutting_down().then(|| protocol::farewell(retry, spread))?;
+                            return Some((Ok(bye), (feed, None, timer, heartbeat, true)));
+                        };
                         heartbeat.wrote();
                         break protocol::with_ready(first, &mut feed).await;
                     }
@@ -57,7 +65,7 @@ pub async fn stream(
                     }
                 }
             };
-            Some((Ok(bytes), (feed, None::<Bytes>, timer, heartbeat)))
+            Some((Ok(bytes), (feed, None::<Bytes>, timer, heartbeat, false)))
         },
     );
     Ok(response().streaming(body))

@@ -3,6 +3,7 @@
 //! open streams and waiting polls within a second, on both the lean path and
 //! actix, on every instance; a reconnect then gets 401. Also stream tickets.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -479,4 +480,61 @@ async fn a_stream_opened_with_a_ticket_ends_with_its_session() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+// Restarts without storms.
+
+#[tokio::test]
+async fn at_shutdown_streams_get_a_spread_out_retry_and_polls_answer_at_once() {
+    let app = spawn_app_with(|s| {
+        s.push.retry = Duration::from_millis(1000);
+        s.push.restart_spread = Duration::from_millis(5000);
+    })
+    .await;
+    let user = app.customer("Seo").await;
+    let mut open = Vec::new();
+    for path in [Path::Lean, Path::Actix, Path::Lean, Path::Actix, Path::Lean] {
+        open.push(Open::stream(app.port, &user.token, path).await);
+    }
+    let auth = format!("Authorization: Bearer {}\r\n", user.token);
+    let mut poll = Open::start(
+        app.port,
+        "/api/v1/events/poll?timeout=30",
+        &auth,
+        Path::Lean,
+    )
+    .await;
+    wait_connections(&app, 6).await;
+
+    let stop = app.shutdown.clone();
+    let since = Instant::now();
+    tokio::spawn(async move { stop.stop().await });
+    assert!(
+        poll.ends_within(WITHIN).await,
+        "the waiting poll answers at once"
+    );
+    assert!(poll.text().starts_with("HTTP/1.1 200"), "{}", poll.text());
+    let mut retries = BTreeSet::new();
+    for o in &mut open {
+        assert!(o.ends_within(Duration::from_secs(2)).await, "{:?}", o.path);
+        let text = o.text();
+        let after_open = &text[text.find("stream.open").unwrap()..];
+        let at = after_open.rfind("retry: ").unwrap_or_else(|| {
+            panic!(
+                "{:?}: no farewell retry in {after_open:?} ({:?})",
+                o.path,
+                since.elapsed()
+            )
+        });
+        let ms: u64 = after_open[at + 7..]
+            .split('\n')
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!((1000..=6000).contains(&ms), "{ms}");
+        retries.insert(ms);
+    }
+    assert!(retries.len() > 1, "spread out, not all {retries:?}");
 }

@@ -87,6 +87,14 @@ pub fn preamble(feed: &Feed, opening: &Opening, retry: Duration) -> Bytes {
     out.freeze()
 }
 
+/// What a stream ends with when the server stops: a `retry:` of `base` plus a
+/// random share of `spread`, so that the clients of an instance that restarts come
+/// back spread over that window instead of all at once.
+pub fn farewell(base: Duration, spread: Duration) -> Bytes {
+    let extra = rand::random_range(0..=spread.as_millis() as u64);
+    Bytes::from(format!("retry: {}\n\n", base.as_millis() as u64 + extra))
+}
+
 /// The event [`Feed::next`] gave, or `None` when the feed is cut (overflow or
 /// shutdown) or failed: the stream ends and the client resumes.
 pub fn first_event(next: Result<Option<Arc<Event>>, FeedError>) -> Option<Arc<Event>> {
