@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// SMTP server for inquiry mail, e.g. smtp://127.0.0.1:2525
     #[arg(long, env = "POINTCAST_SMTP_URL")]
     pub smtp_url: Option<String>,
+    /// The From of inquiry mail, e.g. "Gangnam Records <help@shop.example>" (the
+    /// name may be Korean).
+    #[arg(long, env = "POINTCAST_MAIL_FROM")]
+    pub mail_from: Option<String>,
     /// Address inquiries are mailed to.
     #[arg(long, env = "POINTCAST_ADMIN_EMAIL")]
     pub admin_email: Option<String>,
@@ -143,6 +147,9 @@ impl ServeArgs {
             time_zone: self.time_zone,
             ..Settings::default()
         };
+        if let Some(from) = self.mail_from.filter(|f| !f.trim().is_empty()) {
+            s.mail.from = from;
+        }
         s.push.heartbeat = std::time::Duration::from_secs(self.heartbeat_secs.max(1));
         s.push.queue_capacity = self.queue_capacity.max(1);
         s.push.max_streams_per_principal = self.max_streams.max(1);

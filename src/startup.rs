@@ -114,6 +114,7 @@ impl Application {
         let mail_wake = Arc::new(Notify::new());
         if let (Some(url), Some(_)) = (&settings.smtp_url, &settings.admin_email) {
             let target = mail::SmtpTarget::parse(url)?;
+            mail::check_from(&settings.mail.from)?;
             let (db, wake, mail) = (db.clone(), Arc::clone(&mail_wake), settings.mail.clone());
             tokio::spawn(mail::run(db, target, mail, wake, shutdown.clone()));
         }

@@ -14,6 +14,7 @@ mod jobs;
 mod lifecycle;
 mod limits;
 mod loyalty;
+mod mail;
 mod metrics;
 mod openapi;
 mod proxy;
