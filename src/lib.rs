@@ -29,7 +29,8 @@
 //!   default); [`ratelimit`]: the token buckets behind every limit.
 //! - [`oplog`]: names for the operator's log of business actions.
 //! - [`time`]: how timestamps are stored and shown; [`metrics`]: `/metrics` and
-//!   the request log; [`mail`]: sends the outbox over SMTP.
+//!   the request log; [`mail`]: sends the outbox over SMTP; [`net`]: the client's
+//!   address behind trusted proxies.
 //! - [`demo`]: `serve --demo` data; [`client`]: the `pointcast shop` terminal
 //!   client.
 
@@ -49,6 +50,7 @@ pub mod jobs;
 pub mod mail;
 pub mod metrics;
 pub mod mileage;
+pub mod net;
 pub mod oplog;
 pub mod ratelimit;
 pub mod routes;
