@@ -8,6 +8,7 @@ mod auth;
 mod controls;
 mod cors;
 mod edge;
+mod edge_strict;
 mod expiry;
 mod faults;
 mod jobs;
