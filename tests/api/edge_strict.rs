@@ -97,6 +97,10 @@ async fn connections_reading_heads_are_bounded_and_wait_their_turn() {
     let app = spawn_app_with(|s| s.push.max_unfinished_heads = 2).await;
     let silent_a = connect(app.port).await;
     let _silent_b = connect(app.port).await;
+    // Pacing only: the server's tasks for the two silent connections take their
+    // permits before the third connection's task starts (nothing observable to
+    // wait on: they send nothing).
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let mut third = connect(app.port).await;
     third
         .write_all(b"GET /api/v1/events/poll?topics=products&timeout=0 HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -346,4 +350,31 @@ async fn a_stream_after_a_page_is_lean_and_its_slot_is_free_within_a_second_of_t
         drop(again);
         assert!(eventually(|| async { app.connection_count().await == 0 }).await);
     }
+}
+
+/// A stream actix keeps (HTTP/1.0 here) also ends when its client closes, not at
+/// the next heartbeat.
+#[tokio::test]
+async fn a_stream_actix_serves_frees_its_slot_when_the_client_closes() {
+    let app = spawn_app_with(|s| s.push.heartbeat = Duration::from_secs(60)).await;
+    let kim = app.customer("Kim").await;
+    let mut io = connect(app.port).await;
+    let request = format!(
+        "GET /api/v1/events?topics= HTTP/1.0\r\nAuthorization: Bearer {}\r\n\r\n",
+        kim.token
+    );
+    io.write_all(request.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let text = read_until(&mut io, &mut got, "event: stream.open").await;
+    assert!(text.starts_with("HTTP/1.0 200 OK"), "{text}");
+    assert_eq!(app.connection_count().await, 1);
+    let closed = Instant::now();
+    io.shutdown().await.unwrap();
+    drop(io);
+    assert!(eventually(|| async { app.connection_count().await == 0 }).await);
+    assert!(
+        closed.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        closed.elapsed()
+    );
 }

@@ -130,6 +130,19 @@ pub fn decide(buf: &[u8]) -> Decision {
     Decision::Actix { len, body: length }
 }
 
+/// Whether the request at the start of `buf` is a `GET` of the stream route
+/// (whichever path serves it).
+pub fn names_stream(buf: &[u8]) -> bool {
+    let Some(target) = buf.strip_prefix(b"GET ") else {
+        return false;
+    };
+    let end = target
+        .iter()
+        .position(|&b| b == b' ' || b == b'\r' || b == b'\n')
+        .unwrap_or(target.len());
+    super::route_of(&target[..end]) == Route::Stream
+}
+
 /// actix's answer to a head that did not arrive within [`HEAD_TIMEOUT`].
 pub fn timeout_response() -> Vec<u8> {
     let mut out = Vec::with_capacity(128);

@@ -55,6 +55,9 @@ pub struct Wire {
     /// How many at the start of `buf` are actix's.
     ready: usize,
     at: At,
+    /// The request actix serves is a stream (one the lean path does not take:
+    /// HTTP/1.0, `Expect`, a large head...): the client's close ends it.
+    stream: bool,
     back: Handback,
 }
 
@@ -67,6 +70,7 @@ impl Wire {
             buf,
             ready: 0,
             at: At::Head,
+            stream: false,
             back,
         }
     }
@@ -94,6 +98,19 @@ impl Wire {
     }
 }
 
+impl Wire {
+    /// The client's end of stream, as actix is to see it. actix lets a client that
+    /// half-closes keep its response (`h1_allow_half_closed`, which the hand-over
+    /// needs); but a stream's client that closes is gone, so for a stream the end
+    /// is an error, which ends the response and frees its slot at once.
+    fn end(&self) -> Poll<io::Result<()>> {
+        if self.stream {
+            return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()));
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
 impl AsyncRead for Wire {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -116,7 +133,14 @@ impl AsyncRead for Wire {
             match this.at {
                 At::Handing => return Poll::Ready(Ok(())),
                 At::Through if !this.buf.is_empty() => this.ready = this.buf.len(),
-                At::Through => return this.io()?.poll_read(cx, out),
+                At::Through => {
+                    let before = out.filled().len();
+                    ready!(this.io()?.poll_read(cx, out))?;
+                    if out.filled().len() == before {
+                        return this.end();
+                    }
+                    return Poll::Ready(Ok(()));
+                }
                 At::Body(0) => this.at = At::Head,
                 At::Body(n) if !this.buf.is_empty() => {
                     let k = (this.buf.len() as u64).min(n);
@@ -125,7 +149,7 @@ impl AsyncRead for Wire {
                 }
                 At::Body(n) => {
                     if !ready!(this.fill(cx, n.min(64 * 1024) as usize))? {
-                        return Poll::Ready(Ok(()));
+                        return this.end();
                     }
                 }
                 At::Head => match head::decide(&this.buf) {
@@ -134,16 +158,20 @@ impl AsyncRead for Wire {
                             // A partial head and then the end: actix sees it all.
                             this.at = At::Through;
                             if this.buf.is_empty() {
-                                return Poll::Ready(Ok(()));
+                                return this.end();
                             }
                         }
                     }
                     Decision::Lean { .. } => this.at = At::Handing,
                     Decision::Actix { len, body } => {
+                        this.stream = head::names_stream(&this.buf);
                         this.ready = len;
                         this.at = At::Body(body);
                     }
-                    Decision::Through => this.at = At::Through,
+                    Decision::Through => {
+                        this.stream = head::names_stream(&this.buf);
+                        this.at = At::Through;
+                    }
                 },
             }
         }
