@@ -51,7 +51,10 @@ pub fn credential(headers: &HeaderMap, events_query: Option<&str>) -> Option<Cre
     }
     web::Query::<AccessToken>::from_query(events_query?)
         .ok()
-        .and_then(|q| q.into_inner().access_token)
+        .and_then(|q| {
+            let q = q.into_inner();
+            q.access_token.or(q.ticket)
+        })
         .map(Credential::Token)
 }
 
@@ -109,6 +112,8 @@ fn percent_decoded(s: &str) -> String {
 #[derive(serde::Deserialize)]
 struct AccessToken {
     access_token: Option<String>,
+    /// A stream ticket ([`super::stream`]), never a session token.
+    ticket: Option<String>,
 }
 
 /// The principal a credential names; `None` without one; 401 for one that does
@@ -120,8 +125,8 @@ pub async fn principal_for(
     let Some(Credential::Token(token)) = credential else {
         return Ok(None);
     };
-    match state.db.principal_by_token(&token).await? {
-        Some(p) => Ok(Some(p)),
+    match super::stream::session_of(state, &token).await? {
+        Some(c) => Ok(Some(c.principal)),
         None => Err(ApiError::Unauthorized("invalid or expired token")),
     }
 }

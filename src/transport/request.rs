@@ -8,7 +8,8 @@ use std::net::{IpAddr, SocketAddr};
 use actix_web::http::header::{CONTENT_LENGTH, HeaderMap, TRANSFER_ENCODING};
 use actix_web::web;
 
-use crate::auth::extract::{credential, principal_for};
+use crate::auth::extract::{Credential, credential};
+use crate::auth::stream::stream_caller;
 use crate::error::ApiError;
 use crate::events::feed::FeedRequest;
 use crate::events::params::StreamQuery;
@@ -28,23 +29,43 @@ pub async fn feed_request(
     let parsed = web::Query::<StreamQuery>::from_query(query)
         .map_err(|e| ApiError::bad_request("bad_query", e.to_string()))?
         .into_inner();
-    let principal = principal_for(state, credential(headers, Some(query))).await?;
-    if let Some(p) = &principal {
-        tracing::Span::current().record("user_id", p.user_id);
+    let token = credential(headers, Some(query)).map(|Credential::Token(t)| t);
+    let caller = stream_caller(state, token).await?;
+    if let Some(c) = &caller {
+        tracing::Span::current().record("user_id", c.principal.user_id);
     }
+    let (principal, session) = caller.map_or((None, None), |c| (Some(c.principal), c.session));
     Ok(FeedRequest {
         cursor_header: headers
             .get("last-event-id")
             .map(|v| v.to_str().unwrap_or("?").to_string()),
-        remote: client_addr(peer, headers),
+        remote: client_addr(state, peer, headers),
         principal,
+        session,
         query: parsed,
     })
 }
 
-/// The client's address for caps, the connection list and logs: the peer's.
-pub fn client_addr(peer: Option<SocketAddr>, _headers: &HeaderMap) -> Option<IpAddr> {
-    peer.map(|a| a.ip())
+/// The client's address for caps, the connection list and logs: the peer's, or
+/// what a trusted proxy forwarded ([`crate::net::client_addr`]).
+pub fn client_addr(
+    state: &AppState,
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+) -> Option<IpAddr> {
+    let header = |name: &str| {
+        let values: Vec<&str> = headers
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        (!values.is_empty()).then(|| values.join(","))
+    };
+    crate::net::client_addr(
+        &state.settings.trusted_proxies,
+        peer.map(|a| a.ip()),
+        header("forwarded").as_deref(),
+        header("x-forwarded-for").as_deref(),
+    )
 }
 
 /// Streams and polls take no body: a `Content-Length` other than 0, or any

@@ -31,13 +31,24 @@ pub async fn stream(
     let timer = Box::pin(heartbeat.timer());
     let first =
         futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(preamble) });
+    let (retry, spread) = (push.retry, push.restart_spread);
     let rest = futures_util::stream::unfold(
-        (feed, timer, heartbeat),
-        |(mut feed, mut timer, mut heartbeat)| async move {
+        (feed, timer, heartbeat, false),
+        move |(mut feed, mut timer, mut heartbeat, done)| async move {
+            if done {
+                return None;
+            }
             let gone = std::future::pending();
-            let (bytes, _) =
-                protocol::next_chunk(&mut feed, &mut heartbeat, timer.as_mut(), gone).await?;
-            Some((Ok(bytes), (feed, timer, heartbeat)))
+            let Some((bytes, _)) =
+                protocol::next_chunk(&mut feed, &mut heartbeat, timer.as_mut(), gone).await
+            else {
+                // The server stops: say when to come back, then end.
+                let bye = feed
+                    .shutting_down()
+                    .then(|| protocol::farewell(retry, spread))?;
+                return Some((Ok(bye), (feed, timer, heartbeat, true)));
+            };
+            Some((Ok(bytes), (feed, timer, heartbeat, false)))
         },
     );
     use futures_util::StreamExt;

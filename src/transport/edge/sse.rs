@@ -50,6 +50,10 @@ pub async fn serve(
     extra: usize,
 ) {
     let heartbeat = Heartbeat::new(state.settings.push.heartbeat);
+    let (state_retry, state_spread) = (
+        state.settings.push.retry,
+        state.settings.push.restart_spread,
+    );
     let peer = io.peer_addr().ok();
     // Boxed: authorising and opening need far more state than streaming, and that
     // state (the request head included) is freed before the stream starts.
@@ -58,7 +62,8 @@ pub async fn serve(
     };
     // By reference: moved into `pump`, the socket and feed would take their space
     // twice in this future.
-    pump(&mut io, &mut feed, heartbeat, extra).await;
+    let farewell = (state_retry, state_spread);
+    pump(&mut io, &mut feed, heartbeat, extra, farewell).await;
 }
 
 /// Opens the feed and writes the response head and preamble; or writes the error
@@ -118,7 +123,13 @@ fn stream_head(cors: &str) -> Vec<u8> {
 /// Streams until the client goes (or sends too much), the feed is cut, or a write
 /// fails; what to write next comes from [`protocol::next_chunk`], the loop step
 /// both paths share.
-async fn pump(io: &mut TcpStream, feed: &mut Feed, mut heartbeat: Heartbeat, extra: usize) {
+async fn pump(
+    io: &mut TcpStream,
+    feed: &mut Feed,
+    mut heartbeat: Heartbeat,
+    extra: usize,
+    (retry, spread): (std::time::Duration, std::time::Duration),
+) {
     let cut = feed.cut_token();
     let beat = heartbeat.timer();
     tokio::pin!(beat);
@@ -133,6 +144,11 @@ async fn pump(io: &mut TcpStream, feed: &mut Feed, mut heartbeat: Heartbeat, ext
         if !write_frame(io, &bytes, &cut).await {
             break;
         }
+    }
+    if feed.shutting_down() {
+        // The server stops: say when to come back (best effort: the client may
+        // be gone already).
+        let _ = io.try_write(&protocol::farewell(retry, spread));
     }
     let _ = io.shutdown().await;
 }
