@@ -10,6 +10,7 @@ mod console;
 mod controls;
 mod cors;
 mod edge;
+mod edge_strict;
 mod error_codes;
 mod expiry;
 mod faults;
