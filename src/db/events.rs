@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use anyhow::Context;
 use sqlx::{AnyConnection, Row};
 
+use super::writer::Finish;
 use super::{Backend, Db};
 use crate::events::Payload;
 use crate::time::now_millis;
@@ -143,10 +144,15 @@ impl EventLog<'_> {
         );
         let (channels, event_type) = (channels.to_vec(), P::TYPE);
         let tailing = self.db.publication.is_tailing();
-        // A task of its own for the same reason as a transaction's commit: a
-        // caller that goes away must not leave a commit uncounted.
+        // A task of its own: a caller that goes away mid-statement must not drop
+        // a turn without a savepoint after its statement ran (the writer would
+        // have to fail the whole batch to undo it).
         let db = self.db.clone();
         let (last, ticket) = tokio::spawn(async move {
+            let Some(group) = &db.group else {
+                anyhow::bail!("this handle has no SQLite writer");
+            };
+            let mut seat = group.seat(false).await?;
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(event_type)
                 .bind(at)
@@ -155,7 +161,7 @@ impl EventLog<'_> {
             for c in &channels {
                 q = q.bind(c.as_str());
             }
-            let rows = q.fetch_all(&db.writer).await.context("appending events")?;
+            let rows = q.fetch_all(seat.conn()).await.context("appending events")?;
             // RETURNING gives rows in no promised order; the tailer wants ids'.
             let mut events = rows
                 .iter()
@@ -171,11 +177,22 @@ impl EventLog<'_> {
                 .collect::<Result<Vec<_>, sqlx::Error>>()?;
             events.sort_unstable_by_key(|e| e.id);
             let last = events.last().map_or(0, |e| e.id);
-            // No row (the recipient does not exist): nothing was written, so
-            // nothing waits for a sync.
-            let ticket = (last > 0)
-                .then(|| db.count_commit(events, tailing))
-                .flatten();
+            if last == 0 {
+                // No row (the recipient does not exist): nothing was written, so
+                // nothing waits for a sync.
+                seat.finish(Finish::Nothing);
+                return Ok((0, None));
+            }
+            let (done, committed) = tokio::sync::oneshot::channel();
+            seat.finish(Finish::Commit {
+                events,
+                sessions: Vec::new(),
+                done,
+            });
+            let ticket = committed
+                .await
+                .context("the database writer stopped")?
+                .map_err(|e| anyhow::anyhow!("committing: {e}"))?;
             Ok::<_, anyhow::Error>((last, ticket))
         })
         .await

@@ -30,6 +30,7 @@ pub mod shop;
 pub mod stores;
 pub mod support;
 pub mod users;
+mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -70,10 +71,13 @@ const APPEND_LOCK_KEY: i64 = 0x706f_696e_7463;
 pub struct Db {
     /// Reads. On SQLite several connections read the WAL concurrently.
     reader: AnyPool,
-    /// Writes. On SQLite a pool of exactly one connection: SQLite has one writer, and
-    /// queueing for the pool is cheaper and fairer than `SQLITE_BUSY` retries.
-    /// On PostgreSQL the same pool as `reader`.
+    /// Writes on PostgreSQL (the same pool as `reader`). On SQLite a pool of one
+    /// connection that runs the migrations and is then closed: [`Db::group`]
+    /// owns the write connection from then on.
     writer: AnyPool,
+    /// SQLite's group-commit writer ([`writer`]): one connection, many requests'
+    /// work per transaction. `None` on PostgreSQL (and in the writer's own handle).
+    group: Option<Arc<writer::Writer>>,
     backend: Backend,
     url: Arc<str>,
     /// SQLite's group commit (none for PostgreSQL, whose `COMMIT` is durable, and
@@ -129,6 +133,7 @@ impl Db {
             writer,
             backend,
             url: url.into(),
+            group: None,
             wal_sync: None,
             publication,
             sessions: Arc::default(),
@@ -144,6 +149,13 @@ impl Db {
             let sync = durable::WalSync::new(path, head, Arc::clone(&db.publication));
             durable::WalSync::start(&sync).context("starting the WAL sync thread")?;
             db.wal_sync = Some(sync);
+        }
+        if backend == Backend::Sqlite {
+            // From here on one connection writes, owned by the group writer.
+            db.writer.close().await;
+            let conn = writer::reopen(&db.url).await?;
+            let group = writer::Writer::start(conn, db.url.to_string(), db.clone());
+            db.group = Some(Arc::new(group));
         }
         Ok(db)
     }
@@ -186,14 +198,24 @@ impl Db {
     /// Starts a write transaction. Append events with [`Tx::emit`] and finish with
     /// [`Tx::commit`]; dropping it rolls back.
     pub async fn begin(&self) -> anyhow::Result<Tx> {
+        self.begin_with(true).await
+    }
+
+    /// Starts a write transaction; on SQLite without a savepoint of its own when
+    /// it is one statement (see [`writer`]).
+    async fn begin_with(&self, savepoint: bool) -> anyhow::Result<Tx> {
         let started = std::time::Instant::now();
-        let tx = self
-            .writer
-            .begin()
-            .await
-            .context("beginning a transaction")?;
+        let conn = match &self.group {
+            Some(group) => TxConn::Turn(group.seat(savepoint).await?),
+            None => TxConn::Pg(
+                self.writer
+                    .begin()
+                    .await
+                    .context("beginning a transaction")?,
+            ),
+        };
         Ok(Tx {
-            tx,
+            conn,
             db: self.clone(),
             appended: Vec::new(),
             sessions_changed: Vec::new(),
@@ -203,6 +225,9 @@ impl Db {
 
     /// Closes both pools (graceful shutdown).
     pub async fn close(&self) {
+        if let Some(group) = &self.group {
+            group.close().await;
+        }
         self.writer.close().await;
         self.reader.close().await;
     }
@@ -210,7 +235,7 @@ impl Db {
 
 /// A write transaction that may append events to the log.
 pub struct Tx {
-    tx: sqlx::Transaction<'static, Any>,
+    conn: TxConn,
     db: Db,
     /// The events appended in this transaction, in id order.
     appended: Vec<StoredEvent>,
@@ -219,10 +244,21 @@ pub struct Tx {
     started: std::time::Instant,
 }
 
+/// Where a transaction's statements go.
+enum TxConn {
+    /// PostgreSQL: a transaction of its own on a pooled connection.
+    Pg(sqlx::Transaction<'static, Any>),
+    /// SQLite: a turn on the group writer's connection, inside its batch.
+    Turn(writer::Seat),
+}
+
 impl Tx {
     /// The connection, for the area modules' statements.
     pub fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+        match &mut self.conn {
+            TxConn::Pg(tx) => tx,
+            TxConn::Turn(seat) => seat.conn(),
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -279,11 +315,11 @@ impl Tx {
         if self.appended.is_empty() && self.db.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(APPEND_LOCK_KEY)
-                .execute(&mut *self.tx)
+                .execute(self.conn())
                 .await
                 .context("taking the event append lock")?;
         }
-        let event = events::insert(&mut self.tx, channel, event_type, data).await?;
+        let event = events::insert(self.conn(), channel, event_type, data).await?;
         let id = event.id;
         self.appended.push(event);
         Ok(id)
@@ -297,7 +333,7 @@ impl Tx {
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(SESSIONS_CHANNEL)
                 .bind(user_id.to_string())
-                .execute(&mut *self.tx)
+                .execute(self.conn())
                 .await
                 .context("notifying other instances of a session change")?;
         }
@@ -313,12 +349,12 @@ impl Tx {
         if !self.appended.is_empty() && self.db.backend == Backend::Postgres {
             sqlx::query("SELECT pg_notify($1, '')")
                 .bind(NOTIFY_CHANNEL)
-                .execute(&mut *self.tx)
+                .execute(self.conn())
                 .await
                 .context("notifying other instances")?;
         }
         let Tx {
-            tx,
+            conn,
             db,
             appended: events,
             sessions_changed,
@@ -326,6 +362,25 @@ impl Tx {
         } = self;
         let last = events.last().map_or(0, |e| e.id);
         let tailing = db.publication.is_tailing();
+        let tx = match conn {
+            TxConn::Pg(tx) => tx,
+            TxConn::Turn(seat) => {
+                // The writer commits it with its batch and counts that commit
+                // for the WAL sync; it runs on whether or not this caller waits.
+                let (done, committed) = tokio::sync::oneshot::channel();
+                seat.finish(writer::Finish::Commit {
+                    events,
+                    sessions: sessions_changed,
+                    done,
+                });
+                let ticket = committed
+                    .await
+                    .context("the database writer stopped")?
+                    .map_err(|e| anyhow::anyhow!("committing: {e}"))?;
+                db.settle(ticket, last, tailing, started).await;
+                return Ok(());
+            }
+        };
         // The commit and what must follow it run as a task of their own: a caller
         // that goes away mid-commit (a client hanging up) must not leave a commit
         // uncounted, or its events would wait for the next commit to be synced,
@@ -405,6 +460,12 @@ fn normalise_url(url: &str) -> anyhow::Result<(Backend, String)> {
     }
 }
 
+/// What every SQLite connection runs first. synchronous=NORMAL: a commit does not
+/// fsync by itself; `durable` syncs the WAL once for every group of commits before
+/// any of them is answered. busy_timeout covers the readers' rare checkpoint waits.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
+     PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+
 async fn sqlite_pool(url: &str, size: u32) -> anyhow::Result<AnyPool> {
     AnyPoolOptions::new()
         .max_connections(size)
@@ -415,14 +476,7 @@ async fn sqlite_pool(url: &str, size: u32) -> anyhow::Result<AnyPool> {
         .test_before_acquire(false)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
-                // synchronous=NORMAL: a commit does not fsync by itself; `durable`
-                // syncs the WAL once for every group of commits before any of them
-                // is answered. busy_timeout covers the readers' rare checkpoint waits.
-                conn.execute(sqlx::raw_sql(
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
-                     PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;",
-                ))
-                .await?;
+                conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
                 Ok(())
             })
         })
