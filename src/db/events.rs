@@ -204,12 +204,16 @@ impl EventLog<'_> {
     /// Every durable event after `after` (see [`Db::durable_event`]), on any
     /// channel, oldest first, at most `limit`. The tailer feeds the hub with this.
     pub async fn after(self, after: i64, limit: usize) -> anyhow::Result<Vec<StoredEvent>> {
+        let bound = match self.db.backend {
+            Backend::Postgres => self.db.horizon.advance(self.db.reader()).await?,
+            Backend::Sqlite => self.db.durable_event(),
+        };
         let rows = sqlx::query(
             "SELECT id, channel, type, at, data FROM events WHERE id > $1 AND id <= $2 \
              ORDER BY id LIMIT $3",
         )
         .bind(after)
-        .bind(self.db.durable_event())
+        .bind(bound)
         .bind(limit as i64)
         .fetch_all(self.db.reader())
         .await
@@ -262,6 +266,12 @@ impl EventLog<'_> {
             .map(from_row)
             .collect::<Result<_, _>>()
             .map_err(Into::into)
+    }
+
+    /// Whether PostgreSQL's publish horizon waits for appenders to finish: the
+    /// tailer then reads again soon instead of at its next tick.
+    pub fn horizon_pending(self) -> bool {
+        self.db.backend == Backend::Postgres && self.db.horizon.is_pending()
     }
 
     /// The newest id in the log (0 when empty).

@@ -19,6 +19,7 @@ pub mod coupons;
 mod durable;
 pub mod events;
 pub mod grant_days;
+mod horizon;
 pub mod idempotency;
 pub mod jobs;
 pub mod ledger;
@@ -63,8 +64,7 @@ pub const SESSIONS_CHANNEL: &str = "pointcast_sessions";
 /// Longest a commit waits for its events to be published locally.
 const PUBLISH_WAIT: Duration = Duration::from_secs(2);
 
-/// Advisory lock key serialising event appends on PostgreSQL (see [`Tx::append_json`]).
-const APPEND_LOCK_KEY: i64 = 0x706f_696e_7463;
+use horizon::APPEND_LOCK_KEY;
 
 /// Handle to the database. Cheap to clone.
 #[derive(Clone)]
@@ -86,6 +86,8 @@ pub struct Db {
     /// The hand-over to this instance's tailer: commits give it their events and
     /// wait on it until they are live.
     publication: Arc<Publication>,
+    /// PostgreSQL's publish horizon: how far readers may read the log.
+    horizon: Arc<horizon::Horizon>,
     /// Found sessions, so a request need not read its token's row each time.
     sessions: Arc<SessionCache>,
     /// Write transaction timings, for `/metrics`.
@@ -136,6 +138,7 @@ impl Db {
             group: None,
             wal_sync: None,
             publication,
+            horizon: Arc::default(),
             sessions: Arc::default(),
             stats: Arc::new(DbStats {
                 transactions: Histogram::new(LATENCY_BOUNDS),
@@ -167,10 +170,14 @@ impl Db {
 
     /// The newest event id that is on disk and may be published: every id up to it
     /// is committed or rolled back for good.
+    /// On PostgreSQL: the publish horizon, or what this instance has published
+    /// (a contiguous run of committed ids), whichever is further.
     fn durable_event(&self) -> i64 {
-        self.wal_sync
-            .as_ref()
-            .map_or(i64::MAX, |s| s.durable_event())
+        match (&self.wal_sync, self.backend) {
+            (Some(s), _) => s.durable_event(),
+            (None, Backend::Postgres) => self.horizon.safe().max(self.publication.published()),
+            (None, Backend::Sqlite) => i64::MAX,
+        }
     }
 
     /// Which database this is.
@@ -300,12 +307,14 @@ impl Tx {
             .await
     }
 
-    /// Ids must become visible in id order, or a reader could move its cursor past an
-    /// id that commits later (DESIGN.md §2). SQLite has a single writer, so that holds
-    /// by itself. On PostgreSQL the first append takes a transaction-scoped advisory
-    /// lock held until commit, so event-writing transactions take ids and commit one
-    /// after another. Append events last in a transaction, after its row changes, to
-    /// keep that lock short.
+    /// A reader must never move its cursor past an id that commits later (DESIGN.md
+    /// §2). SQLite has a single writer, so ids commit in order by themselves. On
+    /// PostgreSQL appending transactions commit concurrently (group commit), and
+    /// readers stop at the publish horizon ([`horizon`]): the first append takes
+    /// the append lock in shared mode, held until commit, and queues the `NOTIFY`
+    /// that wakes other instances at commit, in one round trip. Append events last
+    /// in a transaction, after its row changes, so a slow transaction holds the
+    /// horizon back for as short a time as possible.
     async fn append_text(
         &mut self,
         channel: &str,
@@ -313,8 +322,9 @@ impl Tx {
         data: String,
     ) -> anyhow::Result<i64> {
         if self.appended.is_empty() && self.db.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            sqlx::query("SELECT pg_advisory_xact_lock_shared($1), pg_notify($2, '')")
                 .bind(APPEND_LOCK_KEY)
+                .bind(NOTIFY_CHANNEL)
                 .execute(self.conn())
                 .await
                 .context("taking the event append lock")?;
@@ -345,14 +355,7 @@ impl Tx {
     /// sync that covers it) and its events are live here. Wakes this instance's
     /// tailer (and, on PostgreSQL, every other instance's listener through `NOTIFY`,
     /// delivered at commit).
-    pub async fn commit(mut self) -> anyhow::Result<()> {
-        if !self.appended.is_empty() && self.db.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_notify($1, '')")
-                .bind(NOTIFY_CHANNEL)
-                .execute(self.conn())
-                .await
-                .context("notifying other instances")?;
-        }
+    pub async fn commit(self) -> anyhow::Result<()> {
         let Tx {
             conn,
             db,
