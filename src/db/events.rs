@@ -97,10 +97,11 @@ impl EventLog<'_> {
     ///
     /// Why not `begin`, `append`, `commit`: on SQLite each of those is a round trip
     /// to the writer connection's thread, and for an announcement they were most
-    /// of its cost. Here one `INSERT` of all the rows is its own transaction: one
-    /// round trip, atomic like any single statement. PostgreSQL, and more channels
-    /// than one statement should carry, take the ordinary path (on PostgreSQL the
-    /// append lock and `NOTIFY` need the transaction anyway).
+    /// of its cost. Here one `INSERT` of all the rows is one statement: one
+    /// round trip, atomic like any single statement, taking its turn on the group
+    /// writer without a savepoint of its own. PostgreSQL, and more channels than
+    /// one statement should carry, take the ordinary path (on PostgreSQL the
+    /// append lock needs the transaction anyway).
     pub async fn append_alone<P: Payload>(
         self,
         channels: &[String],

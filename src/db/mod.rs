@@ -86,6 +86,13 @@ pub struct Db {
     /// The hand-over to this instance's tailer: commits give it their events and
     /// wait on it until they are live.
     publication: Arc<Publication>,
+    /// PostgreSQL: wakes the task that tells other instances (`NOTIFY`) that
+    /// events were committed here. Not a `NOTIFY` inside each appending
+    /// transaction: PostgreSQL commits notifying transactions one at a time
+    /// (each holds the notification queue's lock through its WAL flush), which
+    /// undid group commit. One `NOTIFY` after a run of commits wakes the others
+    /// as well; a lost one is made up for by their tailers' periodic read.
+    others: Option<Arc<tokio::sync::Notify>>,
     /// PostgreSQL's publish horizon: how far readers may read the log.
     horizon: Arc<horizon::Horizon>,
     /// Found sessions, so a request need not read its token's row each time.
@@ -139,6 +146,7 @@ impl Db {
             wal_sync: None,
             publication,
             horizon: Arc::default(),
+            others: None,
             sessions: Arc::default(),
             stats: Arc::new(DbStats {
                 transactions: Histogram::new(LATENCY_BOUNDS),
@@ -153,6 +161,11 @@ impl Db {
             durable::WalSync::start(&sync).context("starting the WAL sync thread")?;
             db.wal_sync = Some(sync);
         }
+        if backend == Backend::Postgres {
+            let others = Arc::new(tokio::sync::Notify::new());
+            tokio::spawn(tell_others(db.writer.clone(), Arc::clone(&others)));
+            db.others = Some(others);
+        }
         if backend == Backend::Sqlite {
             // From here on one connection writes, owned by the group writer.
             db.writer.close().await;
@@ -161,6 +174,12 @@ impl Db {
             db.group = Some(Arc::new(group));
         }
         Ok(db)
+    }
+
+    /// SQLite's group-commit writer's batches so far (transactions committed
+    /// together as one); `None` elsewhere.
+    pub fn write_batches(&self) -> Option<u64> {
+        self.group.as_ref().map(|g| g.batches())
     }
 
     /// SQLite's group commit so far: (commits, WAL syncs); `None` elsewhere.
@@ -237,6 +256,9 @@ impl Db {
         }
         self.writer.close().await;
         self.reader.close().await;
+        if let Some(others) = &self.others {
+            others.notify_one(); // it sees the pool closed and ends
+        }
     }
 }
 
@@ -311,8 +333,7 @@ impl Tx {
     /// §2). SQLite has a single writer, so ids commit in order by themselves. On
     /// PostgreSQL appending transactions commit concurrently (group commit), and
     /// readers stop at the publish horizon ([`horizon`]): the first append takes
-    /// the append lock in shared mode, held until commit, and queues the `NOTIFY`
-    /// that wakes other instances at commit, in one round trip. Append events last
+    /// the append lock in shared mode, held until commit. Append events last
     /// in a transaction, after its row changes, so a slow transaction holds the
     /// horizon back for as short a time as possible.
     async fn append_text(
@@ -322,9 +343,8 @@ impl Tx {
         data: String,
     ) -> anyhow::Result<i64> {
         if self.appended.is_empty() && self.db.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock_shared($1), pg_notify($2, '')")
+            sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
                 .bind(APPEND_LOCK_KEY)
-                .bind(NOTIFY_CHANNEL)
                 .execute(self.conn())
                 .await
                 .context("taking the event append lock")?;
@@ -394,7 +414,12 @@ impl Tx {
             for user_id in sessions_changed {
                 after.sessions.forget_user(user_id);
             }
-            Ok::<_, anyhow::Error>(after.count_commit(events, tailing))
+            if !events.is_empty()
+                && let Some(others) = &after.others
+            {
+                others.notify_one();
+            }
+            Ok::<_, anyhow::Error>(after.count_commit(1, events, tailing))
         })
         .await
         .context("the commit task failed")??;
@@ -407,11 +432,11 @@ impl Db {
     /// What every commit does at once, whether or not it appended events: counts
     /// it for SQLite's group sync (the returned ticket), hands its events to the
     /// tailer (only while one runs to take them) and wakes the tailer.
-    fn count_commit(&self, events: Vec<StoredEvent>, tailing: bool) -> Option<u64> {
+    fn count_commit(&self, n: u64, events: Vec<StoredEvent>, tailing: bool) -> Option<u64> {
         let last = events.last().map_or(0, |e| e.id);
         let handed = if tailing { events } else { Vec::new() };
         match &self.wal_sync {
-            Some(sync) => Some(sync.committed(last, handed)),
+            Some(sync) => Some(sync.committed(n, last, handed)),
             None => {
                 if last > 0 {
                     self.publication.hand_over(handed);
@@ -441,6 +466,28 @@ impl Db {
         // a stalled tailer delays answers but never blocks them.
         if last > 0 && tailing {
             self.publication.wait_published(last, PUBLISH_WAIT).await;
+        }
+    }
+}
+
+/// PostgreSQL: after commits with events, `NOTIFY`s the other instances once per
+/// wake-up (wake-ups during a `NOTIFY` coalesce into the next one). Ends when the
+/// pool is closed.
+async fn tell_others(pool: AnyPool, wake: Arc<tokio::sync::Notify>) {
+    loop {
+        wake.notified().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("SELECT pg_notify($1, '')")
+            .bind(NOTIFY_CHANNEL)
+            .execute(&pool)
+            .await
+        {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(error = ?e, "telling other instances of a commit failed");
         }
     }
 }

@@ -27,6 +27,8 @@
 //! `Cargo.lock` (both link sqlite3). The win here is the batching, which keeps
 //! that code unchanged; see docs/architecture.md.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
@@ -114,6 +116,8 @@ enum Job {
 /// Handle to the writer task.
 pub(super) struct Writer {
     jobs: mpsc::UnboundedSender<Job>,
+    /// Batches committed so far.
+    batches: Arc<AtomicU64>,
 }
 
 impl Writer {
@@ -121,8 +125,14 @@ impl Writer {
     /// counts each batch's commit for the WAL sync and hands its events on.
     pub fn start(conn: AnyConnection, url: String, db: Db) -> Self {
         let (jobs, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(conn, url, rx, db));
-        Self { jobs }
+        let batches = Arc::new(AtomicU64::new(0));
+        tokio::spawn(run(conn, url, rx, db, Arc::clone(&batches)));
+        Self { jobs, batches }
+    }
+
+    /// Batches committed so far.
+    pub fn batches(&self) -> u64 {
+        self.batches.load(Ordering::Relaxed)
     }
 
     /// Waits for a turn on the connection, inside the writer's transaction; with
@@ -147,7 +157,13 @@ impl Writer {
     }
 }
 
-async fn run(mut conn: AnyConnection, url: String, mut jobs: mpsc::UnboundedReceiver<Job>, db: Db) {
+async fn run(
+    mut conn: AnyConnection,
+    url: String,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+    db: Db,
+    batches: Arc<AtomicU64>,
+) {
     while let Some(job) = jobs.recv().await {
         let turn = match job {
             Job::Turn(t) => t,
@@ -157,7 +173,7 @@ async fn run(mut conn: AnyConnection, url: String, mut jobs: mpsc::UnboundedRece
                 return;
             }
         };
-        let (back, close) = batch(conn, turn, &mut jobs, &db).await;
+        let (back, close) = batch(conn, turn, &mut jobs, &db, &batches).await;
         conn = match back {
             Some(c) => c,
             // A seat was lost with the connection in it (it cannot be dropped
@@ -202,6 +218,7 @@ async fn batch(
     first: Turn,
     jobs: &mut mpsc::UnboundedReceiver<Job>,
     db: &Db,
+    batches: &AtomicU64,
 ) -> (Option<AnyConnection>, Option<oneshot::Sender<()>>) {
     let mut conn = conn;
     let mut members: Vec<Member> = Vec::new();
@@ -312,7 +329,9 @@ async fn batch(
         }
         dones.push(m.done);
     }
-    let ticket = db.count_commit(events, tailing);
+    // Counted per transaction (what `/metrics` calls commits), synced once.
+    let ticket = db.count_commit(dones.len() as u64, events, tailing);
+    batches.fetch_add(1, Ordering::Relaxed);
     for done in dones {
         let _ = done.send(Ok(ticket));
     }

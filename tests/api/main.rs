@@ -10,6 +10,7 @@ mod cors;
 mod edge;
 mod expiry;
 mod faults;
+mod group_commit;
 mod jobs;
 mod lifecycle;
 mod limits;
