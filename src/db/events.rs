@@ -65,6 +65,49 @@ pub(super) async fn insert(
     })
 }
 
+/// Most channels [`insert_many`] writes in one statement.
+pub(super) const MANY_MAX_CHANNELS: usize = 64;
+
+/// Appends one event per channel, all of one type and data, in one statement;
+/// returns them as stored, in id order.
+pub(super) async fn insert_many(
+    conn: &mut AnyConnection,
+    channels: &[&str],
+    event_type: &str,
+    data: String,
+) -> anyhow::Result<Vec<StoredEvent>> {
+    let at = now_millis();
+    let mut sql = String::from("INSERT INTO events (channel, type, at, data) VALUES ");
+    for i in 0..channels.len() {
+        let sep = if i == 0 { "" } else { ", " };
+        let _ = write!(sql, "{sep}(${}, $1, $2, $3)", i + 4);
+    }
+    sql.push_str(" RETURNING id, channel");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(event_type)
+        .bind(at)
+        .bind(&data);
+    for c in channels {
+        q = q.bind(*c);
+    }
+    let rows = q.fetch_all(&mut *conn).await.context("appending events")?;
+    // RETURNING gives rows in no promised order; the tailer wants ids'.
+    let mut events = rows
+        .iter()
+        .map(|r| {
+            Ok(StoredEvent {
+                id: r.try_get(0)?,
+                channel: r.try_get(1)?,
+                event_type: event_type.to_string(),
+                at,
+                data: data.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    events.sort_unstable_by_key(|e| e.id);
+    Ok(events)
+}
+
 fn from_row(r: &sqlx::any::AnyRow) -> Result<StoredEvent, sqlx::Error> {
     Ok(StoredEvent {
         id: r.try_get(0)?,

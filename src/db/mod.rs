@@ -303,17 +303,25 @@ impl Tx {
     }
 
     /// Appends the same typed event to each of `channels` (serialised once), in
-    /// order. Returns the last id.
+    /// order, in one statement (each statement is a round trip to the
+    /// connection's thread). Returns the last id.
     pub async fn emit_to<P: Payload>(
         &mut self,
         channels: &[&str],
         payload: &P,
     ) -> anyhow::Result<i64> {
         let data = serde_json::to_string(payload).context("serialising an event")?;
-        let mut last = 0;
-        for channel in channels {
-            last = self.append_text(channel, P::TYPE, data.clone()).await?;
+        if channels.len() < 2 || channels.len() > events::MANY_MAX_CHANNELS {
+            let mut last = 0;
+            for channel in channels {
+                last = self.append_text(channel, P::TYPE, data.clone()).await?;
+            }
+            return Ok(last);
         }
+        self.take_append_lock().await?;
+        let inserted = events::insert_many(self.conn(), channels, P::TYPE, data).await?;
+        let last = inserted.last().map_or(0, |e| e.id);
+        self.appended.extend(inserted);
         Ok(last)
     }
 
@@ -342,6 +350,16 @@ impl Tx {
         event_type: &str,
         data: String,
     ) -> anyhow::Result<i64> {
+        self.take_append_lock().await?;
+        let event = events::insert(self.conn(), channel, event_type, data).await?;
+        let id = event.id;
+        self.appended.push(event);
+        Ok(id)
+    }
+
+    /// PostgreSQL: before the transaction's first id, the append lock, shared
+    /// (see [`Tx::append_json`]).
+    async fn take_append_lock(&mut self) -> anyhow::Result<()> {
         if self.appended.is_empty() && self.db.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
                 .bind(APPEND_LOCK_KEY)
@@ -349,10 +367,7 @@ impl Tx {
                 .await
                 .context("taking the event append lock")?;
         }
-        let event = events::insert(self.conn(), channel, event_type, data).await?;
-        let id = event.id;
-        self.appended.push(event);
-        Ok(id)
+        Ok(())
     }
 
     /// Marks `user_id`'s sessions (or the name they carry) as changed by this
