@@ -14,6 +14,7 @@ mod edge_strict;
 mod error_codes;
 mod expiry;
 mod faults;
+mod group_commit;
 mod jobs;
 mod lifecycle;
 mod limits;
