@@ -9,6 +9,7 @@
 //! The rows live in [`crate::db::users`]. Passwords are hashed off the async
 //! threads ([`crate::auth::password`]). Free of HTTP: routes map [`AccountError`].
 
+pub mod api_keys;
 pub mod profile;
 pub mod rules;
 pub mod sessions;

@@ -92,10 +92,13 @@ impl FromRequest for Principal {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = token_from_request(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let route = (req.method().to_string(), req.match_pattern());
         Box::pin(async move {
-            resolve(state, token)
+            let p = resolve(state, token)
                 .await?
-                .ok_or(ApiError::Unauthorized("authentication required"))
+                .ok_or(ApiError::Unauthorized("authentication required"))?;
+            super::keys::check_route(&p, &route.0, route.1.as_deref())?;
+            Ok(p)
         })
     }
 }
@@ -111,6 +114,13 @@ impl FromRequest for MaybePrincipal {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = token_from_request(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        Box::pin(async move { Ok(Self(resolve(state, token).await?)) })
+        let route = (req.method().to_string(), req.match_pattern());
+        Box::pin(async move {
+            let p = resolve(state, token).await?;
+            if let Some(p) = &p {
+                super::keys::check_route(p, &route.0, route.1.as_deref())?;
+            }
+            Ok(Self(p))
+        })
     }
 }

@@ -87,6 +87,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0009_watches.sql"),
         sqlite_rebuilds: false,
     },
+    Migration {
+        version: 11,
+        name: "integration",
+        sqlite: include_str!("../../migrations/sqlite/0011_integration.sql"),
+        postgres: include_str!("../../migrations/postgres/0011_integration.sql"),
+        sqlite_rebuilds: false,
+    },
 ];
 
 /// Lock key so that several instances starting together migrate one at a time.

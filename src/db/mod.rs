@@ -14,6 +14,7 @@
 //! the [`Publication`] made at start-up. The event log's reads and writes are
 //! [`events::EventLog`] (`db.log()`); the session cache is [`session_cache`].
 
+pub mod api_keys;
 pub mod audit;
 pub mod coupons;
 mod durable;

@@ -286,7 +286,12 @@ impl Db {
 
     /// The caller a token belongs to, if the session exists and has not expired.
     /// Found sessions are cached for a few seconds (see `session_cache`).
+    /// An API key (`pck_...`) resolves through [`super::api_keys::principal`],
+    /// never cached, so a revoked key is refused at once.
     pub async fn principal_by_token(&self, token: &str) -> anyhow::Result<Option<Principal>> {
+        if token.starts_with(auth::keys::KEY_PREFIX) {
+            return super::api_keys::principal(self, token).await;
+        }
         let hash = auth::token_hash(token);
         let now = now_millis();
         if let Some(p) = self.sessions.get(&hash, now) {
@@ -304,11 +309,11 @@ impl Db {
         .context("looking up a session")?;
         let Some(r) = row else { return Ok(None) };
         let role: String = r.try_get(1)?;
-        let principal = Principal {
-            user_id: r.try_get(0)?,
-            role: Role::parse(&role).with_context(|| format!("unknown role {role:?}"))?,
-            name: r.try_get(2)?,
-        };
+        let principal = Principal::person(
+            r.try_get(0)?,
+            Role::parse(&role).with_context(|| format!("unknown role {role:?}"))?,
+            r.try_get(2)?,
+        );
         self.sessions
             .put(epoch, hash, principal.clone(), r.try_get(3)?);
         Ok(Some(principal))
@@ -328,7 +333,14 @@ impl Db {
 
     /// Whether `principal` is staff of `store_id` (admins are staff everywhere).
     pub async fn is_staff_of(&self, principal: &Principal, store_id: i64) -> anyhow::Result<bool> {
-        if principal.is_admin() {
+        if let Some(key) = &principal.key {
+            if !key.may_act_at(store_id) {
+                return Ok(false);
+            }
+            if key.created_by_admin {
+                return Ok(true);
+            }
+        } else if principal.is_admin() {
             return Ok(true);
         }
         if principal.role != Role::Owner {

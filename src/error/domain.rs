@@ -106,6 +106,26 @@ impl From<ShopError> for ApiError {
     }
 }
 
+impl From<crate::accounts::api_keys::KeyError> for ApiError {
+    fn from(e: crate::accounts::api_keys::KeyError) -> Self {
+        use crate::accounts::api_keys::KeyError as E;
+        let message = e.to_string();
+        match e {
+            E::Name | E::Scopes(_) | E::TooManyStores | E::NoStores | E::NoSuchStore(_) => {
+                ApiError::invalid("invalid_api_key", message)
+            }
+            E::NotYourStore => ApiError::Refused {
+                code: "not_your_store",
+                message,
+                details: Default::default(),
+            },
+            E::NotStaff => ApiError::Forbidden("only admins and owners manage API keys"),
+            E::NotFound => ApiError::NotFound("api key"),
+            E::Unexpected(e) => ApiError::Unexpected(e),
+        }
+    }
+}
+
 impl From<AccountError> for ApiError {
     fn from(e: AccountError) -> Self {
         use AccountError as E;

@@ -17,6 +17,7 @@ use super::connections::{ConnectionGuard, ConnectionInfo, Connections, TooManySt
 use super::hub::{Hub, Subscription};
 use super::params::{self, ParamError, StreamQuery, Topic, TypeFilter};
 use super::{Event, channel, types};
+use crate::auth::keys::Scope;
 use crate::auth::{Principal, Role};
 use crate::db::Db;
 use crate::db::events::ChannelSet;
@@ -52,6 +53,13 @@ impl Audience {
     pub fn of(principal: Option<&Principal>, staff_stores: &[i64], topics: &[Topic]) -> Self {
         let mut exact: Vec<String> = Vec::new();
         let mut all_stores = false;
+        if principal.is_some_and(|p| p.key.is_some()) {
+            // A key reads only its stores' channels (`staff_stores` holds them when
+            // it has the read scope), never its creator's own.
+            exact.extend(staff_stores.iter().map(|s| channel::store(*s)));
+            exact.extend(topics.iter().map(|t| t.channel().to_string()));
+            return Self { exact, all_stores };
+        }
         if let Some(p) = principal {
             exact.push(channel::user(p.user_id));
             match p.role {
@@ -179,6 +187,7 @@ impl Feed {
             None => TypeFilter::default(),
         };
         let staff_stores = match &principal {
+            Some(p) if p.key.is_some() => key_stores(&feeds.db, p).await?,
             Some(p) if p.role == Role::Owner => feeds.db.staff_store_ids(p.user_id).await?,
             _ => Vec::new(),
         };
@@ -329,16 +338,27 @@ impl Feed {
     }
 }
 
+/// The stores whose channels an API key reads: with the read scope, those of its
+/// stores where it may still act (an owner's key loses a store its owner left).
+async fn key_stores(db: &Db, p: &Principal) -> anyhow::Result<Vec<i64>> {
+    let mut ids = Vec::new();
+    let Some(k) = &p.key else { return Ok(ids) };
+    if k.has(Scope::Read) {
+        for &s in &k.store_ids {
+            if db.is_staff_of(p, s).await? {
+                ids.push(s);
+            }
+        }
+    }
+    Ok(ids)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn p(role: Role) -> Principal {
-        Principal {
-            user_id: 7,
-            role,
-            name: "x".into(),
-        }
+        Principal::person(7, role, "x".into())
     }
 
     #[test]

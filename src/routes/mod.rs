@@ -8,6 +8,7 @@ mod auth;
 mod bench;
 mod health;
 mod jobs;
+mod keys;
 mod loyalty;
 mod metrics;
 pub mod openapi;
@@ -43,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(support::configure)
                 .configure(admin::configure)
                 .configure(jobs::configure)
+                .configure(keys::configure)
                 .configure(bench::configure)
                 .configure(openapi::configure),
         );

@@ -28,7 +28,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::{OpenApi, ToSchema};
 
-use super::{admin, announcements, audit, auth, jobs, loyalty, shop, stores, support, users};
+use super::{admin, announcements, audit, auth, jobs, keys, loyalty, shop, stores, support, users};
 use crate::db::shop::{InventoryRow, Order, ProductChange, SalesRow, StockItem};
 use crate::db::stores::{DesignChange, Store};
 use crate::db::support::{Conversation, Inquiry};
@@ -68,6 +68,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         events_stream, events_poll,
         admin::connections,
         jobs::list, jobs::reschedule, jobs::run, jobs::runs,
+        keys::list, keys::create, keys::revoke,
         openapi_json, docs_page,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
@@ -89,6 +90,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (name = "announcements", description = "Announcements pushed to users, stores or everyone"),
         (name = "events", description = "The push channel: SSE and long-poll"),
         (name = "admin", description = "Connections and scheduled jobs (admin only)"),
+        (name = "keys", description = "API keys for a shop's other systems"),
         (name = "meta", description = "This document and its reference page"),
     )
 )]

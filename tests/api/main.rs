@@ -11,6 +11,7 @@ mod edge;
 mod expiry;
 mod faults;
 mod jobs;
+mod keys;
 mod lifecycle;
 mod limits;
 mod loyalty;

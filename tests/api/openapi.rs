@@ -74,6 +74,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/api/v1/admin/jobs/{name}"),
     ("POST", "/api/v1/admin/jobs/{name}/run"),
     ("GET", "/api/v1/admin/jobs/{name}/runs"),
+    ("GET", "/api/v1/keys"),
+    ("POST", "/api/v1/keys"),
+    ("DELETE", "/api/v1/keys/{id}"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/v1/docs"),
 ];
