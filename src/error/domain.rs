@@ -126,6 +126,27 @@ impl From<crate::accounts::api_keys::KeyError> for ApiError {
     }
 }
 
+impl From<crate::publish::PublishError> for ApiError {
+    fn from(e: crate::publish::PublishError) -> Self {
+        use crate::publish::PublishError as E;
+        let message = e.to_string();
+        match e {
+            E::Channel => ApiError::invalid("invalid_channel", message),
+            E::Type => ApiError::invalid("invalid_type", message),
+            E::DataShape => ApiError::invalid("invalid_data", message),
+            E::DataTooLarge => ApiError::PayloadTooLarge,
+            E::TopicName => ApiError::invalid("invalid_topic", message),
+            E::TopicExists => ApiError::conflict("topic_exists", message),
+            E::Forbidden => ApiError::Forbidden(
+                "only admins and API keys with the publish scope publish, and keys only for their stores and members",
+            ),
+            E::NotAdmin => ApiError::Forbidden("only admins create topics"),
+            E::NoSuchTarget => ApiError::NotFound("user, store or topic"),
+            E::Unexpected(e) => ApiError::Unexpected(e),
+        }
+    }
+}
+
 impl From<AccountError> for ApiError {
     fn from(e: AccountError) -> Self {
         use AccountError as E;

@@ -13,6 +13,7 @@ mod loyalty;
 mod metrics;
 pub mod openapi;
 mod pages;
+mod publish;
 mod shop;
 mod stores;
 mod support;
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(admin::configure)
                 .configure(jobs::configure)
                 .configure(keys::configure)
+                .configure(publish::configure)
                 .configure(bench::configure)
                 .configure(openapi::configure),
         );

@@ -28,7 +28,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::{OpenApi, ToSchema};
 
-use super::{admin, announcements, audit, auth, jobs, keys, loyalty, shop, stores, support, users};
+use super::{
+    admin, announcements, audit, auth, jobs, keys, loyalty, publish, shop, stores, support, users,
+};
 use crate::db::shop::{InventoryRow, Order, ProductChange, SalesRow, StockItem};
 use crate::db::stores::{DesignChange, Store};
 use crate::db::support::{Conversation, Inquiry};
@@ -69,6 +71,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         admin::connections,
         jobs::list, jobs::reschedule, jobs::run, jobs::runs,
         keys::list, keys::create, keys::revoke,
+        publish::publish_event, publish::create_topic, publish::list_topics,
         openapi_json, docs_page,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
@@ -91,6 +94,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (name = "events", description = "The push channel: SSE and long-poll"),
         (name = "admin", description = "Connections and scheduled jobs (admin only)"),
         (name = "keys", description = "API keys for a shop's other systems"),
+        (name = "publish", description = "Integrators' own `app.` events, and the public topics they go to"),
         (name = "meta", description = "This document and its reference page"),
     )
 )]

@@ -17,6 +17,7 @@ mod limits;
 mod loyalty;
 mod metrics;
 mod openapi;
+mod publish;
 mod push;
 pub mod scale;
 mod shop;

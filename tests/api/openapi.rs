@@ -77,6 +77,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/keys"),
     ("POST", "/api/v1/keys"),
     ("DELETE", "/api/v1/keys/{id}"),
+    ("POST", "/api/v1/publish"),
+    ("POST", "/api/v1/topics"),
+    ("GET", "/api/v1/topics"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/v1/docs"),
 ];
