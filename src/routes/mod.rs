@@ -3,6 +3,7 @@
 
 mod admin;
 mod announcements;
+mod asyncapi;
 mod audit;
 mod auth;
 mod bench;
@@ -48,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(keys::configure)
                 .configure(publish::configure)
                 .configure(bench::configure)
+                .configure(asyncapi::configure)
                 .configure(openapi::configure),
         );
 }

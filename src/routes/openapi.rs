@@ -29,7 +29,8 @@ use serde_json::{Value, json};
 use utoipa::{OpenApi, ToSchema};
 
 use super::{
-    admin, announcements, audit, auth, jobs, keys, loyalty, publish, shop, stores, support, users,
+    admin, announcements, asyncapi, audit, auth, jobs, keys, loyalty, publish, shop, stores,
+    support, users,
 };
 use crate::db::shop::{InventoryRow, Order, ProductChange, SalesRow, StockItem};
 use crate::db::stores::{DesignChange, Store};
@@ -72,7 +73,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         jobs::list, jobs::reschedule, jobs::run, jobs::runs,
         keys::list, keys::create, keys::revoke,
         publish::publish_event, publish::create_topic, publish::list_topics,
-        openapi_json, docs_page,
+        openapi_json, docs_page, asyncapi::asyncapi_json,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     tags(

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod asyncapi;
 mod auth;
 mod controls;
 mod cors;

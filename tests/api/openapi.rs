@@ -82,6 +82,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/topics"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/v1/docs"),
+    ("GET", "/api/v1/asyncapi.json"),
 ];
 
 async fn document(app: &TestApp) -> Value {
