@@ -20,6 +20,7 @@ mod metrics;
 mod openapi;
 mod publish;
 mod push;
+mod readme;
 pub mod scale;
 mod shop;
 mod smtp_sink;
