@@ -68,6 +68,13 @@ pub async fn principal_for(
     let Some(token) = token else {
         return Ok(None);
     };
+    if let Some(jwt) = state.settings.jwt.as_deref()
+        && super::jwt::looks_like_jwt(&token)
+    {
+        return super::jwt::principal(jwt, &state.db, &token)
+            .await
+            .map(Some);
+    }
     match state.db.principal_by_token(&token).await? {
         Some(p) => Ok(Some(p)),
         None => Err(ApiError::Unauthorized("invalid or expired token")),

@@ -5,6 +5,7 @@
 //! makes the comparison independent of how many leading characters match.
 
 pub mod extract;
+pub mod jwt;
 pub mod keys;
 pub mod password;
 pub mod throttle;
@@ -68,6 +69,9 @@ pub struct Principal {
     /// only where [`keys::KeyGrant::may_act_at`] says) and `name` is the key's
     /// [`keys::KeyGrant::actor_name`]. See [`keys`].
     pub key: Option<std::sync::Arc<keys::KeyGrant>>,
+    /// When the credential ends (unix millis), for a JWT from the shop's identity
+    /// provider: a reader's feed ends then ([`jwt`]). `None` for sessions and keys.
+    pub expires_at: Option<i64>,
 }
 
 impl Principal {
@@ -78,6 +82,7 @@ impl Principal {
             role,
             name,
             key: None,
+            expires_at: None,
         }
     }
 

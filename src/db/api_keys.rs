@@ -162,6 +162,7 @@ pub async fn principal(db: &Db, secret: &str) -> anyhow::Result<Option<Principal
         role: Role::Owner,
         name: grant.actor_name(),
         key: Some(Arc::new(grant)),
+        expires_at: None,
     }))
 }
 

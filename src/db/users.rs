@@ -319,6 +319,35 @@ impl Db {
         Ok(Some(principal))
     }
 
+    /// The customer a JWT's `sub` names (by member number or external id).
+    pub async fn principal_by_subject(
+        &self,
+        subject: auth::jwt::Subject,
+        sub: &str,
+    ) -> anyhow::Result<Option<Principal>> {
+        let sql = match subject {
+            auth::jwt::Subject::MemberNo => {
+                "SELECT id, name FROM users WHERE member_no = $1 AND role = 'customer'"
+            }
+            auth::jwt::Subject::ExternalId => {
+                "SELECT id, name FROM users WHERE external_id = $1 AND role = 'customer'"
+            }
+        };
+        let row = sqlx::query(sql)
+            .bind(sub)
+            .fetch_optional(self.reader())
+            .await
+            .context("looking up a token's subject")?;
+        row.map(|r| {
+            Ok(Principal::person(
+                r.try_get(0)?,
+                Role::Customer,
+                r.try_get(1)?,
+            ))
+        })
+        .transpose()
+    }
+
     /// The stores a staff member works at.
     pub async fn staff_store_ids(&self, user_id: i64) -> anyhow::Result<Vec<i64>> {
         let rows =

@@ -215,6 +215,12 @@ impl Feed {
         let guard = feeds.connections.admit(key, info)?;
 
         let subscription = feeds.hub.subscribe(audience.hub_keys(), types.clone());
+        // A credential with an end (a JWT's `exp`) ends the feed then.
+        if let Some(exp) = principal.as_ref().and_then(|p| p.expires_at) {
+            let left = u64::try_from(exp - crate::time::now_millis()).unwrap_or(0);
+            subscription
+                .end_at(tokio::time::Instant::now() + std::time::Duration::from_millis(left));
+        }
         let head = feeds.hub.head();
         let (start, reset) = match cursor {
             None => (head, false),

@@ -79,10 +79,33 @@ impl Subscription {
     pub fn cut(&self) -> &CancellationToken {
         &self.cut
     }
+
+    /// Ends this reader's queue at `deadline` (its credential's expiry), as a cut
+    /// does: what was queued is still read, then the stream ends. A task that waits
+    /// apart from the reader, so an idle reader's state does not grow by a timer.
+    pub fn end_at(&self, deadline: tokio::time::Instant) {
+        let (hub, id, keys, cut) = (
+            Arc::clone(&self.hub),
+            self.id,
+            Arc::clone(&self.keys),
+            self.cut.clone(),
+        );
+        tokio::spawn(async move {
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => {}
+                // Gone already (cut, shut down, or the reader left and dropped it).
+                () = cut.cancelled() => {}
+            }
+            cut.cancel();
+            hub.unregister(id, &keys);
+        });
+    }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
+        // Also ends an [`Subscription::end_at`] task waiting for this reader.
+        self.cut.cancel();
         self.hub.unregister(self.id, &self.keys);
     }
 }

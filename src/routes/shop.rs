@@ -325,6 +325,7 @@ async fn buyer(
         role: crate::auth::Role::Customer,
         name: user.name,
         key: Some(key),
+        expires_at: None,
     })
 }
 

@@ -12,6 +12,7 @@ mod edge;
 mod expiry;
 mod faults;
 mod jobs;
+mod jwt;
 mod keys;
 mod lifecycle;
 mod limits;
