@@ -159,25 +159,26 @@ impl JwtVerifier {
     }
 }
 
-/// The customer a verified token names, with the token's expiry; 401 for a token
-/// that does not verify or names nobody.
+/// The customer a verified token names, with the token's expiry; `None` (a 401)
+/// for a token that does not verify or names nobody.
 pub async fn principal(
     v: &JwtVerifier,
     db: &crate::db::Db,
     token: &str,
-) -> Result<super::Principal, crate::error::ApiError> {
-    let claims = v.verify(token).map_err(|e| {
-        tracing::info!(error = %e, "jwt refused");
-        crate::error::ApiError::Unauthorized("invalid or expired token")
-    })?;
+) -> anyhow::Result<Option<super::Principal>> {
+    let claims = match v.verify(token) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::info!(error = %e, "jwt refused");
+            return Ok(None);
+        }
+    };
     let Some(mut p) = db.principal_by_subject(v.subject, &claims.sub).await? else {
         tracing::info!(sub = %claims.sub, "jwt names no customer");
-        return Err(crate::error::ApiError::Unauthorized(
-            "invalid or expired token",
-        ));
+        return Ok(None);
     };
     p.expires_at = Some(claims.exp.saturating_mul(1000));
-    Ok(p)
+    Ok(Some(p))
 }
 
 /// Whether `token` has a JWT's shape (three base64url parts, a JSON header): only

@@ -30,6 +30,7 @@ pub mod session_cache;
 pub mod shop;
 pub mod stores;
 pub mod support;
+pub mod tickets;
 pub mod topics;
 pub mod users;
 

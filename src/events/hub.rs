@@ -80,25 +80,33 @@ impl Subscription {
         &self.cut
     }
 
-    /// Ends this reader's queue at `deadline` (its credential's expiry), as a cut
-    /// does: what was queued is still read, then the stream ends. A task that waits
-    /// apart from the reader, so an idle reader's state does not grow by a timer.
-    pub fn end_at(&self, deadline: tokio::time::Instant) {
-        let (hub, id, keys, cut) = (
-            Arc::clone(&self.hub),
-            self.id,
-            Arc::clone(&self.keys),
-            self.cut.clone(),
-        );
-        tokio::spawn(async move {
-            tokio::select! {
-                () = tokio::time::sleep_until(deadline) => {}
-                // Gone already (cut, shut down, or the reader left and dropped it).
-                () = cut.cancelled() => {}
-            }
-            cut.cancel();
-            hub.unregister(id, &keys);
-        });
+    /// A handle that ends this reader from elsewhere (its session ended), as an
+    /// overflow does: what is queued is read, then the feed ends.
+    pub fn closer(&self) -> Closer {
+        Closer {
+            hub: Arc::clone(&self.hub),
+            id: self.id,
+            keys: Arc::clone(&self.keys),
+            cut: self.cut.clone(),
+        }
+    }
+}
+
+/// Ends one reader from outside the task that reads it (see
+/// [`Subscription::closer`]); held by the connection registry, not by the
+/// reader, so an idle reader carries nothing more.
+pub struct Closer {
+    hub: Arc<Hub>,
+    id: u64,
+    keys: Arc<[String]>,
+    cut: CancellationToken,
+}
+
+impl Closer {
+    /// Ends the reader's queue (a no-op for a reader already gone).
+    pub fn close(&self) {
+        self.cut.cancel();
+        self.hub.unregister(self.id, &self.keys);
     }
 }
 
