@@ -193,17 +193,9 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
             )
             .await?;
         members.push((u.member_no.clone().unwrap_or_default(), *name));
-        customer_ids.push(Principal {
-            user_id: u.id,
-            role: Role::Customer,
-            name: name.to_string(),
-        });
+        customer_ids.push(Principal::person(u.id, Role::Customer, name.to_string()));
     }
-    let owner = Principal {
-        user_id: owner.id,
-        role: Role::Owner,
-        name: owner.name.clone(),
-    };
+    let owner = Principal::person(owner.id, Role::Owner, owner.name.clone());
     history(db, &owner, &customer_ids, &store_ids, &product_ids).await?;
     println!(
         "pointcast: demo data added: {} stores, {} albums with stock",

@@ -51,6 +51,8 @@ pub struct Settings {
     pub support: SupportSettings,
     /// IANA time zone new stores start in (`--time-zone`, default `UTC`).
     pub time_zone: String,
+    /// Accept JWTs from the shop's identity provider for readers (off when `None`).
+    pub jwt: Option<Arc<crate::auth::jwt::JwtVerifier>>,
 }
 
 /// Knobs of the push core (DESIGN.md §2). Named durations rather than literals, so
@@ -187,6 +189,7 @@ impl Default for Settings {
             mail: MailSettings::default(),
             support: SupportSettings::default(),
             time_zone: "UTC".into(),
+            jwt: None,
         }
     }
 }

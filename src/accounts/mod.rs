@@ -10,6 +10,7 @@
 //! The rows live in [`crate::db::users`]. Passwords are hashed off the async
 //! threads ([`crate::auth::password`]). Free of HTTP: routes map [`AccountError`].
 
+pub mod api_keys;
 pub mod profile;
 pub mod recovery;
 pub mod rules;

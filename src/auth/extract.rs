@@ -149,10 +149,13 @@ impl FromRequest for Principal {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let credential = credential_of(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let route = (req.method().to_string(), req.match_pattern());
         Box::pin(async move {
-            resolve(state, credential)
+            let p = resolve(state, credential)
                 .await?
-                .ok_or(ApiError::Unauthorized("authentication required"))
+                .ok_or(ApiError::Unauthorized("authentication required"))?;
+            super::keys::check_route(&p, &route.0, route.1.as_deref())?;
+            Ok(p)
         })
     }
 }
@@ -168,7 +171,14 @@ impl FromRequest for MaybePrincipal {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let credential = credential_of(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        Box::pin(async move { Ok(Self(resolve(state, credential).await?)) })
+        let route = (req.method().to_string(), req.match_pattern());
+        Box::pin(async move {
+            let p = resolve(state, credential).await?;
+            if let Some(p) = &p {
+                super::keys::check_route(p, &route.0, route.1.as_deref())?;
+            }
+            Ok(Self(p))
+        })
     }
 }
 

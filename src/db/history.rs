@@ -27,6 +27,7 @@ fn row_to_history(r: &AnyRow) -> anyhow::Result<HistoryEntry> {
         expires_at: r.try_get::<Option<i64>, _>(10)?.map(rfc3339),
         remaining: r.try_get(11)?,
         reason_code: r.try_get(12)?,
+        api_key_id: r.try_get(17)?,
     };
     let actor = match (entry.actor_id, r.try_get::<Option<String>, _>(15)?) {
         (Some(id), Some(name)) => Some(Actor {
@@ -68,7 +69,7 @@ pub async fn history(
     let rows = sqlx::query(
         "SELECT e.id, e.store_id, e.user_id, e.kind, e.points, e.balance_after, e.reason,
                 e.actor_id, e.created_at, e.order_id, e.expires_at, e.remaining, e.reason_code,
-                e.source_id, s.name, u.name, u.login
+                e.source_id, s.name, u.name, u.login, e.api_key_id
          FROM mileage_entries e JOIN stores s ON s.id = e.store_id
          LEFT JOIN users u ON u.id = e.actor_id
          WHERE e.user_id = $1 AND ($2 = 0 OR e.store_id = $2) AND e.id < $3

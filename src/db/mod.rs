@@ -14,6 +14,7 @@
 //! the [`Publication`] made at start-up. The event log's reads and writes are
 //! [`events::EventLog`] (`db.log()`); the session cache is [`session_cache`].
 
+pub mod api_keys;
 pub mod audit;
 pub mod coupons;
 mod durable;
@@ -32,6 +33,7 @@ pub mod shop;
 pub mod stores;
 pub mod support;
 pub mod tickets;
+pub mod topics;
 pub mod users;
 mod writer;
 

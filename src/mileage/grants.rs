@@ -153,6 +153,7 @@ async fn credit(tx: &mut Tx, g: &Grant<'_>) -> Result<Granted, MileageError> {
         order_id: None,
         at,
         reason_code: Some(g.code.as_str()),
+        api_key_id: g.by.key_id(),
     };
     let credited = conversion::credit(tx, &store, &c).await?;
     audit::append(
@@ -216,6 +217,7 @@ async fn correct(
             order_id: None,
             at,
             reason_code: Some(ReasonCode::Correction.as_str()),
+            api_key_id: g.by.key_id(),
         },
     )
     .await?;

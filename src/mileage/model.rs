@@ -39,6 +39,9 @@ pub struct Entry {
     /// `promotion`, `compensation`, `correction`).
     #[serde(default)]
     pub reason_code: Option<String>,
+    /// The API key that made the entry for `actor_id`, when a machine did.
+    #[serde(default)]
+    pub api_key_id: Option<i64>,
 }
 
 /// Where a coupon is in its life.

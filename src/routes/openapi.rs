@@ -29,7 +29,8 @@ use serde_json::{Value, json};
 use utoipa::{OpenApi, ToSchema};
 
 use super::{
-    admin, announcements, audit, auth, events, jobs, loyalty, shop, stores, support, users,
+    admin, announcements, asyncapi, audit, auth, events, jobs, keys, loyalty, publish, shop,
+    stores, support, users,
 };
 use crate::db::shop::{InventoryRow, Order, ProductChange, SalesRow, StockItem};
 use crate::db::stores::{DesignChange, Store};
@@ -71,7 +72,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         events_stream, events_poll, events::ticket,
         admin::connections, admin::disconnect_user,
         jobs::list, jobs::reschedule, jobs::run, jobs::runs,
-        openapi_json, docs_page,
+        keys::list, keys::create, keys::revoke,
+        publish::publish_event, publish::create_topic, publish::list_topics,
+        openapi_json, docs_page, asyncapi::asyncapi_json,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     tags(
@@ -92,6 +95,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (name = "announcements", description = "Announcements pushed to users, stores or everyone"),
         (name = "events", description = "The push channel: SSE and long-poll"),
         (name = "admin", description = "Connections and scheduled jobs (admin only)"),
+        (name = "keys", description = "API keys for a shop's other systems"),
+        (name = "publish", description = "Integrators' own `app.` events, and the public topics they go to"),
         (name = "meta", description = "This document and its reference page"),
     )
 )]

@@ -56,6 +56,12 @@ static ASSETS: &[Asset] = &[
         "js/admin.js",
         "text/javascript; charset=utf-8"
     ),
+    // The browser client for integrators, also at `/client/pointcast.js`.
+    asset!(
+        "client/pointcast.js",
+        "client/pointcast.js",
+        "text/javascript; charset=utf-8"
+    ),
     asset!("favicon.svg", "favicon.svg", "image/svg+xml"),
 ];
 
@@ -72,6 +78,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(move |req: HttpRequest| async move { serve(&req, &PAGES[i], true) }),
         );
     }
+    cfg.route(
+        "/client/pointcast.js",
+        web::get().to(|req: HttpRequest| async move {
+            match ASSETS.iter().find(|a| a.path == "client/pointcast.js") {
+                Some(a) => serve(&req, a, false),
+                None => super::not_found().await,
+            }
+        }),
+    );
     cfg.route("/assets/{path:.*}", web::get().to(asset)).route(
         "/favicon.ico",
         web::get()

@@ -154,6 +154,7 @@ async fn buy(tx: &mut Tx, buyer: &Principal, o: OrderRequest) -> Result<Placed, 
         discount,
         coupon_id: o.coupon_id,
         points_earned: points,
+        api_key_id: buyer.key_id(),
     };
     let written = rows::insert(tx, &new, now).await??;
     let credit = Credit {
@@ -166,6 +167,7 @@ async fn buy(tx: &mut Tx, buyer: &Principal, o: OrderRequest) -> Result<Placed, 
         order_id: Some(written.order_id),
         at: now,
         reason_code: None,
+        api_key_id: buyer.key_id(),
     };
     let credited = if earns {
         purchases::earn(tx, &store, &credit).await?

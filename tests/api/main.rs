@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod asyncapi;
 mod auth;
 mod client;
 mod console;
@@ -16,6 +17,8 @@ mod expiry;
 mod faults;
 mod group_commit;
 mod jobs;
+mod jwt;
+mod keys;
 mod lifecycle;
 mod limits;
 mod loyalty;
@@ -24,7 +27,9 @@ mod metrics;
 mod openapi;
 mod oplog;
 mod proxy;
+mod publish;
 mod push;
+mod readme;
 pub mod scale;
 mod sessions;
 mod shop;

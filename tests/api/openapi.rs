@@ -79,8 +79,15 @@ const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/api/v1/admin/jobs/{name}"),
     ("POST", "/api/v1/admin/jobs/{name}/run"),
     ("GET", "/api/v1/admin/jobs/{name}/runs"),
+    ("GET", "/api/v1/keys"),
+    ("POST", "/api/v1/keys"),
+    ("DELETE", "/api/v1/keys/{id}"),
+    ("POST", "/api/v1/publish"),
+    ("POST", "/api/v1/topics"),
+    ("GET", "/api/v1/topics"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/v1/docs"),
+    ("GET", "/api/v1/asyncapi.json"),
 ];
 
 async fn document(app: &TestApp) -> Value {
