@@ -98,7 +98,7 @@ test('a visitor signs up and logs in on the customer page, in Korean or English'
   await page.fill('#login-form input[name=password]', 'wrong-password');
   await page.click('#login-form button[type=submit]');
   await page.waitForSelector('#login-msg.error');
-  assert.match(await page.textContent('#login-msg'), /wrong login or password/);
+  assert.match(await page.textContent('#login-msg'), /Wrong login or password/);
 
   await page.fill('#login-form input[name=password]', 'a-good-password-1');
   await page.click('#login-form button[type=submit]');
@@ -186,9 +186,9 @@ test('mileage granted in the console shows on the customer page live, then the c
   await console_.click('#find-form button');
   await console_.waitForSelector('#member-results .member:has-text("김하늘")');
   // A job run: the console hears job.completed and shows its last run.
-  await server.ok('POST', '/admin/jobs/sales-rollup/run');
-  await console_.waitForFunction(() => /\d/.test(document.querySelector('#jobs .job[data-job="sales-rollup"]')?.textContent.split('·')[1] || ''));
-  await console_.waitForSelector(`#inventory tr[data-product-id="${album.id}"]`);
+  const run = await server.ok('POST', '/admin/jobs/sales-rollup/run');
+  await console_.waitForSelector(`#jobs .job[data-job="sales-rollup"] .job-last[data-run-id="${run.id}"][data-outcome="ok"]`);
+  await console_.waitForSelector(`#inventory .stock-row[data-product-id="${album.id}"]`);
   await console_.fill('#grant-form input[name=points]', '300');
   await console_.fill('#grant-form input[name=reason]', 'one LP');
   await console_.setViewportSize({ width: 1280, height: 1140 });
