@@ -67,6 +67,7 @@ function renderHistoryChoice() {
   const ids = [...state.balances.keys()];
   const current = ids.includes(historyStore()) ? historyStore() : ids[0] ?? null;
   sel.replaceChildren(...ids.map((id) => el('option', { value: id, selected: id === current }, storeName(id))));
+  sel.hidden = ids.length === 0;
   renderChatChoice();
   if (current !== historyStore()) loadHistory(state.user.id, current);
 }

@@ -9,7 +9,7 @@ import { $, el, showError, showOk, busy } from '../ui.js';
 import { ctx } from './ctx.js';
 import { pager } from './albums.js';
 
-const PAGE = 10;
+const PAGE = 6;
 const state = { rows: [], rule: null, query: '', page: 0 };
 
 export async function loadStock() {

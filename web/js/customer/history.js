@@ -7,7 +7,7 @@ import { t, fmtNumber, fmtTime, fmtDate } from '../i18n.js';
 import { $, el, showError, busy } from '../ui.js';
 
 const PAGE = 10;
-const state = { userId: null, storeId: null, entries: [], next: null };
+const state = { userId: null, storeId: undefined, entries: [], next: null };
 
 /**
  * The conversion a credit caused: the API's `converted` when it sends one, else
