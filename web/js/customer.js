@@ -145,7 +145,7 @@ function renderBalances() {
     const toward = ((balance % threshold) + threshold) % threshold;
     return el('div', { class: 'balance', dataset: { storeId: id } },
       el('div', { class: 'balance-head' },
-        el('span', { class: 'balance-store' }, store.name || `#${id}`),
+        el('span', { class: 'balance-store', translate: 'no' }, store.name || `#${id}`),
         el('span', { class: 'balance-points', dataset: { balance } }, fmtNumber(balance), el('small', {}, 'P'))),
       progressEl(toward, threshold),
       el('div', { class: 'balance-next' }, t('customer.next_coupon', { left: fmtNumber(threshold - toward), threshold: fmtNumber(threshold) })),

@@ -30,7 +30,7 @@ export function storeRow(s, joined, { join, leave }) {
     busy(leaveBtn, () => leave(s));
   });
   return el('div', { class: 'store-row', dataset: { storeId: s.id, member: joined ? 'yes' : 'no' } },
-    el('div', {}, el('strong', {}, s.name), el('small', {}, [s.address, distance].filter(Boolean).join(' · '))),
+    el('div', {}, el('strong', { translate: 'no' }, s.name), el('small', {}, el('span', { translate: 'no' }, s.address || ''), s.address && distance ? ' · ' : '', distance)),
     joined ? el('span', { class: 'row' }, el('span', { class: 'badge' }, '✓'), leaveBtn)
       : el('button', { class: 'btn btn-secondary small store-join', type: 'button', onclick: (ev) => busy(ev.currentTarget, () => join(s)) }, t('customer.join')));
 }
