@@ -64,11 +64,13 @@ test('a customer finds the nearest store, joins and leaves, writes an inquiry an
   const { inquiries } = await server.ok('GET', '/inquiries');
   assert.ok(inquiries.some((q) => q.subject === 'Opening hours' && q.reply_to === 'geo@example.com'));
 
-  // A chat with the far store (joined first), closed from the page.
+  // A chat with the far store (joined first), asked from its shop page, closed from the page.
   await server.ok('PUT', `/stores/${far.id}/members/${user.id}`, {}, { token: user.token });
-  await page.reload();
-  await page.waitForSelector(`#chat-store option[value="${far.id}"]`, { state: 'attached' });
-  await page.selectOption('#chat-store', String(far.id));
+  await page.goto(`${server.base}/shop`);
+  await page.selectOption('#store-select', String(far.id));
+  await page.click('#ask-store');
+  await page.waitForURL(`**/?store=${far.id}#chat`);
+  await page.waitForFunction((id) => document.querySelector('#chat-store')?.value === String(id), far.id);
   await page.fill('#chat-form input[name=text]', 'Do you ship to Seoul?');
   await page.click('#chat-form button[type=submit]');
   await page.waitForSelector('#chat-with:has-text("Haeundae Far Away")');

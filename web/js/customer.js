@@ -78,7 +78,10 @@ function renderChatChoice() {
   const keep = sel.value;
   sel.replaceChildren(...[...state.balances.keys()].map((id) => el('option', { value: id }, storeName(id))),
     el('option', { value: '' }, t('chat.site')));
-  if ([...sel.options].some((o) => o.value === keep)) sel.value = keep;
+  // Came from a store's page in the shop (/?store=ID): that store, if a member.
+  const came = new URLSearchParams(window.location.search).get('store');
+  const want = keep || came || '';
+  if ([...sel.options].some((o) => o.value === want)) sel.value = want;
 }
 
 async function loadCoupons() {

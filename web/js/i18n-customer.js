@@ -3,7 +3,7 @@
 
 export const CUSTOMER_STRINGS = {
   en: {
-    'auth.token_label': 'Token',
+    'auth.token_label': 'Token', 'shop.ask': 'Ask this store',
     'err.left': '({n} points left today.)', 'err.available': '({n} available.)',
     'history.title': 'Mileage history', 'history.store': 'Store', 'history.none': 'No points here yet.', 'history.more': 'Older',
     'history.converted': '{credit}: {points} became {n} coupon(s), balance {balance}',
@@ -23,7 +23,7 @@ export const CUSTOMER_STRINGS = {
     'chat.store': 'Talk to', 'chat.site': 'pointcast (site-wide)', 'chat.with': 'Conversation with {store}', 'chat.closed_now': 'Conversation closed. Write again to start a new one.',
   },
   ko: {
-    'auth.token_label': '토큰',
+    'auth.token_label': '토큰', 'shop.ask': '이 매장에 문의',
     'err.left': '(오늘 {n}점 더 적립할 수 있습니다.)', 'err.available': '({n}개 남았습니다.)',
     'history.title': '마일리지 내역', 'history.store': '매장', 'history.none': '아직 이 매장 포인트가 없습니다.', 'history.more': '이전 내역',
     'history.converted': '{credit}: {points}점이 쿠폰 {n}장으로 바뀜, 잔액 {balance}점',
