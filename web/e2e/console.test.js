@@ -68,6 +68,10 @@ test("an owner's full day in the console, seen from the customer's page and the 
     assert.equal(await console_.isVisible(card), false, `${card} is not shown to an owner`);
   }
   assert.deepEqual(await console_.$$eval('#store-select option', (os) => os.map((o) => o.textContent)), ['Seongsu Records']);
+  // The panel links at the top lead only to cards the owner can see.
+  await console_.waitForFunction(() => [...document.querySelectorAll('.panel-nav a')]
+    .every((a) => a.hidden === Boolean(document.querySelector(a.getAttribute('href'))?.hidden)));
+  assert.equal(await console_.isVisible('.panel-nav a[href="#products-card"]'), false);
   assert.doesNotMatch(await visibleText(console_), /admins only|not allowed|went wrong/i);
 
   // Enrol the customer by member number: the member list shows them with 0 points.

@@ -8,7 +8,7 @@ import * as API from './api.js';
 import { Live } from './live.js';
 import { initLang, onLangChange, t, fmtClock } from './i18n.js';
 import { $, el, toast, showError, renderState, eventText, busy } from './ui.js';
-import { ctx, isAdmin } from './console/ctx.js';
+import { ctx, isAdmin, syncNav } from './console/ctx.js';
 import { loadStores, loadStoreForm, initStores, showStoresPanel, onStoreEvent } from './console/stores.js';
 import { initMembers, resetMembers, findMembers, onMemberEvent } from './console/members.js';
 import { loadDesign, initDesign } from './console/design.js';
@@ -66,6 +66,7 @@ async function refreshStore() {
   resetOrders();
   const hasStore = ctx.storeId !== null;
   document.querySelectorAll('[data-needs-store]').forEach((n) => { n.hidden = !hasStore || (n.hasAttribute('data-admin-only') && !isAdmin()); });
+  syncNav();
   if (!hasStore) return;
   await loadStoreForm();
   await Promise.all([findMembers(''), loadStock(), loadStoreOrders(), loadDesign(), loadSales(), loadAudit(false)]);
@@ -101,6 +102,7 @@ async function showApp(me) {
   showMisc();
   const adminOnly = isAdmin() ? [loadAlbums(), loadConnections(), loadInquiries(), loadKeys()] : [];
   await Promise.all([refreshStore(), loadJobs(), loadConversations(), ...adminOnly]);
+  syncNav();
 }
 
 function showAuth() {

@@ -30,9 +30,18 @@ export function updateStore(store) {
 export function hideIfRefused(card, e) {
   if (e && (e.status === 403 || e.status === 404)) {
     card.hidden = true;
+    syncNav();
     return true;
   }
   return false;
+}
+
+/** The panel links at the top point only at cards this person can see. */
+export function syncNav() {
+  document.querySelectorAll('.panel-nav a[href^="#"]').forEach((a) => {
+    const card = document.querySelector(a.getAttribute('href'));
+    a.hidden = !card || card.hidden;
+  });
 }
 
 /** A short note in place of a panel's content. */

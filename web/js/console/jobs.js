@@ -6,7 +6,7 @@
 import * as API from '../api.js';
 import { t, fmtInZone, fmtNumber } from '../i18n.js';
 import { $, el, showError, showOk, busy } from '../ui.js';
-import { isAdmin, hideIfRefused } from './ctx.js';
+import { isAdmin, hideIfRefused, syncNav } from './ctx.js';
 import { zoneOptions } from './stores.js';
 
 const lastRuns = new Map(); // job name -> RunView
@@ -22,6 +22,7 @@ export async function loadJobs() {
     return showError(e, $('#jobs-msg'));
   }
   card.hidden = false;
+  syncNav();
   await Promise.all(jobs.map(async (j) => {
     if (j.last_run !== undefined) {
       if (j.last_run) lastRuns.set(j.name, j.last_run);
