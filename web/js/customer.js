@@ -63,6 +63,7 @@ async function loadMileage() {
 
 /** The history's store chooser: the stores the customer belongs to. */
 function renderHistoryChoice() {
+  if (!state.user) return;
   const sel = $('#history-store');
   const ids = [...state.balances.keys()];
   const current = ids.includes(historyStore()) ? historyStore() : ids[0] ?? null;
@@ -217,6 +218,7 @@ function renderStores() {
 
 /** The open conversation's store, and its close button. */
 function renderChatHead() {
+  if (!state.user) return;
   const c = state.conversation;
   $('#chat-with').textContent = c ? t('chat.with', { store: c.store_id ? (c.store_name || storeName(c.store_id)) : t('chat.site') }) : '';
   $('#chat-close').hidden = !c;

@@ -93,6 +93,12 @@ export function knowStores(stores) {
   for (const s of stores) if (s && s.id !== undefined && s.name) storeNames.set(Number(s.id), s.name);
 }
 
+/** A job's name in the reader's language ("sales-rollup" reads "Sales totals"). */
+export function jobName(job) {
+  const w = t(`job.${job}`);
+  return w === `job.${job}` ? job : w;
+}
+
 /** Pulls the values a sentence needs out of an event's data, whatever its nesting. */
 export function eventVars(env) {
   const d = env.data || {};
@@ -106,7 +112,7 @@ export function eventVars(env) {
     qty: pick(d.order?.quantity, d.quantity, 1),
     title: pick(d.product?.title, d.order?.title, d.title, ''),
     n: pick(d.stock_left, d.stock, d.available, d.quantity, ''),
-    name: pick(d.message?.sender?.name, d.from?.name, d.user?.name, d.conversation?.customer?.name, d.customer?.name, d.name, typeof d.job === 'string' ? d.job : undefined, ''),
+    name: pick(d.message?.sender?.name, d.from?.name, d.user?.name, d.conversation?.customer?.name, d.customer?.name, d.name, typeof d.job === 'string' ? jobName(d.job) : undefined, ''),
     text: pick(d.text, d.message?.text, ''),
     subject: pick(d.subject, d.inquiry?.subject, ''),
     order_id: pick(d.order_id, d.order?.id, ''),

@@ -16,7 +16,9 @@ function formDesign() {
 function preview() {
   const store = currentStore() || {};
   const design = formDesign();
-  $('#design-preview').replaceChildren(couponEl({ id: 0, status: 'active', store_name: store.name }, { ...design, label: design.label || undefined }));
+  const node = couponEl({ id: 0, status: 'active', store_name: store.name }, { ...design, label: design.label || undefined });
+  node.querySelector('.coupon-meta').textContent = t('coupon.valid');
+  $('#design-preview').replaceChildren(node);
 }
 
 function fill(design = {}) {

@@ -5,7 +5,7 @@
 
 import * as API from '../api.js';
 import { t, fmtInZone, fmtNumber } from '../i18n.js';
-import { $, el, showError, showOk, busy } from '../ui.js';
+import { $, el, showError, showOk, busy, jobName } from '../ui.js';
 import { isAdmin, hideIfRefused, syncNav } from './ctx.js';
 import { zoneOptions } from './stores.js';
 
@@ -61,11 +61,10 @@ function lastRunEl(name) {
 function jobEl(j) {
   const zone = j.time_zone || 'UTC';
   const daily = /^daily (\d{2}:\d{2})$/.exec(j.schedule || '');
-  const title = t(`job.${j.name}`);
   const desc = t(`job.${j.name}.desc`);
   const next = j.next_run_at ? t('jobs.next_local', { when: fmtInZone(j.next_run_at, zone), zone }) : t('jobs.never');
   const node = el('div', { class: 'job', dataset: { job: j.name } },
-    el('div', { class: 'job-head' }, el('strong', {}, title.startsWith('job.') ? j.name : title), j.running ? el('span', { class: 'badge' }, t('jobs.outcome.running')) : ''),
+    el('div', { class: 'job-head' }, el('strong', {}, jobName(j.name)), j.running ? el('span', { class: 'badge' }, t('jobs.outcome.running')) : ''),
     el('div', { class: 'muted small' }, desc.startsWith('job.') ? j.description || '' : desc),
     el('div', { class: 'small job-next', dataset: { next: j.next_run_at || '', zone } }, next),
     lastRunEl(j.name));
@@ -81,7 +80,7 @@ function scheduleForm(j, time, zone) {
   const run = el('button', { class: 'btn-ghost small', type: 'button', onclick: (ev) => busy(ev.currentTarget, async () => {
     try {
       await API.post(`/admin/jobs/${encodeURIComponent(j.name)}/run`);
-      showOk(t('admin.run_started', { name: t(`job.${j.name}`) }), $('#jobs-msg'));
+      showOk(t('admin.run_started', { name: jobName(j.name) }), $('#jobs-msg'));
     } catch (e) {
       showError(e, $('#jobs-msg'));
     }
@@ -94,7 +93,7 @@ function scheduleForm(j, time, zone) {
         const schedule = time !== null ? `daily ${timeInput.value}` : cron.value.trim();
         try {
           await API.put(`/admin/jobs/${encodeURIComponent(j.name)}`, { schedule, time_zone: zoneSel.value });
-          showOk(time !== null ? t('jobs.saved', { name: t(`job.${j.name}`), time: timeInput.value, zone: zoneSel.value }) : t('admin.saved'), $('#jobs-msg'));
+          showOk(time !== null ? t('jobs.saved', { name: jobName(j.name), time: timeInput.value, zone: zoneSel.value }) : t('admin.saved'), $('#jobs-msg'));
           await loadJobs();
         } catch (e) {
           showError(e, $('#jobs-msg'));
