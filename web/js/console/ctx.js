@@ -1,9 +1,6 @@
 // What every console panel shares: who is logged in, the stores they may work on,
 // the chosen store, and small helpers for panels that a role may not see.
 
-import { t } from '../i18n.js';
-import { el } from '../ui.js';
-
 export const ctx = {
   me: null,
   /** The stores this person works on (all of them for an admin). */
@@ -44,15 +41,8 @@ export function syncNav() {
   });
 }
 
-/** A short note in place of a panel's content. */
-export function note(box, text, cls = 'empty') {
-  box.replaceChildren(el('p', { class: cls }, text));
-}
-
 /** "2026-12-01" for a Date, in the browser's own calendar. */
 export function isoDay(d) {
   const p = (n) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
 }
-
-export const tr = t;
