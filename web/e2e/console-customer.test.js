@@ -78,6 +78,11 @@ test('a customer finds the nearest store, joins and leaves, writes an inquiry an
   await page.waitForSelector('#chat-close', { state: 'hidden' });
   const { conversations } = await server.ok('GET', '/support/conversations?status=closed', undefined, { token: user.token });
   assert.deepEqual(conversations.map((c) => [c.store_id, c.status]), [[far.id, 'closed']]);
+  // The whole page, with history, stores and forms, fits a phone.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForFunction(() => window.innerWidth === 390);
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(wide <= 390, `the customer page is ${wide}px wide on a 390px screen`);
   assert.deepEqual(page.errors, []);
   await ctx.close();
 });
