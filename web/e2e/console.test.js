@@ -254,3 +254,32 @@ test('the console fits a 390 px phone for an owner and an admin, with data in ev
     await ctx.close();
   }
 });
+
+test('an admin reads an inquiry sent from the customer page and moves it along', async () => {
+  const user = await server.customer('Inquiring Customer');
+  const admin = await newStaff('admin', [], 'Inquiry Admin');
+  const cctx = await ctxFor();
+  const customer = await open(cctx, `${server.base}/`);
+  await loginCustomer(customer, user);
+  await customer.fill('#inquiry-form input[name=subject]', 'Gift cards?');
+  await customer.fill('#inquiry-form textarea[name=message]', 'Do you sell gift cards for the shop?');
+  await customer.fill('#inquiry-form input[name=reply_to]', 'ask@example.com');
+  await customer.click('#inquiry-form button[type=submit]');
+  await customer.waitForSelector('#inquiry-msg.ok');
+
+  const actx = await ctxFor();
+  const page = await open(actx, `${server.base}/admin`);
+  await staffLogin(page, admin.login, admin.password);
+  const row = page.locator('#inquiries .inquiry', { hasText: 'Gift cards?' });
+  await row.waitFor();
+  assert.equal(await row.getAttribute('data-status'), 'new');
+  await row.locator('summary').click();
+  await row.locator('select[name=status]').selectOption('in_progress');
+  await page.waitForSelector('#inquiries-msg.ok:has-text("In progress")');
+  const { inquiries } = await server.ok('GET', '/inquiries');
+  assert.equal(inquiries.find((q) => q.subject === 'Gift cards?').status, 'in_progress');
+  assert.deepEqual(page.errors, []);
+  assert.deepEqual(customer.errors, []);
+  await cctx.close();
+  await actx.close();
+});

@@ -42,9 +42,12 @@ function isLow(r) {
 }
 
 function render() {
-  $('#stock-rule').textContent = state.rule
-    ? t('stock.rule', { formula: state.rule.formula, w: state.rule.window_days, l: state.rule.lead_days, s: state.rule.safety_days, low: state.rule.low_when })
+  // The API's own numbers in the reader's words; its formula as written stays in the tooltip.
+  const rule = $('#stock-rule');
+  rule.textContent = state.rule
+    ? t('stock.rule', { w: state.rule.window_days, l: state.rule.lead_days, s: state.rule.safety_days })
     : t('stock.rule_default');
+  rule.title = state.rule ? `${state.rule.formula}; ${state.rule.low_when}` : '';
   const needle = state.query.toLowerCase();
   const found = state.rows.filter((r) => !needle || `${r.title} ${r.artist}`.toLowerCase().includes(needle));
   const pages = Math.max(1, Math.ceil(found.length / PAGE));
