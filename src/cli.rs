@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// SMTP server for inquiry mail, e.g. smtp://127.0.0.1:2525
     #[arg(long, env = "POINTCAST_SMTP_URL")]
     pub smtp_url: Option<String>,
+    /// The From of inquiry mail, e.g. "Gangnam Records <help@shop.example>" (the
+    /// name may be Korean).
+    #[arg(long, env = "POINTCAST_MAIL_FROM")]
+    pub mail_from: Option<String>,
     /// Address inquiries are mailed to.
     #[arg(long, env = "POINTCAST_ADMIN_EMAIL")]
     pub admin_email: Option<String>,
@@ -90,6 +94,9 @@ pub struct ServeArgs {
     /// Streams one user may hold at once.
     #[arg(long, env = "POINTCAST_MAX_STREAMS", default_value_t = 16)]
     pub max_streams: usize,
+    /// Streams anonymous readers from one client address may hold at once.
+    #[arg(long, env = "POINTCAST_MAX_ANONYMOUS_STREAMS", default_value_t = 64)]
+    pub max_anonymous_streams: usize,
     /// Seconds a request's body may take to arrive after its head (408 after).
     #[arg(long, env = "POINTCAST_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout: u64,
@@ -101,6 +108,16 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub cors_origins: Vec<String>,
+    /// A reverse proxy (address or CIDR block, e.g. 10.0.0.0/8) whose `Forwarded` /
+    /// `X-Forwarded-For` headers name the client; repeat for more. None by default:
+    /// the client is the connection's peer.
+    #[arg(
+        long = "trusted-proxy",
+        env = "POINTCAST_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = crate::net::parse_proxy
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// IANA time zone new stores start in (what "today" means for their daily grant
     /// cap), e.g. Asia/Seoul.
     #[arg(long, env = "POINTCAST_TIME_ZONE", default_value = "UTC", value_parser = parse_tz)]
@@ -126,12 +143,17 @@ impl ServeArgs {
             workers: self.workers,
             request_timeout: std::time::Duration::from_secs(self.request_timeout.max(1)),
             cors_origins: self.cors_origins,
+            trusted_proxies: self.trusted_proxies,
             time_zone: self.time_zone,
             ..Settings::default()
         };
+        if let Some(from) = self.mail_from.filter(|f| !f.trim().is_empty()) {
+            s.mail.from = from;
+        }
         s.push.heartbeat = std::time::Duration::from_secs(self.heartbeat_secs.max(1));
         s.push.queue_capacity = self.queue_capacity.max(1);
         s.push.max_streams_per_principal = self.max_streams.max(1);
+        s.push.max_anonymous_per_address = self.max_anonymous_streams.max(1);
         s
     }
 }

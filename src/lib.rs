@@ -28,7 +28,8 @@
 //!   deadline; [`cors`]: which browser origins may call the API (none by
 //!   default); [`ratelimit`]: the token buckets behind every limit.
 //! - [`time`]: how timestamps are stored and shown; [`metrics`]: `/metrics` and
-//!   the request log; [`mail`]: sends the outbox over SMTP.
+//!   the request log; [`mail`]: sends the outbox over SMTP; [`net`]: the client's
+//!   address behind trusted proxies.
 //! - [`demo`]: `serve --demo` data; [`client`]: the `pointcast shop` terminal
 //!   client.
 
@@ -48,6 +49,7 @@ pub mod jobs;
 pub mod mail;
 pub mod metrics;
 pub mod mileage;
+pub mod net;
 pub mod ratelimit;
 pub mod routes;
 pub mod settings;

@@ -53,6 +53,14 @@ impl SmtpTarget {
     }
 }
 
+/// Checks the configured From (`--mail-from`) at start-up, so a typo stops the
+/// server with a clear error instead of failing every mail later.
+pub fn check_from(from: &str) -> anyhow::Result<()> {
+    from.parse::<Mailbox>().map(|_| ()).with_context(|| {
+        format!("--mail-from {from:?} is not a mailbox like \"Shop <help@shop.example>\"")
+    })
+}
+
 /// Wait before the next attempt after `failures` failed ones: `initial`, doubled
 /// per failure, at most `max`.
 pub fn backoff(failures: i64, initial: Duration, max: Duration) -> Duration {
@@ -142,7 +150,13 @@ async fn send(
     {
         builder = builder.reply_to(r);
     }
+    // UTF-8 text with its MIME type and charset (lettre picks a transfer
+    // encoding that survives 7-bit relays, and writes non-ASCII headers, such as
+    // a Korean subject or sender name, as RFC 2047 encoded words), so that any
+    // mail reader shows Korean as Korean.
     let message = builder
+        .header(lettre::message::header::MIME_VERSION_1_0)
+        .header(lettre::message::header::ContentType::TEXT_PLAIN)
         .body(mail.body.clone())
         .context("building the mail")?;
     transport

@@ -40,6 +40,9 @@ pub struct Settings {
     /// Exact origins (`https://shop.example`) allowed to call the API from a
     /// browser; empty (the default) allows none. See [`crate::cors`].
     pub cors_origins: Vec<String>,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` are believed
+    /// (`--trusted-proxy`); empty (the default) believes none. See [`crate::net`].
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub push: PushSettings,
     pub login_throttle: ThrottleSettings,
     /// The scheduler's clock; tests put a [`crate::jobs::clock::ManualClock`] here.
@@ -58,12 +61,20 @@ pub struct PushSettings {
     pub heartbeat: Duration,
     /// The `retry:` hint sent to EventSource clients.
     pub retry: Duration,
+    /// At shutdown each stream is told to come back after `retry` plus a random
+    /// share of this window, so that a restarted instance's clients do not all
+    /// reconnect in the same instant.
+    pub restart_spread: Duration,
     /// Events a subscriber may have queued before it is cut off.
     pub queue_capacity: usize,
     /// Recent events kept in memory so a fresh cursor resumes without the database.
     pub ring_capacity: usize,
-    /// Streams and waiting long-polls one principal may hold at once.
+    /// Streams and waiting long-polls one signed-in user may hold at once.
     pub max_streams_per_principal: usize,
+    /// Streams and waiting long-polls anonymous readers from one client address
+    /// may hold at once (`--max-anonymous-streams`): larger than a user's, since
+    /// many visitors can share an address.
+    pub max_anonymous_per_address: usize,
     /// How long the log keeps events; older cursors get `stream.reset`.
     pub retention: Duration,
     /// How often old events are pruned.
@@ -84,9 +95,11 @@ impl Default for PushSettings {
         Self {
             heartbeat: Duration::from_secs(15),
             retry: Duration::from_secs(3),
+            restart_spread: Duration::from_secs(10),
             queue_capacity: 1024,
             ring_capacity: 4096,
             max_streams_per_principal: 16,
+            max_anonymous_per_address: 64,
             retention: Duration::from_secs(7 * 24 * 3600),
             prune_interval: Duration::from_secs(600),
             batch_limit: 500,
@@ -163,6 +176,7 @@ impl Default for Settings {
             max_body_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(30),
             cors_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             push: PushSettings::default(),
             login_throttle: ThrottleSettings::default(),
             clock: Arc::new(SystemClock),

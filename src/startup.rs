@@ -30,7 +30,7 @@ use crate::auth::{self, Role, password};
 use crate::cors::Cors;
 use crate::db::users::NewUser;
 use crate::db::{Backend, Db};
-use crate::events::connections::Connections;
+use crate::events::connections::{self, Connections};
 use crate::events::feed::Feeds;
 use crate::events::hub::Hub;
 use crate::events::publication::Publication;
@@ -114,11 +114,21 @@ impl Application {
         let mail_wake = Arc::new(Notify::new());
         if let (Some(url), Some(_)) = (&settings.smtp_url, &settings.admin_email) {
             let target = mail::SmtpTarget::parse(url)?;
+            mail::check_from(&settings.mail.from)?;
             let (db, wake, mail) = (db.clone(), Arc::clone(&mail_wake), settings.mail.clone());
             tokio::spawn(mail::run(db, target, mail, wake, shutdown.clone()));
         }
         let support = &settings.support;
-        let connections = Arc::new(Connections::new(push.max_streams_per_principal));
+        let connections = Arc::new(Connections::new(
+            push.max_streams_per_principal,
+            push.max_anonymous_per_address,
+        ));
+        tokio::spawn(connections::watch(
+            Arc::clone(&connections),
+            db.clone(),
+            Arc::clone(&settings.clock),
+            shutdown.clone(),
+        ));
         let feeds = Feeds::new(
             db.clone(),
             Arc::clone(&hub),

@@ -66,3 +66,31 @@ pub async fn logout(db: &Db, token: &str) -> Result<(), AccountError> {
     tx.commit().await?;
     Ok(())
 }
+
+/// Signs `user_id` out everywhere (an admin's "disconnect this user"): every
+/// session ends, so every instance ends that user's open streams and waiting
+/// polls (see [`crate::events::connections`]) and a reconnect is refused.
+/// Returns how many sessions ended.
+pub async fn end_all(db: &Db, user_id: i64) -> Result<u64, AccountError> {
+    let mut tx = db.begin().await?;
+    let n = sql::delete_user_sessions(&mut tx, user_id).await?;
+    tx.commit().await?;
+    tracing::info!(user_id, sessions = n, "signed out everywhere");
+    Ok(n)
+}
+
+/// A stream ticket for the session whose token hash is `session_hash`: single use,
+/// valid for [`auth::TICKET_TTL_MILLIS`] from `now` (the app clock's). Returns the
+/// ticket (shown once) and when it expires.
+pub async fn make_ticket(
+    db: &Db,
+    session_hash: &str,
+    now: i64,
+) -> Result<(String, i64), AccountError> {
+    let ticket = auth::new_ticket();
+    let expires_at = now.saturating_add(auth::TICKET_TTL_MILLIS);
+    let mut tx = db.begin().await?;
+    crate::db::tickets::insert_ticket(&mut tx, &ticket, session_hash, now, expires_at).await?;
+    tx.commit().await?;
+    Ok((ticket, expires_at))
+}

@@ -43,7 +43,10 @@ pub fn token_from_parts(
     }
     web::Query::<AccessToken>::from_query(events_query?)
         .ok()
-        .and_then(|q| q.into_inner().access_token)
+        .and_then(|q| {
+            let q = q.into_inner();
+            q.access_token.or(q.ticket)
+        })
 }
 
 /// The session cookie's value in a raw `Cookie` header (`a=1; pointcast_session=x`).
@@ -57,6 +60,8 @@ pub fn session_cookie(header: &str) -> Option<&str> {
 #[derive(serde::Deserialize)]
 struct AccessToken {
     access_token: Option<String>,
+    /// A stream ticket ([`super::stream`]), never a session token.
+    ticket: Option<String>,
 }
 
 /// The principal a token names; `None` without a token; 401 for a token that does
@@ -68,8 +73,8 @@ pub async fn principal_for(
     let Some(token) = token else {
         return Ok(None);
     };
-    match state.db.principal_by_token(&token).await? {
-        Some(p) => Ok(Some(p)),
+    match super::stream::session_of(state, &token).await? {
+        Some(c) => Ok(Some(c.principal)),
         None => Err(ApiError::Unauthorized("invalid or expired token")),
     }
 }

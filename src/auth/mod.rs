@@ -6,6 +6,7 @@
 
 pub mod extract;
 pub mod password;
+pub mod stream;
 pub mod throttle;
 
 use std::fmt;
@@ -81,6 +82,35 @@ pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     format!("pc_{}", hex::encode(bytes))
+}
+
+/// What starts a stream ticket (`POST /api/v1/events/ticket`): a ticket is told
+/// from a session token by its prefix.
+pub const TICKET_PREFIX: &str = "pt_";
+
+/// How long a stream ticket may wait to be used (once).
+pub const TICKET_TTL_MILLIS: i64 = 60 * 1000;
+
+/// A fresh stream ticket: `pt_` and 64 hex digits.
+pub fn new_ticket() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{TICKET_PREFIX}{}", hex::encode(bytes))
+}
+
+/// Whether a credential is a stream ticket rather than a session token.
+pub fn is_ticket(credential: &str) -> bool {
+    credential.starts_with(TICKET_PREFIX)
+}
+
+/// The session a caller's credential belongs to: what a stream remembers so that
+/// it ends when that session does (logout, password change, expiry).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRef {
+    /// The session token's SHA-256 (hex), as `sessions.token_hash` stores it.
+    pub hash: String,
+    /// When the session expires, Unix millis.
+    pub expires_at: i64,
 }
 
 /// The stored form of a token.

@@ -87,6 +87,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0009_watches.sql"),
         sqlite_rebuilds: false,
     },
+    Migration {
+        version: 12,
+        name: "stream_tickets",
+        sqlite: include_str!("../../migrations/sqlite/0012_stream_tickets.sql"),
+        postgres: include_str!("../../migrations/postgres/0012_stream_tickets.sql"),
+        sqlite_rebuilds: false,
+    },
 ];
 
 /// Lock key so that several instances starting together migrate one at a time.

@@ -29,6 +29,7 @@ pub mod session_cache;
 pub mod shop;
 pub mod stores;
 pub mod support;
+pub mod tickets;
 pub mod users;
 
 use std::sync::Arc;

@@ -46,9 +46,19 @@ struct Entry {
     fetched: Instant,
 }
 
+/// What a forget was about, as [`SessionCache::subscribe`] tells it: the open
+/// streams of that user (or of everyone) are checked again
+/// ([`crate::events::connections`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionChange {
+    User(i64),
+    All,
+}
+
 /// Found sessions by token hash.
-#[derive(Default)]
 pub struct SessionCache {
+    /// Every forget, for whoever checks open streams against their sessions.
+    changes: tokio::sync::broadcast::Sender<SessionChange>,
     entries: DashMap<String, Entry>,
     /// Bumped by every forget: a lookup that read the database before a forget
     /// must not put back what the forget removed.
@@ -58,13 +68,33 @@ pub struct SessionCache {
     next_sweep: std::sync::Mutex<Option<Instant>>,
 }
 
+impl Default for SessionCache {
+    fn default() -> Self {
+        Self {
+            // A receiver that falls this far behind is told it lagged and checks
+            // everything.
+            changes: tokio::sync::broadcast::channel(1024).0,
+            entries: DashMap::new(),
+            epoch: Default::default(),
+            next_sweep: Default::default(),
+        }
+    }
+}
+
 impl SessionCache {
-    /// The cached principal for `token_hash`, if fresh and not expired at `now_ms`.
-    pub fn get(&self, token_hash: &str, now_ms: i64) -> Option<Principal> {
+    /// Every later forget ([`SessionCache::forget_user`], [`SessionCache::clear`]),
+    /// whether this instance's commit or another instance's notification caused it.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<SessionChange> {
+        self.changes.subscribe()
+    }
+
+    /// The cached principal for `token_hash` and its session's expiry, if fresh
+    /// and not expired at `now_ms`.
+    pub fn get(&self, token_hash: &str, now_ms: i64) -> Option<(Principal, i64)> {
         let fresh = |e: &Entry| e.fetched.elapsed() < FRESH_FOR && e.expires_at > now_ms;
         match self.entries.get(token_hash) {
             None => return None,
-            Some(e) if fresh(&e) => return Some(e.principal.clone()),
+            Some(e) if fresh(&e) => return Some((e.principal.clone(), e.expires_at)),
             Some(_) => {}
         }
         // Stale or expired: dropped (unless a fresh read replaced it meanwhile).
@@ -104,6 +134,8 @@ impl SessionCache {
     pub fn forget_user(&self, user_id: i64) {
         self.bump();
         self.entries.retain(|_, e| e.principal.user_id != user_id);
+        // No receiver (no stream open yet) is not an error.
+        let _ = self.changes.send(SessionChange::User(user_id));
     }
 
     /// Forgets everything (a lost notification connection: anything may have
@@ -111,6 +143,7 @@ impl SessionCache {
     pub fn clear(&self) {
         self.bump();
         self.entries.clear();
+        let _ = self.changes.send(SessionChange::All);
     }
 
     fn bump(&self) {
@@ -149,7 +182,7 @@ mod tests {
     fn a_found_session_is_served_until_it_expires() {
         let c = SessionCache::default();
         c.put(c.epoch(), "h1".into(), who(1), 1_000);
-        assert_eq!(c.get("h1", 999), Some(who(1)));
+        assert_eq!(c.get("h1", 999), Some((who(1), 1_000)));
         assert_eq!(c.get("h1", 1_000), None, "expired at its own expiry");
         assert_eq!(c.get("h1", 0), None, "and gone after");
         assert_eq!(c.get("unknown", 0), None);
@@ -164,7 +197,7 @@ mod tests {
         c.forget_user(1);
         assert_eq!(c.get("a", 0), None);
         assert_eq!(c.get("b", 0), None);
-        assert_eq!(c.get("c", 0), Some(who(2)));
+        assert_eq!(c.get("c", 0), Some((who(2), i64::MAX)));
         c.clear();
         assert_eq!(c.get("c", 0), None);
     }
@@ -177,7 +210,7 @@ mod tests {
         c.put(before, "a".into(), who(1), i64::MAX);
         assert_eq!(c.get("a", 0), None);
         c.put(c.epoch(), "a".into(), who(1), i64::MAX);
-        assert_eq!(c.get("a", 0), Some(who(1)));
+        assert_eq!(c.get("a", 0), Some((who(1), i64::MAX)));
     }
 
     #[test]
@@ -191,6 +224,6 @@ mod tests {
             CAPACITY,
             "full of fresh entries: new ones not kept"
         );
-        assert_eq!(c.get("h0", 0), Some(who(0)));
+        assert_eq!(c.get("h0", 0), Some((who(0), i64::MAX)));
     }
 }

@@ -109,6 +109,9 @@ pub async fn insert_store(tx: &mut Tx, new: &NewStore) -> anyhow::Result<Store> 
         .execute(tx.conn())
         .await
         .context("making the owner staff")?;
+        // The owner may now read one more store: their open streams are checked
+        // again (and reopened with it), on every instance.
+        tx.sessions_changed(owner).await?;
     }
     store_by_id(tx.conn(), id)
         .await?

@@ -13,7 +13,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
 use super::{Db, Tx};
-use crate::auth::{self, Principal, Role};
+use crate::auth::{self, Principal, Role, SessionRef};
 use crate::time::{now_millis, rfc3339};
 
 /// A user as the API shows it (never the password hash).
@@ -216,6 +216,19 @@ pub async fn delete_session(tx: &mut Tx, token: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Ends every session of `user_id` (and with them the stream tickets made from
+/// them) and tells the session cache; returns how many there were.
+pub async fn delete_user_sessions(tx: &mut Tx, user_id: i64) -> anyhow::Result<u64> {
+    let n = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(tx.conn())
+        .await
+        .context("ending a user's sessions")?
+        .rows_affected();
+    tx.sessions_changed(user_id).await?;
+    Ok(n)
+}
+
 /// Records the location a user shares; false if the user does not exist.
 pub async fn set_location(tx: &mut Tx, id: i64, lat: f64, lon: f64) -> anyhow::Result<bool> {
     let n = sqlx::query("UPDATE users SET lat = $1, lon = $2 WHERE id = $3")
@@ -287,17 +300,35 @@ impl Db {
     /// The caller a token belongs to, if the session exists and has not expired.
     /// Found sessions are cached for a few seconds (see `session_cache`).
     pub async fn principal_by_token(&self, token: &str) -> anyhow::Result<Option<Principal>> {
-        let hash = auth::token_hash(token);
-        let now = now_millis();
-        if let Some(p) = self.sessions.get(&hash, now) {
-            return Ok(Some(p));
+        let found = self
+            .session_by_hash(&auth::token_hash(token), now_millis(), true)
+            .await?;
+        Ok(found.map(|(p, _)| p))
+    }
+
+    /// The caller and session of a token hash, if the session exists and has not
+    /// expired at `now` (Unix millis; the app clock's, so that tests can move it).
+    /// `cached`: a recent lookup may answer (see `session_cache`); without it the
+    /// database always does (re-checking an open stream's session after a change).
+    pub async fn session_by_hash(
+        &self,
+        hash: &str,
+        now: i64,
+        cached: bool,
+    ) -> anyhow::Result<Option<(Principal, SessionRef)>> {
+        if cached && let Some((p, expires_at)) = self.sessions.get(hash, now) {
+            let session = SessionRef {
+                hash: hash.to_string(),
+                expires_at,
+            };
+            return Ok(Some((p, session)));
         }
         let epoch = self.sessions.epoch();
         let row = sqlx::query(
             "SELECT u.id, u.role, u.name, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
-        .bind(&hash)
+        .bind(hash)
         .bind(now)
         .fetch_optional(self.reader())
         .await
@@ -309,9 +340,14 @@ impl Db {
             role: Role::parse(&role).with_context(|| format!("unknown role {role:?}"))?,
             name: r.try_get(2)?,
         };
+        let expires_at: i64 = r.try_get(3)?;
         self.sessions
-            .put(epoch, hash, principal.clone(), r.try_get(3)?);
-        Ok(Some(principal))
+            .put(epoch, hash.to_string(), principal.clone(), expires_at);
+        let session = SessionRef {
+            hash: hash.to_string(),
+            expires_at,
+        };
+        Ok(Some((principal, session)))
     }
 
     /// The stores a staff member works at.

@@ -1,16 +1,48 @@
-//! Who is connected: open streams and waiting long-polls, with a per-principal cap.
+//! Who is connected: open streams and waiting long-polls, with a per-principal cap;
+//! and the rule that a connection lives no longer than the session it was opened
+//! with.
 //!
 //! The registry doubles as presence (`GET /admin/connections`) and as the tracing
 //! record of each connection's life (opened with who and how, closed with how long).
+//!
+//! # Sessions end their streams
+//!
+//! Each connection remembers the session it was opened through (its token hash
+//! and expiry) and, for an owner, the stores it could read. It is ended (its hub
+//! queue closed, so the stream ends and a waiting poll answers at once, on either
+//! transport) when:
+//! - the session is gone: logout, a password change (which ends the user's other
+//!   sessions), an admin's "disconnect this user" (which ends all of them);
+//! - the user's role or stores changed (what it may read changed; a reconnect
+//!   reads the new set);
+//! - the session expired by the app clock ([`watch`] checks four times a second).
+//!
+//! What triggers a check is the session cache's forget ([`SessionChange`]): every
+//! commit that changes a user's sessions, name, role or stores calls
+//! `Tx::sessions_changed`, whose forget runs on this instance after the commit and,
+//! on PostgreSQL, on every other instance through the listener's `NOTIFY`. A lost
+//! notification connection forgets everything, and so checks every connection.
+//! A reconnect with the ended session is refused (401).
 
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use serde::Serialize;
+use tokio::sync::broadcast::error::RecvError;
+use tokio_util::sync::CancellationToken;
 
-use crate::auth::Role;
+use super::hub::Closer;
+use crate::auth::{Role, SessionRef};
+use crate::db::Db;
+use crate::db::session_cache::SessionChange;
+use crate::jobs::clock::Clock;
+
+/// How often connections are checked for sessions that expired meanwhile: well
+/// inside the second within which an ended session's streams must end.
+const EXPIRY_CHECK: Duration = Duration::from_millis(250);
 
 /// How a client is connected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -42,13 +74,38 @@ pub struct ConnectionInfo {
     pub remote_addr: String,
 }
 
+/// What a connection was opened with, beyond what the list shows: what decides
+/// whether it may stay open.
+#[derive(Clone, Debug, Default)]
+pub struct Grant {
+    /// The session it reads through; `None` for anonymous readers.
+    pub session: Option<SessionRef>,
+    /// An owner's stores when it connected.
+    pub stores: Vec<i64>,
+}
+
+struct Entry {
+    info: ConnectionInfo,
+    grant: Grant,
+    /// Ends the connection's feed; set once it has subscribed.
+    closer: Option<Closer>,
+    /// Ended before it had subscribed: ended as soon as it does.
+    ended: bool,
+}
+
 /// The registry. Shared by every worker.
 pub struct Connections {
     next_id: AtomicU64,
-    open: DashMap<u64, ConnectionInfo>,
+    open: DashMap<u64, Entry>,
     /// Principal key (`user:{id}` or `ip:{addr}`) -> connections it holds.
     per_principal: DashMap<String, usize>,
     max_per_principal: usize,
+    /// The cap for anonymous readers, per client address: larger, since many
+    /// visitors can share one address (a NAT, an office).
+    max_per_address: usize,
+    /// (session expiry, connection id) of connections with an expiring session,
+    /// soonest first.
+    expiries: Mutex<BTreeSet<(i64, u64)>>,
 }
 
 /// Over the per-principal cap.
@@ -65,25 +122,36 @@ pub struct ConnectionGuard {
 }
 
 impl Connections {
-    pub fn new(max_per_principal: usize) -> Self {
+    /// A registry capping each signed-in user at `max_per_principal` connections
+    /// and each anonymous client address at `max_per_address`.
+    pub fn new(max_per_principal: usize, max_per_address: usize) -> Self {
         Self {
             next_id: AtomicU64::new(1),
             open: DashMap::new(),
             per_principal: DashMap::new(),
             max_per_principal,
+            max_per_address,
+            expiries: Mutex::new(BTreeSet::new()),
         }
     }
 
     /// Registers a connection, or refuses it when its principal is at the cap.
+    /// `key` is `user:{id}` for a signed-in reader, `ip:{addr}` for an anonymous one.
     pub fn admit(
         self: &Arc<Self>,
         key: String,
         mut info: ConnectionInfo,
+        grant: Grant,
     ) -> Result<ConnectionGuard, TooManyStreams> {
+        let max = if key.starts_with("ip:") {
+            self.max_per_address
+        } else {
+            self.max_per_principal
+        };
         {
             let mut count = self.per_principal.entry(key.clone()).or_insert(0);
-            if *count >= self.max_per_principal {
-                return Err(TooManyStreams(self.max_per_principal));
+            if *count >= max {
+                return Err(TooManyStreams(max));
             }
             *count += 1;
         }
@@ -97,7 +165,18 @@ impl Connections {
             remote = %info.remote_addr,
             "connected"
         );
-        self.open.insert(id, info);
+        if let Some(s) = &grant.session {
+            self.expiries_lock().insert((s.expires_at, id));
+        }
+        self.open.insert(
+            id,
+            Entry {
+                info,
+                grant,
+                closer: None,
+                ended: false,
+            },
+        );
         Ok(ConnectionGuard {
             registry: Arc::clone(self),
             id,
@@ -106,9 +185,14 @@ impl Connections {
         })
     }
 
-    /// Every open connection, oldest first.
-    pub fn list(&self) -> Vec<ConnectionInfo> {
-        let mut all: Vec<ConnectionInfo> = self.open.iter().map(|e| e.value().clone()).collect();
+    /// Every open connection, oldest first; only `user_id`'s when given.
+    pub fn list(&self, user_id: Option<i64>) -> Vec<ConnectionInfo> {
+        let mut all: Vec<ConnectionInfo> = self
+            .open
+            .iter()
+            .filter(|e| user_id.is_none() || e.info.user_id == user_id)
+            .map(|e| e.info.clone())
+            .collect();
         all.sort_by_key(|c| c.id);
         all
     }
@@ -116,25 +200,200 @@ impl Connections {
     pub fn count(&self, transport: Transport) -> usize {
         self.open
             .iter()
-            .filter(|e| e.transport == transport)
+            .filter(|e| e.info.transport == transport)
             .count()
+    }
+
+    /// Ends connection `id` (its feed ends; its task unregisters it). Returns
+    /// whether it was open.
+    pub fn end(&self, id: u64, why: &'static str) -> bool {
+        let Some(mut e) = self.open.get_mut(&id) else {
+            return false;
+        };
+        if e.ended {
+            return true;
+        }
+        e.ended = true;
+        tracing::info!(
+            conn = id,
+            user_id = e.info.user_id,
+            why,
+            "ending connection"
+        );
+        if let Some(closer) = &e.closer {
+            closer.close();
+        }
+        true
+    }
+
+    /// Ends every open connection of `user_id` here; returns how many.
+    pub fn end_user(&self, user_id: i64, why: &'static str) -> usize {
+        let ids: Vec<u64> = self
+            .open
+            .iter()
+            .filter(|e| e.info.user_id == Some(user_id))
+            .map(|e| *e.key())
+            .collect();
+        ids.into_iter().filter(|id| self.end(*id, why)).count()
+    }
+
+    /// Checks the connections of `user` (of everyone for `None`) against the
+    /// database: each whose session is gone, or whose user's role or stores
+    /// changed, is ended.
+    pub async fn recheck(&self, db: &Db, user: Option<i64>, now: i64) -> anyhow::Result<()> {
+        /// A signed-in connection as it was opened.
+        struct Target {
+            id: u64,
+            user_id: i64,
+            role: Option<Role>,
+            stores: Vec<i64>,
+            session: String,
+        }
+        let targets: Vec<Target> = self
+            .open
+            .iter()
+            .filter(|e| !e.ended)
+            .filter_map(|e| {
+                let user_id = e.info.user_id?;
+                let session = e.grant.session.as_ref()?;
+                (user.is_none() || user == Some(user_id)).then(|| Target {
+                    id: *e.key(),
+                    user_id,
+                    role: e.info.role,
+                    stores: e.grant.stores.clone(),
+                    session: session.hash.clone(),
+                })
+            })
+            .collect();
+        // Each session and each owner's stores are read once per check.
+        let mut roles: HashMap<String, Option<Role>> = HashMap::new();
+        let mut stores: HashMap<i64, Vec<i64>> = HashMap::new();
+        for t in targets {
+            let role = match roles.get(&t.session) {
+                Some(r) => *r,
+                None => {
+                    let found = db.session_by_hash(&t.session, now, false).await?;
+                    let r = found.map(|(p, _)| p.role);
+                    roles.insert(t.session.clone(), r);
+                    r
+                }
+            };
+            let why = match role {
+                None => Some("session ended"),
+                Some(r) if Some(r) != t.role => Some("role changed"),
+                Some(Role::Owner) => {
+                    let now_stores = match stores.get(&t.user_id) {
+                        Some(s) => s,
+                        None => {
+                            let s = db.staff_store_ids(t.user_id).await?;
+                            stores.entry(t.user_id).or_insert(s)
+                        }
+                    };
+                    (*now_stores != t.stores).then_some("stores changed")
+                }
+                Some(_) => None,
+            };
+            if let Some(why) = why {
+                self.end(t.id, why);
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends every connection whose session expired at or before `now`.
+    pub fn expire(&self, now: i64) -> usize {
+        let due: Vec<u64> = {
+            let mut expiries = self.expiries_lock();
+            let mut due = Vec::new();
+            while let Some(&(at, id)) = expiries.first() {
+                if at > now {
+                    break;
+                }
+                expiries.pop_first();
+                due.push(id);
+            }
+            due
+        };
+        due.into_iter()
+            .filter(|id| self.end(*id, "session expired"))
+            .count()
+    }
+
+    fn expiries_lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<(i64, u64)>> {
+        self.expiries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl ConnectionGuard {
+    /// Hands the registry what ends this connection's feed (once subscribed); a
+    /// connection ended meanwhile is ended at once.
+    pub fn attach(&self, closer: Closer) {
+        if let Some(mut e) = self.registry.open.get_mut(&self.id) {
+            if e.ended {
+                closer.close();
+            }
+            e.closer = Some(closer);
+        }
+    }
+
+    /// Ends this connection (its session turned out to be gone as it opened).
+    pub fn end(&self, why: &'static str) {
+        self.registry.end(self.id, why);
+    }
+}
+
+/// Keeps every connection within its session (see the module doc) until
+/// `shutdown`: re-checks a user's connections whenever the session cache forgets
+/// that user (everyone's when it forgets everything, or when this task fell
+/// behind), and ends connections whose session expired by `clock`.
+pub async fn watch(
+    connections: Arc<Connections>,
+    db: Db,
+    clock: Arc<dyn Clock>,
+    shutdown: CancellationToken,
+) {
+    let mut changes = db.session_cache().subscribe();
+    let mut tick = tokio::time::interval(EXPIRY_CHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let user = tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {
+                connections.expire(clock.now().timestamp_millis());
+                continue;
+            }
+            change = changes.recv() => match change {
+                Ok(SessionChange::User(id)) => Some(id),
+                Ok(SessionChange::All) | Err(RecvError::Lagged(_)) => None,
+                Err(RecvError::Closed) => return,
+            },
+        };
+        let now = clock.now().timestamp_millis();
+        if let Err(e) = connections.recheck(&db, user, now).await {
+            tracing::warn!(error = %e, user_id = user, "re-checking connections failed");
+        }
     }
 }
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        let info = self.registry.open.remove(&self.id).map(|(_, i)| i);
+        let entry = self.registry.open.remove(&self.id).map(|(_, e)| e);
         self.registry
             .per_principal
             .remove_if_mut(&self.key, |_, n| {
                 *n = n.saturating_sub(1);
                 *n == 0
             });
-        if let Some(info) = info {
+        if let Some(e) = entry {
+            if let Some(s) = &e.grant.session {
+                self.registry
+                    .expiries_lock()
+                    .remove(&(s.expires_at, self.id));
+            }
             tracing::info!(
                 conn = self.id,
-                user_id = info.user_id,
-                transport = info.transport.as_str(),
+                user_id = e.info.user_id,
+                transport = e.info.transport.as_str(),
                 secs = self.opened.elapsed().as_secs_f64(),
                 "disconnected"
             );
@@ -160,13 +419,53 @@ mod tests {
 
     #[test]
     fn the_cap_is_per_principal_and_released_on_drop() {
-        let reg = Arc::new(Connections::new(2));
-        let a = reg.admit("user:1".into(), info()).unwrap();
-        let _b = reg.admit("user:1".into(), info()).unwrap();
-        assert!(reg.admit("user:1".into(), info()).is_err());
-        let _c = reg.admit("user:2".into(), info()).unwrap();
-        assert_eq!(reg.list().len(), 3);
+        let reg = Arc::new(Connections::new(2, 3));
+        let g = Grant::default;
+        let a = reg.admit("user:1".into(), info(), g()).unwrap();
+        let _b = reg.admit("user:1".into(), info(), g()).unwrap();
+        assert!(reg.admit("user:1".into(), info(), g()).is_err());
+        let _c = reg.admit("user:2".into(), info(), g()).unwrap();
+        assert_eq!(reg.list(None).len(), 3);
+        assert_eq!(reg.list(Some(1)).len(), 3);
+        assert!(reg.list(Some(2)).is_empty());
         drop(a);
-        assert!(reg.admit("user:1".into(), info()).is_ok());
+        assert!(reg.admit("user:1".into(), info(), g()).is_ok());
+    }
+
+    #[test]
+    fn anonymous_readers_have_their_own_cap_per_address() {
+        let reg = Arc::new(Connections::new(1, 3));
+        let held: Vec<_> = (0..3)
+            .map(|_| reg.admit("ip:10.0.0.1".into(), info(), Grant::default()))
+            .collect();
+        assert!(held.iter().all(Result::is_ok));
+        assert!(
+            reg.admit("ip:10.0.0.1".into(), info(), Grant::default())
+                .is_err()
+        );
+        assert!(
+            reg.admit("ip:10.0.0.2".into(), info(), Grant::default())
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn expiry_ends_only_the_sessions_that_are_due() {
+        let reg = Arc::new(Connections::new(8, 8));
+        let grant = |at| Grant {
+            session: Some(SessionRef {
+                hash: format!("h{at}"),
+                expires_at: at,
+            }),
+            stores: Vec::new(),
+        };
+        let soon = reg.admit("user:1".into(), info(), grant(100)).unwrap();
+        let later = reg.admit("user:1".into(), info(), grant(200)).unwrap();
+        assert_eq!(reg.expire(99), 0);
+        assert_eq!(reg.expire(100), 1);
+        assert!(reg.open.get(&soon.id).unwrap().ended);
+        assert!(!reg.open.get(&later.id).unwrap().ended);
+        drop(later);
+        assert_eq!(reg.expire(1_000), 0, "a closed connection is forgotten");
     }
 }

@@ -13,11 +13,13 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::connections::{ConnectionGuard, ConnectionInfo, Connections, TooManyStreams, Transport};
+use super::connections::{
+    ConnectionGuard, ConnectionInfo, Connections, Grant, TooManyStreams, Transport,
+};
 use super::hub::{Hub, Subscription};
 use super::params::{self, ParamError, StreamQuery, Topic, TypeFilter};
 use super::{Event, channel, types};
-use crate::auth::{Principal, Role};
+use crate::auth::{Principal, Role, SessionRef};
 use crate::db::Db;
 use crate::db::events::ChannelSet;
 
@@ -97,6 +99,9 @@ pub struct FeedRequest {
     /// The client's address, for the anonymous cap and the connection list.
     pub remote: Option<std::net::IpAddr>,
     pub principal: Option<Principal>,
+    /// The session the principal came through: the feed ends when it does (see
+    /// [`crate::events::connections`]).
+    pub session: Option<SessionRef>,
     pub query: StreamQuery,
 }
 
@@ -162,6 +167,7 @@ impl Feed {
             cursor_header,
             remote,
             principal,
+            session,
             query,
         } = request;
         let cursor = cursor_header
@@ -203,9 +209,28 @@ impl Feed {
             since: crate::time::rfc3339(crate::time::now_millis()),
             remote_addr: remote,
         };
-        let guard = feeds.connections.admit(key, info)?;
+        let grant = Grant {
+            session: session.clone(),
+            stores: staff_stores,
+        };
+        let guard = feeds.connections.admit(key, info, grant)?;
 
         let subscription = feeds.hub.subscribe(audience.hub_keys(), types.clone());
+        guard.attach(subscription.closer());
+        // A session ended between the caller's lookup and the registration above
+        // was re-checked before this connection was there to end: look again (the
+        // session cache answers unless that very change made it forget). Whether
+        // it still exists is asked as of just before its expiry: expiry is the
+        // registry's watch's to judge, by the app clock.
+        if let Some(s) = &session
+            && feeds
+                .db
+                .session_by_hash(&s.hash, s.expires_at.saturating_sub(1), true)
+                .await?
+                .is_none()
+        {
+            guard.end("session ended");
+        }
         let head = feeds.hub.head();
         let (start, reset) = match cursor {
             None => (head, false),
@@ -271,6 +296,12 @@ impl Feed {
                 None => return Ok(None),
             }
         }
+    }
+
+    /// Whether the server is stopping (the feed ended for that reason): a stream
+    /// then says when to come back (`protocol::sse::farewell`).
+    pub fn shutting_down(&self) -> bool {
+        self.feeds.hub.shutdown_token().is_cancelled()
     }
 
     /// The token that fires when this feed is cut (overflow or shutdown).

@@ -79,6 +79,35 @@ impl Subscription {
     pub fn cut(&self) -> &CancellationToken {
         &self.cut
     }
+
+    /// A handle that ends this reader from elsewhere (its session ended), as an
+    /// overflow does: what is queued is read, then the feed ends.
+    pub fn closer(&self) -> Closer {
+        Closer {
+            hub: Arc::clone(&self.hub),
+            id: self.id,
+            keys: Arc::clone(&self.keys),
+            cut: self.cut.clone(),
+        }
+    }
+}
+
+/// Ends one reader from outside the task that reads it (see
+/// [`Subscription::closer`]); held by the connection registry, not by the
+/// reader, so an idle reader carries nothing more.
+pub struct Closer {
+    hub: Arc<Hub>,
+    id: u64,
+    keys: Arc<[String]>,
+    cut: CancellationToken,
+}
+
+impl Closer {
+    /// Ends the reader's queue (a no-op for a reader already gone).
+    pub fn close(&self) {
+        self.cut.cancel();
+        self.hub.unregister(self.id, &self.keys);
+    }
 }
 
 impl Drop for Subscription {

@@ -39,9 +39,8 @@ async fn login(
     body: web::Json<LoginBody>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
+    let address = crate::net::client_ip(&req)
+        .map(|a| a.to_string())
         .unwrap_or_default();
     let sessions::LoggedIn { token, user } = sessions::login(
         &state.db,

@@ -6,6 +6,7 @@ mod announcements;
 mod audit;
 mod auth;
 mod bench;
+mod events;
 mod health;
 mod jobs;
 mod loyalty;
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::scope("/api/v1")
                 .route("/events", web::get().to(transport::sse::stream))
                 .route("/events/poll", web::get().to(transport::poll::poll))
+                .configure(events::configure)
                 .configure(auth::configure)
                 .configure(users::configure)
                 .configure(stores::configure)

@@ -28,7 +28,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::{OpenApi, ToSchema};
 
-use super::{admin, announcements, audit, auth, jobs, loyalty, shop, stores, support, users};
+use super::{
+    admin, announcements, audit, auth, events, jobs, loyalty, shop, stores, support, users,
+};
 use crate::db::shop::{InventoryRow, Order, ProductChange, SalesRow, StockItem};
 use crate::db::stores::{DesignChange, Store};
 use crate::db::support::{Conversation, Inquiry};
@@ -65,8 +67,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         support::open, support::list, support::thread, support::write, support::close,
         support::inquire, support::list_inquiries,
         announcements::create,
-        events_stream, events_poll,
-        admin::connections,
+        events_stream, events_poll, events::ticket,
+        admin::connections, admin::disconnect_user,
         jobs::list, jobs::reschedule, jobs::run, jobs::runs,
         openapi_json, docs_page,
     ),
@@ -335,8 +337,12 @@ struct StreamParams {
     types: Option<String>,
     /// Long-poll only: seconds to wait for an event (0 answers at once).
     timeout: Option<String>,
-    /// The token, for clients that cannot set headers (EventSource).
+    /// The token, for clients that cannot set headers (EventSource). Prefer
+    /// `ticket`: a URL ends up in logs.
     access_token: Option<String>,
+    /// A single-use stream ticket from `POST /events/ticket` (valid 60 s).
+    #[param(max_length = 67)]
+    ticket: Option<String>,
 }
 
 /// Server-sent events: `id:`, `event:` (the type) and `data:` (an [`EventEnvelope`]).

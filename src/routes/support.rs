@@ -178,7 +178,7 @@ async fn inquire(
     let admin_email = s.smtp_url.as_ref().and(s.admin_email.as_deref());
     let sender = inquiries::Sender {
         limiter: &state.inquiry_limiter,
-        address: req.peer_addr().map(|a| a.ip()),
+        address: crate::net::client_ip(&req),
     };
     let received = inquiries::submit(
         &state.db,

@@ -21,24 +21,25 @@ pub mod sse;
 
 use actix_web::HttpRequest;
 
-use crate::auth::Principal;
+use crate::auth::stream::Caller;
 use crate::events::feed::FeedRequest;
 use crate::events::params::StreamQuery;
 
 /// What an actix request asks of a feed (the lean path reads the same from its
 /// request head, see [`edge::feed_request`]).
-pub fn feed_request(
-    req: &HttpRequest,
-    principal: Option<Principal>,
-    query: StreamQuery,
-) -> FeedRequest {
+pub fn feed_request(req: &HttpRequest, caller: Option<Caller>, query: StreamQuery) -> FeedRequest {
+    let (principal, session) = match caller {
+        Some(c) => (Some(c.principal), c.session),
+        None => (None, None),
+    };
     FeedRequest {
         cursor_header: req
             .headers()
             .get("last-event-id")
             .map(|v| v.to_str().unwrap_or("?").to_string()),
-        remote: req.peer_addr().map(|a| a.ip()),
+        remote: crate::net::client_ip(req),
         principal,
+        session,
         query,
     }
 }

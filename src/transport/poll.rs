@@ -12,7 +12,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::feed_request;
 use super::protocol::poll::{self as protocol, Waited};
-use crate::auth::MaybePrincipal;
+use crate::auth::stream::MaybeCaller;
 use crate::error::ApiError;
 use crate::events::connections::Transport;
 use crate::events::feed::Feed;
@@ -24,17 +24,17 @@ use crate::state::AppState;
 pub async fn poll(
     state: web::Data<AppState>,
     req: HttpRequest,
-    principal: MaybePrincipal,
+    caller: MaybeCaller,
     query: web::Query<StreamQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(p) = &principal.0 {
-        tracing::Span::current().record("user_id", p.user_id);
+    if let Some(c) = &caller.0 {
+        tracing::Span::current().record("user_id", c.principal.user_id);
     }
     let timeout = protocol::timeout_of(&query, &state.settings.push)?;
     let limit = state.settings.push.batch_limit;
     let metrics = Arc::clone(&state.metrics);
     let started = Instant::now();
-    let request = feed_request(&req, principal.0, query.into_inner());
+    let request = feed_request(&req, caller.0, query.into_inner());
     let (mut feed, opening) = Feed::open(&state.feeds, request, Transport::LongPoll).await?;
     let waited = Waited {
         started,

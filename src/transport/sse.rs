@@ -12,7 +12,7 @@ use bytes::Bytes;
 
 use super::feed_request;
 use super::protocol::sse::{self as protocol, Heartbeat};
-use crate::auth::MaybePrincipal;
+use crate::auth::stream::MaybeCaller;
 use crate::error::ApiError;
 use crate::events::connections::Transport;
 use crate::events::feed::Feed;
@@ -24,29 +24,37 @@ use crate::state::AppState;
 pub async fn stream(
     state: web::Data<AppState>,
     req: HttpRequest,
-    principal: MaybePrincipal,
+    caller: MaybeCaller,
     query: web::Query<StreamQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(p) = &principal.0 {
-        tracing::Span::current().record("user_id", p.user_id);
+    if let Some(c) = &caller.0 {
+        tracing::Span::current().record("user_id", c.principal.user_id);
     }
     let push = &state.settings.push;
-    let request = feed_request(&req, principal.0, query.into_inner());
+    let request = feed_request(&req, caller.0, query.into_inner());
     let (feed, opening) = Feed::open(&state.feeds, request, Transport::Sse).await?;
     let preamble = protocol::preamble(&feed, &opening, push.retry);
     let heartbeat = Heartbeat::new(push.heartbeat);
     let timer = Box::pin(heartbeat.timer());
+    let (retry, spread) = (push.retry, push.restart_spread);
     let body = futures_util::stream::unfold(
-        (feed, Some(preamble), timer, heartbeat),
-        |(mut feed, mut first, mut timer, mut heartbeat)| async move {
+        (feed, Some(preamble), timer, heartbeat, false),
+        move |(mut feed, mut first, mut timer, mut heartbeat, done)| async move {
+            if done {
+                return None;
+            }
             if let Some(bytes) = first.take() {
-                let next = (feed, None, timer, heartbeat);
+                let next = (feed, None, timer, heartbeat, false);
                 return Some((Ok::<_, std::convert::Infallible>(bytes), next));
             }
             let bytes = loop {
                 tokio::select! {
                     next = feed.next(true) => {
-                        let first = protocol::first_event(next)?;
+                        let Some(first) = protocol::first_event(next) else {
+                            // The server stops: say when to come back, then end.
+                            let bye = feed.shutting_down().then(|| protocol::farewell(retry, spread))?;
+                            return Some((Ok(bye), (feed, None, timer, heartbeat, true)));
+                        };
                         heartbeat.wrote();
                         break protocol::with_ready(first, &mut feed).await;
                     }
@@ -57,7 +65,7 @@ pub async fn stream(
                     }
                 }
             };
-            Some((Ok(bytes), (feed, None::<Bytes>, timer, heartbeat)))
+            Some((Ok(bytes), (feed, None::<Bytes>, timer, heartbeat, false)))
         },
     );
     Ok(response().streaming(body))

@@ -105,7 +105,7 @@ async fn a_stream_opened_first_on_a_connection_gets_raw_sse_with_its_headers() {
     assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
     for line in [
         "content-type: text/event-stream",
-        "cache-control: no-cache, no-store",
+        "cache-control: no-cache, no-store, no-transform",
         "x-accel-buffering: no",
         "connection: close",
     ] {
@@ -378,7 +378,7 @@ fn lean_poll_head(length: usize) -> Vec<String> {
     vec![
         format!("content-length: {length}"),
         "content-type: application/json".into(),
-        "cache-control: no-cache, no-store".into(),
+        "cache-control: no-cache, no-store, no-transform".into(),
     ]
 }
 

@@ -49,6 +49,10 @@ pub struct Head {
     pub last_event_id: Option<String>,
     /// `Origin`, for the CORS rule.
     pub origin: Option<Vec<u8>>,
+    /// `Forwarded` and `X-Forwarded-For` (each header's lines joined by `,`), for
+    /// the client's address behind a trusted proxy ([`crate::net`]).
+    pub forwarded: Option<String>,
+    pub x_forwarded_for: Option<String>,
     /// `Connection: close`: answer, then close.
     pub close: bool,
     /// An HTTP/1.1 request with a `Host`, a valid URI and no body, `Expect` or
@@ -56,6 +60,18 @@ pub struct Head {
     /// connection for. Anything else it leaves to actix, which knows every corner of
     /// HTTP/1.x.
     pub plain: bool,
+}
+
+/// Appends one line of a list header to what earlier lines gave.
+fn join_line(to: &mut Option<String>, value: &[u8]) {
+    let value = String::from_utf8_lossy(value);
+    match to {
+        Some(v) => {
+            v.push(',');
+            v.push_str(&value);
+        }
+        None => *to = Some(value.into_owned()),
+    }
 }
 
 /// Reads a request head (consuming it, and whatever followed it in the same
@@ -125,6 +141,10 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, ApiError> {
                 .get_or_insert_with(|| visible_ascii(h.value));
         } else if name.eq_ignore_ascii_case("host") {
             host = true;
+        } else if name.eq_ignore_ascii_case("forwarded") {
+            join_line(&mut head.forwarded, h.value);
+        } else if name.eq_ignore_ascii_case("x-forwarded-for") {
+            join_line(&mut head.x_forwarded_for, h.value);
         } else if name.eq_ignore_ascii_case("connection") {
             head.close |= h
                 .value

@@ -32,7 +32,8 @@ use actix_web::web;
 use tokio::net::TcpStream;
 
 use self::head::Head;
-use crate::auth::extract::{principal_for, session_cookie, token_from_parts};
+use crate::auth::extract::{session_cookie, token_from_parts};
+use crate::auth::stream::stream_caller;
 use crate::error::ApiError;
 use crate::events::feed::FeedRequest;
 use crate::events::params::StreamQuery;
@@ -139,14 +140,22 @@ pub async fn feed_request(
         head.cookie.as_deref().and_then(session_cookie),
         Some(&head.query),
     );
-    let principal = principal_for(state, token).await?;
-    if let Some(p) = &principal {
-        tracing::Span::current().record("user_id", p.user_id);
+    let caller = stream_caller(state, token).await?;
+    if let Some(c) = &caller {
+        tracing::Span::current().record("user_id", c.principal.user_id);
     }
+    let (principal, session) = caller.map_or((None, None), |c| (Some(c.principal), c.session));
+    let remote = crate::net::client_addr(
+        &state.settings.trusted_proxies,
+        remote,
+        head.forwarded.as_deref(),
+        head.x_forwarded_for.as_deref(),
+    );
     Ok(FeedRequest {
         cursor_header: head.last_event_id,
         remote,
         principal,
+        session,
         query,
     })
 }

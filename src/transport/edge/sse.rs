@@ -32,6 +32,10 @@ const PATH: &str = "/api/v1/events";
 /// Serves one connection whose first request is `GET /api/v1/events`.
 pub async fn serve(mut io: TcpStream, state: web::Data<AppState>) {
     let heartbeat = Heartbeat::new(state.settings.push.heartbeat);
+    let farewell = (
+        state.settings.push.retry,
+        state.settings.push.restart_spread,
+    );
     // Boxed: reading, authorising and opening need far more state than streaming,
     // and that state is freed before the stream starts.
     let Some(mut feed) = Box::pin(open(&mut io, state)).await else {
@@ -39,7 +43,7 @@ pub async fn serve(mut io: TcpStream, state: web::Data<AppState>) {
     };
     // By reference: moved into `pump`, the socket and feed would take their space
     // twice in this future.
-    pump(&mut io, &mut feed, heartbeat).await;
+    pump(&mut io, &mut feed, heartbeat, farewell).await;
 }
 
 /// Reads the request, opens the feed and writes the response head and preamble;
@@ -94,7 +98,12 @@ fn stream_head(cors: &str) -> Vec<u8> {
 
 /// Streams until the client goes, the feed is cut, or a write fails; heartbeats
 /// by the one rule of [`Heartbeat`].
-async fn pump(io: &mut TcpStream, feed: &mut Feed, mut heartbeat: Heartbeat) {
+async fn pump(
+    io: &mut TcpStream,
+    feed: &mut Feed,
+    mut heartbeat: Heartbeat,
+    (retry, spread): (std::time::Duration, std::time::Duration),
+) {
     let cut = feed.cut_token();
     let beat = heartbeat.timer();
     tokio::pin!(beat);
@@ -122,6 +131,11 @@ async fn pump(io: &mut TcpStream, feed: &mut Feed, mut heartbeat: Heartbeat) {
         if is_event {
             heartbeat.wrote();
         }
+    }
+    if feed.shutting_down() {
+        // The server stops: say when to come back (best effort: the client may
+        // be gone already).
+        let _ = io.try_write(&protocol::farewell(retry, spread));
     }
     let _ = io.shutdown().await;
 }

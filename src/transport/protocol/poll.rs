@@ -19,7 +19,7 @@ use crate::settings::PushSettings;
 /// send them: a poll's answer is never to be reused.
 pub const HEADERS: [(&str, &str); 2] = [
     ("content-type", "application/json"),
-    ("cache-control", "no-cache, no-store"),
+    ("cache-control", "no-cache, no-store, no-transform"),
 ];
 
 /// The poll's `timeout` parameter (refused when malformed or above the maximum).

@@ -22,7 +22,7 @@ use crate::events::feed::{Feed, FeedError, Opening};
 pub const HEADERS: [(&str, &str); 4] = [
     ("content-type", "text/event-stream"),
     ("content-encoding", "identity"),
-    ("cache-control", "no-cache, no-store"),
+    ("cache-control", "no-cache, no-store, no-transform"),
     ("x-accel-buffering", "no"),
 ];
 
@@ -85,6 +85,14 @@ pub fn preamble(feed: &Feed, opening: &Opening, retry: Duration) -> Bytes {
         out.extend_from_slice(&r.frame);
     }
     out.freeze()
+}
+
+/// What a stream ends with when the server stops: a `retry:` of `base` plus a
+/// random share of `spread`, so that the clients of an instance that restarts come
+/// back spread over that window instead of all at once.
+pub fn farewell(base: Duration, spread: Duration) -> Bytes {
+    let extra = rand::random_range(0..=spread.as_millis() as u64);
+    Bytes::from(format!("retry: {}\n\n", base.as_millis() as u64 + extra))
 }
 
 /// The event [`Feed::next`] gave, or `None` when the feed is cut (overflow or

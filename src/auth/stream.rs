@@ -1,0 +1,96 @@
+//! Who reads a stream or a long-poll, and through which session.
+//!
+//! A stream remembers the session it was opened with, so that it ends when that
+//! session does (logout, a password change, an admin's "disconnect", expiry; see
+//! [`crate::events::connections`]). Event routes also take a stream ticket
+//! (`POST /api/v1/events/ticket`): a single-use stand-in for the session token, so
+//! that the token itself never has to be in a URL. Sessions are judged by the app
+//! clock (`Settings.clock`), the same everywhere.
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+
+use super::{Principal, SessionRef, is_ticket, token_hash};
+use crate::db::tickets;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A signed-in reader and the session it reads through.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub principal: Principal,
+    /// `None` for a credential that is not a session (none yet; an API key would
+    /// be): such a stream ends only with the credential's own checks.
+    pub session: Option<SessionRef>,
+}
+
+/// The app clock's now, in Unix millis: what sessions and tickets expire by.
+pub fn now(state: &AppState) -> i64 {
+    state.settings.clock.now().timestamp_millis()
+}
+
+/// The session a token names, if it exists and has not expired by the app clock.
+pub async fn session_of(state: &AppState, token: &str) -> anyhow::Result<Option<Caller>> {
+    let found = state
+        .db
+        .session_by_hash(&token_hash(token), now(state), true)
+        .await?;
+    Ok(found.map(|(principal, session)| Caller {
+        principal,
+        session: Some(session),
+    }))
+}
+
+/// The reader an event route's credential names: a session token, or a stream
+/// ticket (used up here, so it opens one stream or poll, once). `None` without a
+/// credential; 401 for one that does not check out.
+pub async fn stream_caller(
+    state: &AppState,
+    credential: Option<String>,
+) -> Result<Option<Caller>, ApiError> {
+    let Some(credential) = credential else {
+        return Ok(None);
+    };
+    let caller = if is_ticket(&credential) {
+        let mut tx = state.db.begin().await?;
+        let session = tickets::redeem_ticket(&mut tx, &credential, now(state)).await?;
+        tx.commit().await?;
+        match session {
+            Some(hash) => state
+                .db
+                .session_by_hash(&hash, now(state), true)
+                .await?
+                .map(|(principal, session)| Caller {
+                    principal,
+                    session: Some(session),
+                }),
+            None => return Err(ApiError::Unauthorized("invalid, used or expired ticket")),
+        }
+    } else {
+        session_of(state, &credential).await?
+    };
+    caller
+        .map(Some)
+        .ok_or(ApiError::Unauthorized("invalid or expired token"))
+}
+
+/// The actix extractor of [`stream_caller`], for the stream and poll handlers.
+pub struct MaybeCaller(pub Option<Caller>);
+
+impl FromRequest for MaybeCaller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let credential = super::token_from_request(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            if credential.is_none() {
+                return Ok(Self(None));
+            }
+            let state = state.ok_or_else(|| anyhow::anyhow!("app state missing"))?;
+            Ok(Self(stream_caller(&state, credential).await?))
+        })
+    }
+}
