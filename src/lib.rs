@@ -27,6 +27,7 @@
 //! - [`guard`]: the middleware every actix request passes: CORS and the body
 //!   deadline; [`cors`]: which browser origins may call the API (none by
 //!   default); [`ratelimit`]: the token buckets behind every limit.
+//! - [`oplog`]: names for the operator's log of business actions.
 //! - [`time`]: how timestamps are stored and shown; [`metrics`]: `/metrics` and
 //!   the request log; [`mail`]: sends the outbox over SMTP; [`net`]: the client's
 //!   address behind trusted proxies.
@@ -50,6 +51,7 @@ pub mod mail;
 pub mod metrics;
 pub mod mileage;
 pub mod net;
+pub mod oplog;
 pub mod ratelimit;
 pub mod routes;
 pub mod settings;

@@ -117,7 +117,7 @@ impl Metrics {
             %method,
             %path,
             status,
-            ms = started.elapsed().as_secs_f64() * 1e3,
+            us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
             edge = lean,
             "request"
         );

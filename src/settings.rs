@@ -88,6 +88,9 @@ pub struct PushSettings {
     pub stalled_timeout: Duration,
     /// Safety net: the tailer re-reads the log this often even without a wake-up.
     pub tail_interval: Duration,
+    /// Connections that may be reading a request head at once; more wait for a
+    /// turn (within the head timeout), reading nothing.
+    pub max_unfinished_heads: usize,
 }
 
 impl Default for PushSettings {
@@ -106,6 +109,7 @@ impl Default for PushSettings {
             max_poll_timeout: Duration::from_secs(55),
             tail_interval: Duration::from_secs(1),
             stalled_timeout: Duration::from_secs(30),
+            max_unfinished_heads: 4096,
         }
     }
 }

@@ -200,7 +200,20 @@ pub async fn expire_lot(tx: &mut Tx, lot_id: i64, now: i64) -> anyhow::Result<Op
     };
     let balance_after = move_balance(tx, &p).await?;
     let entry = insert_entry(tx, &p, balance_after, 0).await?;
+    set_source(tx, entry.id, lot_id).await?;
     Ok(Some(Expired { entry, points }))
+}
+
+/// Records which entry `entry_id` came from: a conversion's credit, an expiry's
+/// lot. Histories read it to explain the entry.
+pub async fn set_source(tx: &mut Tx, entry_id: i64, source_id: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE mileage_entries SET source_id = $1 WHERE id = $2")
+        .bind(source_id)
+        .bind(entry_id)
+        .execute(tx.conn())
+        .await
+        .context("linking an entry to its source")?;
+    Ok(())
 }
 
 /// Moves the balance row by `p.points` under its lock; answers the balance after.

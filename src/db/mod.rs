@@ -19,6 +19,7 @@ pub mod coupons;
 mod durable;
 pub mod events;
 pub mod grant_days;
+pub mod history;
 pub mod idempotency;
 pub mod jobs;
 pub mod ledger;

@@ -142,7 +142,10 @@ impl From<SupportError> for ApiError {
             SupportError::Limit => ApiError::invalid("invalid_limit", e.to_string()),
             SupportError::NotACustomer => ApiError::Forbidden("only customers open conversations"),
             SupportError::NoSuchStore => ApiError::invalid("unknown_store", "no such store"),
+            SupportError::NotAMember => ApiError::invalid("not_a_member", e.to_string()),
             SupportError::NotFound => ApiError::NotFound("conversation"),
+            SupportError::NoSuchInquiry => ApiError::NotFound("inquiry"),
+            SupportError::InquiryStatus => ApiError::invalid("invalid_status", e.to_string()),
             SupportError::Closed => {
                 ApiError::conflict("conversation_closed", "the conversation is closed")
             }

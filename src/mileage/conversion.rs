@@ -98,6 +98,7 @@ pub async fn credit(
     }
     credited.balance = conversion.balance_after;
     credited.conversion_id = Some(conversion.id);
+    ledger::set_source(tx, conversion.id, credited.entry.id).await?;
     // The conversion consumed lots, possibly this credit's own: show what is left.
     credited.entry.remaining = ledger::remaining(tx, credited.entry.id).await?;
     for _ in 0..count {

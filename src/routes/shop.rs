@@ -342,7 +342,8 @@ async fn inventory(
 ) -> ApiResult<HttpResponse> {
     require_staff(&state, &who, *id).await?;
     let rows = sold::inventory(&state.db, *id, crate::time::now_millis()).await?;
-    Ok(HttpResponse::Ok().json(json!({ "store_id": *id, "inventory": rows })))
+    let rule = sold::stock_rule(&state.db, *id).await?;
+    Ok(HttpResponse::Ok().json(json!({ "store_id": *id, "inventory": rows, "rule": rule })))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

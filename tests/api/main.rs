@@ -5,9 +5,13 @@
 mod helpers;
 
 mod auth;
+mod client;
+mod console;
 mod controls;
 mod cors;
 mod edge;
+mod edge_strict;
+mod error_codes;
 mod expiry;
 mod faults;
 mod jobs;
@@ -17,6 +21,7 @@ mod loyalty;
 mod mail;
 mod metrics;
 mod openapi;
+mod oplog;
 mod proxy;
 mod push;
 pub mod scale;
