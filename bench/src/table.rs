@@ -104,13 +104,7 @@ pub fn render(results: &[Value]) -> String {
             (m, l) if l.is_empty() => m,
             (m, l) => format!("{m} ({l})"),
         };
-        let key = (
-            s("scenario"),
-            mode,
-            s("transport"),
-            u("n"),
-            u("rate"),
-        );
+        let key = (s("scenario"), mode, s("transport"), u("n"), u("rate"));
         let runs = groups
             .entry(key)
             .or_default()
