@@ -1,6 +1,7 @@
 //! Command line: `pointcast serve` and friends. Flags fall back to `POINTCAST_*`
 //! environment variables, then to defaults that run out of the box.
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::settings::Settings;
@@ -180,6 +181,36 @@ pub struct ServeArgs {
     /// cap), e.g. Asia/Seoul.
     #[arg(long, env = "POINTCAST_TIME_ZONE", default_value = "UTC", value_parser = parse_tz)]
     pub time_zone: String,
+    /// Accept readers' JWTs signed with this HS256 secret (a file holding at least
+    /// 32 bytes) from the shop's identity provider. Off unless one key is given.
+    #[arg(long, env = "POINTCAST_JWT_HS256_SECRET_FILE", group = "jwt_key")]
+    pub jwt_hs256_secret_file: Option<std::path::PathBuf>,
+    /// Accept readers' JWTs signed with the RS256 public key in this PEM file.
+    #[arg(long, env = "POINTCAST_JWT_RS256_PEM", group = "jwt_key")]
+    pub jwt_rs256_pem: Option<std::path::PathBuf>,
+    /// Accept readers' JWTs signed with the ES256 public key in this PEM file.
+    #[arg(long, env = "POINTCAST_JWT_ES256_PEM", group = "jwt_key")]
+    pub jwt_es256_pem: Option<std::path::PathBuf>,
+    /// Accept readers' JWTs signed with a key of this JWKS file (RS256 or ES256).
+    #[arg(long, env = "POINTCAST_JWT_JWKS", group = "jwt_key")]
+    pub jwt_jwks: Option<std::path::PathBuf>,
+    /// The `aud` a JWT must carry (unchecked when not set).
+    #[arg(long, env = "POINTCAST_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// The `iss` a JWT must carry (unchecked when not set).
+    #[arg(long, env = "POINTCAST_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// What a JWT's `sub` names: the customer's member number or the external id
+    /// stored on the user.
+    #[arg(long, env = "POINTCAST_JWT_SUBJECT", value_enum, default_value_t = JwtSubject::MemberNo)]
+    pub jwt_subject: JwtSubject,
+}
+
+/// How a JWT's `sub` names a pointcast user (`--jwt-subject`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum JwtSubject {
+    MemberNo,
+    ExternalId,
 }
 
 fn parse_tz(s: &str) -> Result<String, String> {
@@ -189,7 +220,10 @@ fn parse_tz(s: &str) -> Result<String, String> {
 }
 
 impl ServeArgs {
-    pub fn into_settings(self) -> Settings {
+    /// The settings these arguments describe; fails when a JWT key file cannot be
+    /// read or parsed, so a misconfigured server never starts.
+    pub fn into_settings(self) -> anyhow::Result<Settings> {
+        let jwt = self.jwt_verifier()?.map(std::sync::Arc::new);
         let mut s = Settings {
             listen: self.listen,
             database_url: self.database_url,
@@ -212,6 +246,89 @@ impl ServeArgs {
         s.push.queue_capacity = self.queue_capacity.max(1);
         s.push.max_streams_per_principal = self.max_streams.max(1);
         s.push.max_anonymous_per_address = self.max_anonymous_streams.max(1);
-        s
+        s.jwt = jwt;
+        Ok(s)
+    }
+
+    fn jwt_verifier(&self) -> anyhow::Result<Option<crate::auth::jwt::JwtVerifier>> {
+        use crate::auth::jwt::{Algorithm, JwtVerifier, Subject};
+        let subject = match self.jwt_subject {
+            JwtSubject::MemberNo => Subject::MemberNo,
+            JwtSubject::ExternalId => Subject::ExternalId,
+        };
+        let verifier = if let Some(path) = &self.jwt_hs256_secret_file {
+            let secret = std::fs::read(path)
+                .with_context(|| format!("reading the JWT secret {}", path.display()))?;
+            JwtVerifier::hs256(secret.trim_ascii(), subject)?
+        } else if let Some(path) = &self.jwt_rs256_pem {
+            JwtVerifier::pem_file(path, Algorithm::RS256, subject)?
+        } else if let Some(path) = &self.jwt_es256_pem {
+            JwtVerifier::pem_file(path, Algorithm::ES256, subject)?
+        } else if let Some(path) = &self.jwt_jwks {
+            JwtVerifier::jwks_file(path, subject)?
+        } else {
+            return Ok(None);
+        };
+        let verifier = match &self.jwt_audience {
+            Some(aud) => verifier.audience(aud.clone()),
+            None => verifier,
+        };
+        Ok(Some(match &self.jwt_issuer {
+            Some(iss) => verifier.issuer(iss.clone()),
+            None => verifier,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let mut all = vec!["pointcast", "serve"];
+        all.extend_from_slice(args);
+        match Cli::try_parse_from(all)?.command {
+            Command::Serve(a) => Ok(a),
+            _ => unreachable!("serve parses as serve"),
+        }
+    }
+
+    #[test]
+    fn jwt_flags_configure_the_verifier_or_refuse_to_start() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "0123456789abcdef0123456789abcdef\n").expect("write");
+        let s = serve(&[
+            "--jwt-hs256-secret-file",
+            secret.to_str().expect("utf-8"),
+            "--jwt-audience",
+            "shop",
+        ])
+        .expect("parses")
+        .into_settings()
+        .expect("a 32-byte secret");
+        assert!(s.jwt.is_some());
+        assert!(
+            serve(&[])
+                .expect("parses")
+                .into_settings()
+                .expect("ok")
+                .jwt
+                .is_none()
+        );
+
+        std::fs::write(&secret, "short").expect("write");
+        let short =
+            serve(&["--jwt-hs256-secret-file", secret.to_str().expect("utf-8")]).expect("parses");
+        assert!(
+            short.into_settings().is_err(),
+            "a short secret never starts a server"
+        );
+        let missing = serve(&["--jwt-jwks", "/nonexistent/jwks.json"]).expect("parses");
+        assert!(missing.into_settings().is_err());
+        assert!(
+            serve(&["--jwt-jwks", "a", "--jwt-rs256-pem", "b"]).is_err(),
+            "one key source at a time"
+        );
     }
 }
