@@ -37,7 +37,7 @@ pub enum LogFormat {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// The record shop's terminal client.
     Shop(ShopArgs),
     /// Operator's tasks on the database.
@@ -288,7 +288,7 @@ mod tests {
         let mut all = vec!["pointcast", "serve"];
         all.extend_from_slice(args);
         match Cli::try_parse_from(all)?.command {
-            Command::Serve(a) => Ok(a),
+            Command::Serve(a) => Ok(*a),
             _ => unreachable!("serve parses as serve"),
         }
     }

@@ -9,7 +9,7 @@ async fn main() -> anyhow::Result<()> {
     init_logs(cli.log_format);
     match cli.command {
         Command::Serve(args) => {
-            let settings = args.into_settings()?;
+            let settings = (*args).into_settings()?;
             let app = Application::build(settings.clone()).await?;
             tracing::info!(listen = %settings.listen, port = app.port(), database = %redact(&settings.database_url), "pointcast listening");
             app.run_until_stopped().await
