@@ -18,6 +18,7 @@ pub const ALL_CODES: &[(&str, &str)] = &[
     ("bad_timeout", "timeout must be 0 to 55 seconds"),
     ("bad_topics", "unknown topic"),
     ("bad_types", "types must be event type prefixes"),
+    ("body_not_allowed", "a stream or poll takes no request body"),
     ("conversation_closed", "the conversation is closed"),
     (
         "correction_below_zero",
@@ -47,10 +48,19 @@ pub const ALL_CODES: &[(&str, &str)] = &[
         "the announcement's text or target is not valid",
     ),
     (
+        "invalid_api_key",
+        "the API key's name, scopes or stores are not valid",
+    ),
+    (
         "invalid_body",
         "the request body has a field of the wrong type or is missing one",
     ),
+    (
+        "invalid_channel",
+        "channel must be user:{id}, store:{id} or a created topic",
+    ),
     ("invalid_count", "count must be 1 to 100000"),
+    ("invalid_data", "data must be a JSON object"),
     (
         "invalid_idempotency_key",
         "Idempotency-Key must be 1 to 128 visible ASCII characters",
@@ -100,12 +110,22 @@ pub const ALL_CODES: &[(&str, &str)] = &[
         "invalid_text",
         "text must be 1 to 2000 characters, not only whitespace",
     ),
+    (
+        "invalid_topic",
+        "a topic name is 1 to 32 lowercase letters, digits or -",
+    ),
+    ("invalid_type", "type must start with app."),
     ("job_running", "the job is running"),
+    ("key_scope", "this API key's scopes do not allow this"),
     ("login_taken", "this login is taken"),
     ("malformed_json", "the body is not valid JSON"),
     (
         "missing_idempotency_key",
         "send an Idempotency-Key header with this request",
+    ),
+    (
+        "missing_user_id",
+        "an order through an API key names the customer (user_id)",
     ),
     (
         "no_channels",
@@ -114,6 +134,7 @@ pub const ALL_CODES: &[(&str, &str)] = &[
     ("not_a_customer", "the user is not a customer"),
     ("not_a_member", "you are not a member of this store"),
     ("not_found", "not found"),
+    ("not_your_store", "you do not work at that store"),
     ("payload_too_large", "request body too large"),
     ("request_timeout", "the request body did not arrive in time"),
     (
@@ -122,6 +143,7 @@ pub const ALL_CODES: &[(&str, &str)] = &[
     ),
     ("too_many_coupons", "too many coupons in one grant"),
     ("too_many_requests", "too many requests: try again later"),
+    ("topic_exists", "a topic of that name exists"),
     ("unauthorized", "wrong login or password, or not logged in"),
     ("unavailable", "service unavailable"),
     ("unknown_store", "no such store"),
