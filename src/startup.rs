@@ -68,6 +68,7 @@ impl Shutdown {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        crate::tls::install_provider();
         let cors = Cors::new(&settings.cors_origins)?;
         // The hand-over between this instance's commits and its tailer.
         let publication = Arc::new(Publication::default());
