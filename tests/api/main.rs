@@ -5,6 +5,7 @@
 mod helpers;
 
 mod auth;
+mod certs;
 mod controls;
 mod cors;
 mod edge;
@@ -25,4 +26,5 @@ mod shop;
 mod smtp_sink;
 mod stores;
 mod support;
+mod tls;
 mod watches;
