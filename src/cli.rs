@@ -38,6 +38,9 @@ pub struct ShopArgs {
     /// Language of the client (default: from LANG).
     #[arg(long, value_enum)]
     pub lang: Option<crate::client::Lang>,
+    /// PEM file of private CAs to trust for an https:// URL (besides the public roots).
+    #[arg(long, env = "POINTCAST_CA_FILE")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl ShopArgs {
@@ -47,6 +50,7 @@ impl ShopArgs {
             login: self.login,
             password: self.password,
             lang: crate::client::Lang::pick(self.lang, std::env::var("LANG").ok().as_deref()),
+            ca_file: self.ca_file,
         }
     }
 }
