@@ -9,6 +9,15 @@
 #          [--idle "1000 10000"] [--fanout "1000 10000"] [--poll-fanout "1000"]
 #          [--unicast "10000"] [--rates "1000 5000"] [--grant-rate 1000]
 #          [--seconds 10] [--publishes 10] [--pointcast-bin PATH] [--out FILE]
+#          [--ladder "2000 5000 10000 20000 40000"] [--ladder-users 2000]
+#          [--pg-url postgres://USER@HOST:PORT/DB] [--after-request]
+#
+# --ladder: a publish-rate ladder, each rate on a fresh server for --ladder-secs
+# (5) with 32 publishers: announcements on both servers, grants on pointcast
+# (and on PostgreSQL with --pg-url, a fresh database per rate made through that
+# URL's server; give it fsync on). --after-request: the idle and fanout
+# scenarios run a second time with streams opened after a `GET /healthz` on the
+# same connection (a browser after a page, nginx's keep-alive pool).
 #
 # Every scenario runs --repeat times per server, the servers taking turns (each
 # started afresh per round, alone on its core), and the table shows medians. Unicast runs durable announcements at each of --rates
@@ -37,6 +46,11 @@ HOLD=5
 ONLY=""
 PC_BIN=""
 OUT=""
+LADDER=""
+LADDER_USERS=2000
+LADDER_SECS=5
+PG_URL=""
+AFTER_REQUEST=0
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -55,7 +69,12 @@ while [ $# -gt 0 ]; do
     --publishes) PUBLISHES=$2; shift ;;
     --pointcast-bin) PC_BIN=$2; shift ;;
     --out) OUT=$2; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --ladder) LADDER=$2; shift ;;
+    --ladder-users) LADDER_USERS=$2; shift ;;
+    --ladder-secs) LADDER_SECS=$2; shift ;;
+    --pg-url) PG_URL=$2; shift ;;
+    --after-request) AFTER_REQUEST=1 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 64 ;;
   esac
   shift
@@ -108,13 +127,13 @@ fi
 # Each round starts every server afresh (pointcast on a new database), so memory
 # per connection is measured from a cold process every time, not from a heap
 # that an earlier run already grew.
-start_pointcast() { # round
+start_pointcast() { # round [database url]
   echo "== starting pointcast on 127.0.0.1:$PC_PORT (core 0)"
   # --max-streams: anonymous readers are capped per address (16 by default);
   # the load generator's thousands of readers come from a handful of addresses.
   # RUST_LOG=warn: no line per request, as nginx runs with access_log off.
   RUST_LOG=warn POINTCAST_ADMIN_TOKEN=$ADMIN_TOKEN taskset -c 0 "$PC_BIN" serve \
-    --listen "127.0.0.1:$PC_PORT" --database-url "sqlite://$TMP/bench-$1.db" \
+    --listen "127.0.0.1:$PC_PORT" --database-url "${2:-sqlite://$TMP/bench-$1.db}" \
     --bench-endpoints --max-streams 1000000 >>"$TMP/pointcast.log" 2>&1 &
   PC_PID=$!
   wait_http "http://127.0.0.1:$PC_PORT/healthz" 30
@@ -235,7 +254,13 @@ for round in $(seq 1 "$REPEAT"); do
   for t in "${TARGETS[@]}"; do
     "start_$t" "$round"
     for n in $IDLE; do run "$t" idle "$n" --hold-secs "$HOLD"; done
+    if [ "$AFTER_REQUEST" = 1 ]; then
+      for n in $IDLE; do run "$t" idle "$n" --hold-secs "$HOLD" --after-request; done
+    fi
     for n in $FANOUT; do run "$t" fanout "$n" --publishes "$PUBLISHES" --interval-ms "$INTERVAL_MS"; done
+    if [ "$AFTER_REQUEST" = 1 ]; then
+      for n in $FANOUT; do run "$t" fanout "$n" --publishes "$PUBLISHES" --interval-ms "$INTERVAL_MS" --after-request; done
+    fi
     for n in $POLL_FANOUT; do run "$t" fanout "$n" --transport poll --publishes "$PUBLISHES" --interval-ms "$INTERVAL_MS"; done
     for n in $UNICAST; do
       for r in $RATES; do run "$t" unicast "$n" --rate "$r" --seconds "$SECONDS_" --publish announce; done
@@ -244,6 +269,25 @@ for round in $(seq 1 "$REPEAT"); do
       fi
     done
     "stop_$t"
+  done
+  # The ladder: a fresh server per rate, as a publish rate is measured best
+  # from a cold start (no backlog of the rate before).
+  for r in $LADDER; do
+    ladder=(unicast "$LADDER_USERS" --rate "$r" --seconds "$LADDER_SECS" --publishers 32)
+    for t in "${TARGETS[@]}"; do
+      "start_$t" "$round-a$r"; run "$t" "${ladder[@]}" --publish announce; "stop_$t"
+      if [ "$t" = pointcast ]; then
+        start_pointcast "$round-g$r"; run "$t" "${ladder[@]}" --publish grant; stop_pointcast
+        if [ -n "$PG_URL" ]; then
+          db="pcbench_$$_${round}_$r"
+          psql -q "$PG_URL" -c "CREATE DATABASE $db"
+          start_pointcast "$round-p$r" "${PG_URL%/*}/$db"
+          run "$t" "${ladder[@]}" --publish grant --label postgres
+          stop_pointcast
+          psql -q "$PG_URL" -c "DROP DATABASE $db" || true
+        fi
+      fi
+    done
   done
 done
 

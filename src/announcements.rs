@@ -51,7 +51,7 @@ pub struct Sent {
 
 /// `announcement`: what the reader shows. Fields in the order the wire has always
 /// had them (alphabetical).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Announcement<'a> {
     pub from: Author<'a>,
     pub scope: Scope,
@@ -65,14 +65,14 @@ impl Payload for Announcement<'_> {
 }
 
 /// Who wrote an announcement.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Author<'a> {
     pub id: i64,
     pub name: &'a str,
 }
 
 /// Whom an announcement went to, as the reader sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// One user.

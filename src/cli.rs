@@ -14,6 +14,23 @@ use crate::settings::Settings;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log lines on stderr as `text` (for people) or `json` (one object a line,
+    /// for log shippers).
+    #[arg(
+        long,
+        global = true,
+        env = "POINTCAST_LOG_FORMAT",
+        default_value = "text",
+        value_enum
+    )]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -22,6 +39,47 @@ pub enum Command {
     Serve(ServeArgs),
     /// The record shop's terminal client.
     Shop(ShopArgs),
+    /// Operator's tasks on the database.
+    Admin(AdminArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AdminArgs {
+    #[command(subcommand)]
+    pub task: AdminTask,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminTask {
+    /// Set a new password for an admin account, straight in the database, and end
+    /// its sessions. The password comes from --password-stdin (one line), else
+    /// POINTCAST_ADMIN_PASSWORD, else a new one is generated and printed.
+    ResetPassword(ResetPasswordArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ResetPasswordArgs {
+    /// sqlite://FILE (default) or postgres://...
+    #[arg(
+        long,
+        env = "POINTCAST_DATABASE_URL",
+        default_value = "sqlite://pointcast.db"
+    )]
+    pub database_url: String,
+    /// The admin's login.
+    #[arg(long, default_value = "admin")]
+    pub login: String,
+    /// Read the new password from the first line of stdin.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// The new password (8 to 128 characters).
+    #[arg(
+        long = "password-env",
+        env = "POINTCAST_ADMIN_PASSWORD",
+        hide_env_values = true,
+        hide = true
+    )]
+    pub password: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -12,7 +12,8 @@
 //! - Domain flows, free of HTTP, each with its rules, errors and typed events
 //!   (`events.rs`): [`mileage`] (grants, conversion, coupons, memberships),
 //!   [`shop`] (catalog, stock, orders, sales), [`stores`], [`accounts`],
-//!   [`support`] (conversations, inquiries), [`announcements`], [`jobs`] (the
+//!   [`support`] (conversations, inquiries), [`announcements`], [`publish`]
+//!   (integrators' `app.` events), [`jobs`] (the
 //!   scheduler and the job bodies). [`idempotency`] runs a flow once per key.
 //! - [`db`]: storage over SQLite and PostgreSQL: rows, queries and the invariants
 //!   every caller needs (a ledger posting moves its balance; stock is taken by one
@@ -27,6 +28,7 @@
 //! - [`guard`]: the middleware every actix request passes: CORS and the body
 //!   deadline; [`cors`]: which browser origins may call the API (none by
 //!   default); [`ratelimit`]: the token buckets behind every limit.
+//! - [`oplog`]: names for the operator's log of business actions.
 //! - [`time`]: how timestamps are stored and shown; [`metrics`]: `/metrics` and
 //!   the request log; [`mail`]: sends the outbox over SMTP; [`net`]: the client's
 //!   address behind trusted proxies.
@@ -50,6 +52,8 @@ pub mod mail;
 pub mod metrics;
 pub mod mileage;
 pub mod net;
+pub mod oplog;
+pub mod publish;
 pub mod ratelimit;
 pub mod routes;
 pub mod settings;

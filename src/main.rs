@@ -1,23 +1,91 @@
 use clap::Parser;
 use pointcast::Application;
-use pointcast::cli::{Cli, Command};
+use pointcast::cli::{AdminTask, Cli, Command, LogFormat, ResetPasswordArgs};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
-        )
-        .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    init_logs(cli.log_format);
+    match cli.command {
         Command::Serve(args) => {
             let settings = args.into_settings();
             let app = Application::build(settings.clone()).await?;
             tracing::info!(listen = %settings.listen, port = app.port(), database = %redact(&settings.database_url), "pointcast listening");
             app.run_until_stopped().await
         }
-        Command::Shop(args) => pointcast::client::run(args.into_options()).await,
+        Command::Admin(args) => match args.task {
+            AdminTask::ResetPassword(a) => reset_password(a).await,
+        },
+        Command::Shop(args) => match pointcast::client::run(args.into_options()).await {
+            Ok(()) => Ok(()),
+            // A person's mistake is one plain line, never a backtrace or a chain.
+            Err(e) if e.downcast_ref::<pointcast::client::UserError>().is_some() => {
+                eprintln!("{e}");
+                std::process::exit(2)
+            }
+            Err(e) => {
+                eprintln!("pointcast shop: {e}");
+                std::process::exit(1)
+            }
+        },
+    }
+}
+
+/// `pointcast admin reset-password`: prints the new password only when it made it.
+async fn reset_password(a: ResetPasswordArgs) -> anyhow::Result<()> {
+    let given = if a.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Some(line.trim_end_matches(['\r', '\n']).to_string())
+    } else {
+        a.password
+    };
+    let db = pointcast::db::Db::connect(&a.database_url).await?;
+    let done =
+        match pointcast::accounts::recovery::reset_admin_password(&db, &a.login, given.as_deref())
+            .await
+        {
+            Ok(done) => done,
+            Err(e) => {
+                let why = match e {
+                    pointcast::accounts::AccountError::NotFound => "no admin has this login".into(),
+                    other => other.to_string(),
+                };
+                eprintln!("pointcast admin reset-password: {}: {why}", a.login);
+                std::process::exit(2)
+            }
+        };
+    match done.generated {
+        Some(pw) => println!(
+            "pointcast: new password of {}: {pw}\n  (its sessions ended; log in again)",
+            done.login
+        ),
+        None => println!(
+            "pointcast: password of {} changed; its sessions ended",
+            done.login
+        ),
+    }
+    Ok(())
+}
+
+/// The operator's log: on stderr (stdout carries what a command prints, such as the
+/// first start's admin password), colour only when stderr is a terminal, as text
+/// or one JSON object a line. `RUST_LOG` filters (default `info,sqlx=warn`).
+fn init_logs(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
     }
 }
 

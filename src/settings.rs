@@ -51,6 +51,8 @@ pub struct Settings {
     pub support: SupportSettings,
     /// IANA time zone new stores start in (`--time-zone`, default `UTC`).
     pub time_zone: String,
+    /// Accept JWTs from the shop's identity provider for readers (off when `None`).
+    pub jwt: Option<Arc<crate::auth::jwt::JwtVerifier>>,
 }
 
 /// Knobs of the push core (DESIGN.md §2). Named durations rather than literals, so
@@ -88,6 +90,9 @@ pub struct PushSettings {
     pub stalled_timeout: Duration,
     /// Safety net: the tailer re-reads the log this often even without a wake-up.
     pub tail_interval: Duration,
+    /// Connections that may be reading a request head at once; more wait for a
+    /// turn (within the head timeout), reading nothing.
+    pub max_unfinished_heads: usize,
 }
 
 impl Default for PushSettings {
@@ -106,6 +111,7 @@ impl Default for PushSettings {
             max_poll_timeout: Duration::from_secs(55),
             tail_interval: Duration::from_secs(1),
             stalled_timeout: Duration::from_secs(30),
+            max_unfinished_heads: 4096,
         }
     }
 }
@@ -187,6 +193,7 @@ impl Default for Settings {
             mail: MailSettings::default(),
             support: SupportSettings::default(),
             time_zone: "UTC".into(),
+            jwt: None,
         }
     }
 }

@@ -22,7 +22,7 @@ use actix_web::{App, web};
 use anyhow::Context;
 use futures_util::FutureExt;
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::throttle::LoginThrottle;
@@ -40,7 +40,7 @@ use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::settings::Settings;
 use crate::state::AppState;
-use crate::transport::edge::{self, Route};
+use crate::transport::edge::{self, conn, wire::Wire};
 use crate::transport::socket;
 use crate::{guard, mail, routes};
 
@@ -166,7 +166,8 @@ impl Application {
         let factory = {
             let (state, addr) = (state.clone(), listener.local_addr()?);
             let signal = builder.graceful_shutdown_signal();
-            move || worker_service(state.clone(), addr, signal.clone())
+            let heads = Arc::new(Semaphore::new(settings.push.max_unfinished_heads));
+            move || worker_service(state.clone(), addr, signal.clone(), Arc::clone(&heads))
         };
         let server = builder.listen("pointcast", listener, factory)?.run();
         Ok(Self {
@@ -207,16 +208,16 @@ impl Application {
     }
 }
 
-/// The per-worker service for accepted connections: socket options, then a peek at
-/// the first bytes; a connection that opens with a stream request is served by the
-/// lean SSE loop ([`edge::sse`]), one that opens with a long-poll by the lean
-/// long-poll loop ([`edge::poll`]) until it sends something else, every other one
-/// (and the rest of those) by actix-web's HTTP/1 service, built exactly as
-/// `HttpServer::listen` builds it.
+/// The per-worker service for accepted connections: socket options, then
+/// [`conn::serve`], which reads each request head and serves it on the lean path
+/// ([`edge`]) or hands the connection to actix-web's HTTP/1 dispatcher, built
+/// exactly as `HttpServer::listen` builds it but over a [`Wire`] (which gives the
+/// connection back when its next request is a stream or a poll).
 fn worker_service(
     state: web::Data<AppState>,
     addr: SocketAddr,
     shutdown_signal: actix_server::GracefulShutdownSignal,
+    heads: Arc<Semaphore>,
 ) -> impl ServiceFactory<TcpStream, Config = (), Response = (), Error = (), InitError = ()> {
     {
         let signal = shutdown_signal;
@@ -230,48 +231,42 @@ fn worker_service(
                 async move { signal.notified().await }
             })
             .keep_alive(KeepAlive::Timeout(edge::poll::KEEP_ALIVE))
-            .client_request_timeout(Duration::from_secs(5))
+            .client_request_timeout(edge::head::HEAD_TIMEOUT)
             .client_disconnect_timeout(Duration::from_secs(1))
+            // Lets actix finish the responses it owes when a [`Wire`] ends its
+            // reads to hand the connection back.
             .h1_allow_half_closed(true)
             .local_addr(addr)
             // The config `HttpServer` gives an app (its host name and local address).
             // actix-web makes it public only through this doc-hidden constructor
             // (`AppConfig::default()` would claim localhost:8080), so Cargo.toml
             // pins actix-web's exact version: review this call on each upgrade.
-            .finish(map_config(app, move |_| {
+            .h1(map_config(app, move |_| {
                 AppConfig::__priv_test_new(false, addr.to_string(), addr)
-            }))
-            .tcp();
+            }));
         fn_factory(move || {
             let h1 = h1.new_service(());
-            let state = state.clone();
+            let (state, heads) = (state.clone(), Arc::clone(&heads));
             async move {
-                let h1 = Rc::new(h1.await?);
+                let h1 = Rc::new(h1.await.map_err(|_| ())?);
                 let stalled = state.settings.push.stalled_timeout;
+                let actix: conn::Actix = Rc::new(move |wire: Wire, peer| {
+                    let h1 = Rc::clone(&h1);
+                    Box::pin(async move {
+                        let _ = h1.call((wire, peer)).await;
+                    })
+                });
+                let edge = Rc::new(conn::Edge {
+                    state,
+                    actix,
+                    heads,
+                });
                 Ok(fn_service(move |io: TcpStream| {
-                    let (h1, state) = (Rc::clone(&h1), state.clone());
+                    let edge = Rc::clone(&edge);
                     async move {
                         socket::configure(&io, stalled);
-                        let io = match edge::peek_route(&io, edge::ROUTE_WAIT).await {
-                            Some(Route::Stream) => {
-                                let _ = io.set_nodelay(true);
-                                edge::sse::serve(io, state).await;
-                                return Ok(());
-                            }
-                            // Boxed: a long-poll connection's state (its waiting poll
-                            // included) would otherwise size every stream's future too.
-                            Some(Route::Poll) => {
-                                match Box::pin(edge::poll::serve(io, state)).await {
-                                    Some(io) => io,
-                                    None => return Ok(()),
-                                }
-                            }
-                            Some(_) => io,
-                            None => return Ok(()),
-                        };
-                        // Boxed: the HTTP/1 dispatcher's state would otherwise size
-                        // every stream connection's future too.
-                        Box::pin(h1.call(io)).await.map_err(|_| ())
+                        conn::serve(io, edge).await;
+                        Ok(())
                     }
                 }))
             }

@@ -101,6 +101,11 @@ pub struct Common {
     /// Long-poll timeout asked of the server, seconds.
     #[arg(long, default_value_t = 25)]
     pub poll_timeout: u64,
+    /// Open each stream (or first poll) as the second request on its connection,
+    /// after a `GET /healthz`: what a browser that loaded a page, or nginx's
+    /// upstream keep-alive pool, sends.
+    #[arg(long)]
+    pub after_request: bool,
     /// Seconds to wait for deliveries after the last publish.
     #[arg(long, default_value_t = 10)]
     pub grace_secs: u64,

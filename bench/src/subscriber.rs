@@ -179,9 +179,25 @@ fn mark_subscribed(tally: &Tally, subscribed: &mut bool) {
     }
 }
 
+/// Connects; with `after_request`, sends a `GET /healthz` first and reads its
+/// answer, so the stream is the connection's second request.
+async fn connect(target: &Target, sub: &Sub) -> Result<Conn> {
+    let mut conn = timeout(SETUP_TIMEOUT, Conn::connect(&target.ep, sub.source)).await??;
+    if target.after_request {
+        let resp = timeout(SETUP_TIMEOUT, conn.roundtrip(&target.warm_up_request())).await??;
+        if resp.head.status != 200 || !conn.reusable {
+            return Err(Error(format!(
+                "warm-up request answered {} (kept alive: {})",
+                resp.head.status, conn.reusable
+            )));
+        }
+    }
+    Ok(conn)
+}
+
 /// Reads one SSE stream until it ends. Returns only on error or end of stream.
 async fn sse(target: &Target, sub: &Sub, tally: &Tally, subscribed: &mut bool) -> Result<()> {
-    let mut conn = timeout(SETUP_TIMEOUT, Conn::connect(&target.ep, sub.source)).await??;
+    let mut conn = connect(target, sub).await?;
     conn.send(&target.sse_request(&sub.stream)).await?;
     let head = timeout(SETUP_TIMEOUT, conn.read_head()).await??;
     if head.status != 200 {
@@ -226,12 +242,12 @@ async fn sse(target: &Target, sub: &Sub, tally: &Tally, subscribed: &mut bool) -
 async fn poll(target: &Target, sub: &Sub, tally: &Tally, subscribed: &mut bool) -> Result<()> {
     let mut st = PollState::default();
     let mut seen = Seen::new(&sub.stream);
-    let mut conn = timeout(SETUP_TIMEOUT, Conn::connect(&target.ep, sub.source)).await??;
+    let mut conn = connect(target, sub).await?;
     // A poll may legitimately wait for the server's timeout; allow a margin.
     let wait = Duration::from_secs(target.poll_timeout + 15);
     loop {
         if !conn.reusable {
-            conn = timeout(SETUP_TIMEOUT, Conn::connect(&target.ep, sub.source)).await??;
+            conn = connect(target, sub).await?;
             tally.reconnects.fetch_add(1, Relaxed);
         }
         conn.send(&target.poll_request(&sub.stream, &st)).await?;

@@ -99,13 +99,12 @@ pub fn render(results: &[Value]) -> String {
     for r in results {
         let s = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_string();
         let u = |k: &str| r.get(k).and_then(Value::as_u64).unwrap_or(0);
-        let key = (
-            s("scenario"),
-            s("publish_mode"),
-            s("transport"),
-            u("n"),
-            u("rate"),
-        );
+        // A label (e.g. "postgres") names a variant of a run: its own row.
+        let mode = match (s("publish_mode"), s("label")) {
+            (m, l) if l.is_empty() => m,
+            (m, l) => format!("{m} ({l})"),
+        };
+        let key = (s("scenario"), mode, s("transport"), u("n"), u("rate"));
         let runs = groups
             .entry(key)
             .or_default()

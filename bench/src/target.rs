@@ -20,6 +20,8 @@ pub struct Target {
     pub store_id: Option<u64>,
     /// Long-poll timeout asked of the server, seconds.
     pub poll_timeout: u64,
+    /// Streams open as the second request on their connection (see `Common`).
+    pub after_request: bool,
     /// Distinguishes this run's nchan channels and idempotency keys from earlier runs.
     pub run_id: u64,
 }
@@ -93,6 +95,11 @@ impl Target {
             ],
             None,
         )
+    }
+
+    /// The request sent first on a connection with `after_request`.
+    pub fn warm_up_request(&self) -> Vec<u8> {
+        http::request("GET", &self.ep.path("/healthz"), &self.ep.host, &[], None)
     }
 
     /// True when the stream counts as subscribed on this event (pointcast announces
@@ -239,6 +246,7 @@ mod tests {
             mode: PublishMode::Announce,
             store_id: Some(3),
             poll_timeout: 25,
+            after_request: false,
             run_id: 5,
         }
     }

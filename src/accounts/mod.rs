@@ -5,11 +5,14 @@
 //! - [`signup`]: a customer signs up; an admin creates staff.
 //! - [`profile`]: seeing and changing an account, sharing a location, "who am I".
 //! - [`sessions`]: logging in (throttled) and out.
+//! - [`recovery`]: the operator's `admin reset-password`.
 //!
 //! The rows live in [`crate::db::users`]. Passwords are hashed off the async
 //! threads ([`crate::auth::password`]). Free of HTTP: routes map [`AccountError`].
 
+pub mod api_keys;
 pub mod profile;
+pub mod recovery;
 pub mod rules;
 pub mod sessions;
 pub mod signup;

@@ -46,7 +46,14 @@ pub async fn login(
     };
     if !password::verify(pw, hash).await? {
         throttle.failed(login, address, now);
-        tracing::info!(login = %login, "login refused");
+        tracing::info!(
+            target: "pointcast::action",
+            action = "login",
+            login = %login,
+            address,
+            outcome = "refused",
+            "login refused"
+        );
         return Err(AccountError::WrongCredentials);
     }
     let user = user.ok_or(AccountError::WrongCredentials)?;

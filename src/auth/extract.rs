@@ -1,7 +1,14 @@
 //! Pulling the caller out of a request: `Authorization: Bearer`, the session
 //! cookie, or `?access_token=` on the event routes (EventSource cannot set headers).
+//!
+//! One rule for every path: actix's extractors and the lean socket path
+//! ([`crate::transport::edge`]) both hand the request's [`HeaderMap`] and query
+//! string to [`credential`], so the same bytes name the same caller on both (two
+//! `Cookie` headers, a quoted or percent-encoded cookie, a header that is not
+//! ASCII: one answer, whichever path reads it).
 
 use actix_web::dev::Payload;
+use actix_web::http::header::{AUTHORIZATION, COOKIE, HeaderMap};
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
@@ -9,37 +16,38 @@ use super::{Principal, SESSION_COOKIE};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The token a request carries, if any.
-pub fn token_from_request(req: &HttpRequest) -> Option<String> {
-    let cookie = req.cookie(SESSION_COOKIE);
-    token_from_parts(
-        req.headers().get("authorization").map(|v| v.as_bytes()),
-        cookie.as_ref().map(|c| c.value()),
-        req.path()
-            .starts_with("/api/v1/events")
-            .then(|| req.query_string()),
-    )
+/// What a request presents as proof of who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A session token (header, cookie or `?access_token=`).
+    Token(String),
 }
 
-/// The one rule for finding a token, shared with the lean stream path
-/// ([`crate::transport::edge`]), which has no `HttpRequest`: the `Authorization`
-/// header decides when present (a non-Bearer scheme means no token), then the
-/// session cookie, then `?access_token=` where `events_query` is given (event
-/// routes only).
-pub fn token_from_parts(
-    authorization: Option<&[u8]>,
-    session_cookie: Option<&str>,
-    events_query: Option<&str>,
-) -> Option<String> {
-    if let Some(v) = authorization {
-        let v = actix_web::http::header::HeaderValue::from_bytes(v).ok()?;
+/// The session token a request carries, if any (logout and session routes).
+pub fn token_from_request(req: &HttpRequest) -> Option<String> {
+    credential_of(req).map(|Credential::Token(t)| t)
+}
+
+/// [`credential`] of an actix request: the query string counts on the event
+/// routes only.
+fn credential_of(req: &HttpRequest) -> Option<Credential> {
+    let events = req.path().starts_with("/api/v1/events");
+    credential(req.headers(), events.then(|| req.query_string()))
+}
+
+/// The one rule for finding a credential: the `Authorization` header decides when
+/// present (the first one; a non-Bearer scheme or a value that is not visible
+/// ASCII means none), then the session cookie ([`session_cookie`]), then
+/// `?access_token=` where `events_query` is given (event routes only).
+pub fn credential(headers: &HeaderMap, events_query: Option<&str>) -> Option<Credential> {
+    if let Some(v) = headers.get(AUTHORIZATION) {
         let (scheme, token) = v.to_str().ok()?.split_once(' ')?;
         return scheme
             .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_string());
+            .then(|| Credential::Token(token.trim().to_string()));
     }
-    if let Some(c) = session_cookie {
-        return Some(c.to_string());
+    if let Some(c) = session_cookie(headers) {
+        return Some(Credential::Token(c));
     }
     web::Query::<AccessToken>::from_query(events_query?)
         .ok()
@@ -47,14 +55,58 @@ pub fn token_from_parts(
             let q = q.into_inner();
             q.access_token.or(q.ticket)
         })
+        .map(Credential::Token)
 }
 
-/// The session cookie's value in a raw `Cookie` header (`a=1; pointcast_session=x`).
-pub fn session_cookie(header: &str) -> Option<&str> {
-    header.split(';').find_map(|pair| {
-        let (name, value) = pair.trim().split_once('=')?;
-        (name.trim() == SESSION_COOKIE).then(|| value.trim().trim_matches('"'))
-    })
+/// The one cookie rule: the first `pointcast_session` pair across every `Cookie`
+/// header in order (`a=1; pointcast_session=x`), its value without one pair of
+/// surrounding double quotes and percent-decoded. A `Cookie` header that is not
+/// visible ASCII is skipped whole; a value that does not decode is taken as is.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            if name.trim() != SESSION_COOKIE {
+                return None;
+            }
+            let value = value.trim();
+            let value = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(value);
+            Some(percent_decoded(value))
+        })
+}
+
+/// `%XX` sequences decoded; the text as is when any is malformed or the result is
+/// not UTF-8.
+fn percent_decoded(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_string();
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            let Some(b) = hex else {
+                return s.to_string();
+            };
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
 }
 
 #[derive(serde::Deserialize)]
@@ -64,13 +116,13 @@ struct AccessToken {
     ticket: Option<String>,
 }
 
-/// The principal a token names; `None` without a token; 401 for a token that does
+/// The principal a credential names; `None` without one; 401 for one that does
 /// not check out.
 pub async fn principal_for(
     state: &AppState,
-    token: Option<String>,
+    credential: Option<Credential>,
 ) -> Result<Option<Principal>, ApiError> {
-    let Some(token) = token else {
+    let Some(Credential::Token(token)) = credential else {
         return Ok(None);
     };
     match super::stream::session_of(state, &token).await? {
@@ -81,13 +133,13 @@ pub async fn principal_for(
 
 async fn resolve(
     state: Option<web::Data<AppState>>,
-    token: Option<String>,
+    credential: Option<Credential>,
 ) -> Result<Option<Principal>, ApiError> {
-    if token.is_none() {
+    if credential.is_none() {
         return Ok(None);
     }
     let state = state.ok_or_else(|| anyhow::anyhow!("app state missing"))?;
-    principal_for(&state, token).await
+    principal_for(&state, credential).await
 }
 
 impl FromRequest for Principal {
@@ -95,17 +147,20 @@ impl FromRequest for Principal {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = token_from_request(req);
+        let credential = credential_of(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let route = (req.method().to_string(), req.match_pattern());
         Box::pin(async move {
-            resolve(state, token)
+            let p = resolve(state, credential)
                 .await?
-                .ok_or(ApiError::Unauthorized("authentication required"))
+                .ok_or(ApiError::Unauthorized("authentication required"))?;
+            super::keys::check_route(&p, &route.0, route.1.as_deref())?;
+            Ok(p)
         })
     }
 }
 
-/// The caller if it sent a token, `None` if it sent none; a token that does not
+/// The caller if it sent a credential, `None` if it sent none; one that does not
 /// check out is still a 401 (a typo should not silently turn into a visitor).
 pub struct MaybePrincipal(pub Option<Principal>);
 
@@ -114,8 +169,74 @@ impl FromRequest for MaybePrincipal {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = token_from_request(req);
+        let credential = credential_of(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        Box::pin(async move { Ok(Self(resolve(state, token).await?)) })
+        let route = (req.method().to_string(), req.match_pattern());
+        Box::pin(async move {
+            let p = resolve(state, credential).await?;
+            if let Some(p) = &p {
+                super::keys::check_route(p, &route.0, route.1.as_deref())?;
+            }
+            Ok(Self(p))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::header::{HeaderName, HeaderValue};
+
+    use super::*;
+
+    fn headers(pairs: &[(&str, &[u8])]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (n, v) in pairs {
+            h.append(
+                HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                HeaderValue::from_bytes(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    fn token(h: &HeaderMap, q: Option<&str>) -> Option<String> {
+        credential(h, q).map(|Credential::Token(t)| t)
+    }
+
+    #[test]
+    fn one_rule_names_the_caller() {
+        let both = headers(&[
+            ("cookie", b"a=1; pointcast_session=A"),
+            ("cookie", b"pointcast_session=B"),
+        ]);
+        assert_eq!(token(&both, None).as_deref(), Some("A"), "the first wins");
+        let quoted = headers(&[("cookie", b"pointcast_session=\"A\"")]);
+        assert_eq!(token(&quoted, None).as_deref(), Some("A"));
+        let encoded = headers(&[("cookie", b"pointcast_session=A%2DB")]);
+        assert_eq!(token(&encoded, None).as_deref(), Some("A-B"));
+        let odd = headers(&[
+            ("cookie", b"pointcast_session=\xffA"),
+            ("cookie", b"pointcast_session=C"),
+        ]);
+        assert_eq!(
+            token(&odd, None).as_deref(),
+            Some("C"),
+            "not ASCII: skipped"
+        );
+        let bearer = headers(&[
+            ("authorization", b"Bearer X"),
+            ("cookie", b"pointcast_session=A"),
+        ]);
+        assert_eq!(token(&bearer, Some("access_token=Q")).as_deref(), Some("X"));
+        let basic = headers(&[
+            ("authorization", b"Basic X"),
+            ("cookie", b"pointcast_session=A"),
+        ]);
+        assert_eq!(token(&basic, None), None, "the header decides");
+        assert_eq!(
+            token(&HeaderMap::new(), Some("access_token=Q")).as_deref(),
+            Some("Q")
+        );
+        assert_eq!(token(&HeaderMap::new(), None), None);
     }
 }

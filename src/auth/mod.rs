@@ -5,6 +5,8 @@
 //! makes the comparison independent of how many leading characters match.
 
 pub mod extract;
+pub mod jwt;
+pub mod keys;
 pub mod password;
 pub mod stream;
 pub mod throttle;
@@ -63,11 +65,35 @@ pub struct Principal {
     pub user_id: i64,
     pub role: Role,
     pub name: String,
+    /// Set when the caller is an API key rather than a person: then `user_id` is
+    /// the key's creator, `role` is `Owner` whatever the creator's role (a key acts
+    /// only where [`keys::KeyGrant::may_act_at`] says) and `name` is the key's
+    /// [`keys::KeyGrant::actor_name`]. See [`keys`].
+    pub key: Option<std::sync::Arc<keys::KeyGrant>>,
+    /// When the credential ends (unix millis), for a JWT from the shop's identity
+    /// provider: a reader's feed ends then ([`jwt`]). `None` for sessions and keys.
+    pub expires_at: Option<i64>,
 }
 
 impl Principal {
+    /// A person signed in with a session.
+    pub fn person(user_id: i64, role: Role, name: String) -> Self {
+        Self {
+            user_id,
+            role,
+            name,
+            key: None,
+            expires_at: None,
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    /// The API key acting, if the caller is one.
+    pub fn key_id(&self) -> Option<i64> {
+        self.key.as_ref().map(|k| k.id)
     }
 }
 

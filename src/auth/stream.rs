@@ -32,6 +32,24 @@ pub fn now(state: &AppState) -> i64 {
 
 /// The session a token names, if it exists and has not expired by the app clock.
 pub async fn session_of(state: &AppState, token: &str) -> anyhow::Result<Option<Caller>> {
+    // Not sessions: API keys (never cached; see `auth::keys`) and, when configured,
+    // JWTs from the shop's identity provider (`auth::jwt`).
+    if token.starts_with(super::keys::KEY_PREFIX) {
+        let p = crate::db::api_keys::principal(&state.db, token).await?;
+        return Ok(p.map(|principal| Caller {
+            principal,
+            session: None,
+        }));
+    }
+    if let Some(jwt) = state.settings.jwt.as_deref()
+        && super::jwt::looks_like_jwt(token)
+    {
+        let p = super::jwt::principal(jwt, &state.db, token).await?;
+        return Ok(p.map(|principal| Caller {
+            principal,
+            session: None,
+        }));
+    }
     let found = state
         .db
         .session_by_hash(&token_hash(token), now(state), true)

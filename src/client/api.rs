@@ -62,6 +62,15 @@ pub struct Api {
     client: Client,
     base: String,
     token: Option<String>,
+    /// The logged-in user's id, from the login answer.
+    user_id: Option<i64>,
+}
+
+/// One of the customer's stores.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MyStore {
+    pub store_id: i64,
+    pub name: String,
 }
 
 impl Api {
@@ -80,6 +89,7 @@ impl Api {
             client,
             base: format!("{}/api/v1", url.trim_end_matches('/')),
             token: None,
+            user_id: None,
         })
     }
 
@@ -94,6 +104,7 @@ impl Api {
             .await?;
         let token = v["token"].as_str().ok_or_else(|| bad("token"))?;
         self.token = Some(token.to_string());
+        self.user_id = v["user"]["id"].as_i64();
         Ok(v["user"]["name"].as_str().unwrap_or(login).to_string())
     }
 
@@ -128,14 +139,26 @@ impl Api {
         decode(&self.send(req).await?)
     }
 
-    /// Opens a customer-center conversation with its first message; returns its id.
-    pub async fn open_conversation(&self, text: &str) -> CallResult<i64> {
+    /// The stores the logged-in customer belongs to.
+    pub async fn my_stores(&self) -> CallResult<Vec<MyStore>> {
+        let id = self.user_id.ok_or_else(|| bad("user.id"))?;
+        let v = self.get(&format!("/users/{id}/stores")).await?;
+        decode(&v["stores"])
+    }
+
+    /// Opens a customer-center conversation with its first message, with one of
+    /// the customer's stores or (`None`) as the server decides; returns its id.
+    pub async fn open_conversation(&self, text: &str, store_id: Option<i64>) -> CallResult<i64> {
+        let mut body = json!({ "text": text });
+        if let Some(s) = store_id {
+            body["store_id"] = json!(s);
+        }
         let req = self
             .authed(
                 self.client
                     .post(format!("{}/support/conversations", self.base)),
             )
-            .json(&json!({ "text": text }));
+            .json(&body);
         let v = self.send(req).await?;
         v["conversation"]["id"]
             .as_i64()

@@ -24,15 +24,36 @@ pub struct ClientOptions {
     pub ca_file: Option<std::path::PathBuf>,
 }
 
-/// Runs the client on the process's stdin and stdout.
+/// How many passwords a person may try before the client gives up.
+pub const PASSWORD_ATTEMPTS: usize = 3;
+
+/// The client ended because of what the user did (no login), not a fault: `main`
+/// prints it as one line and exits with status 2, never with a backtrace.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UserError(pub String);
+
+/// Runs the client on the process's stdin and stdout. At a terminal the password
+/// is read without echo; from a pipe it is one line like any other answer.
 pub async fn run(opts: ClientOptions) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let hide = std::io::stdin().is_terminal();
     let input = tokio::io::BufReader::new(tokio::io::stdin());
     let mut out = std::io::stdout();
-    run_with(opts, input, &mut out).await
+    run_on(opts, input, &mut out, hide).await
 }
 
-/// Runs the client on any line source and sink (tests drive it this way too).
+/// Runs the client on any line source and sink (tests drive it this way too);
+/// the password is read from `input` like any other line.
 pub async fn run_with<R, W>(opts: ClientOptions, input: R, out: &mut W) -> anyhow::Result<()>
+where
+    R: AsyncBufRead + Unpin,
+    W: Write,
+{
+    run_on(opts, input, out, false).await
+}
+
+async fn run_on<R, W>(opts: ClientOptions, input: R, out: &mut W, hide: bool) -> anyhow::Result<()>
 where
     R: AsyncBufRead + Unpin,
     W: Write,
@@ -45,9 +66,11 @@ where
         url: opts.url.clone(),
         lines: input.lines(),
         out,
+        hide_password: hide,
     };
     if !shop.log_in(opts.login, opts.password).await? {
-        anyhow::bail!("not logged in");
+        let msg = opts.lang.t("Not logged in.", "로그인하지 않았습니다.");
+        return Err(UserError(msg.to_string()).into());
     }
     shop.menu().await
 }
@@ -58,6 +81,8 @@ struct Shop<'w, R, W> {
     url: String,
     lines: Lines<R>,
     out: &'w mut W,
+    /// Read the password from the terminal without echo (stdin is a terminal).
+    hide_password: bool,
 }
 
 /// A menu choice, or the end of input.
@@ -116,7 +141,24 @@ where
         self.say(&format!("! {msg}"))
     }
 
-    /// Logs in with the flags, asking for what is missing. False if it failed.
+    /// Reads a password: without echo at a terminal, else one line of input.
+    async fn ask_password(&mut self) -> anyhow::Result<Choice> {
+        if !self.hide_password {
+            return self.ask("Password:", "비밀번호:").await;
+        }
+        write!(self.out, "{} ", self.lang.t("Password:", "비밀번호:"))?;
+        self.out.flush()?;
+        // rpassword reads the terminal itself (not our stdin buffer) with echo off.
+        let read = tokio::task::spawn_blocking(rpassword::read_password).await?;
+        Ok(match read {
+            Ok(p) => Choice::Line(p.trim().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Choice::Eof,
+            Err(e) => return Err(e.into()),
+        })
+    }
+
+    /// Logs in with the flags, asking for what is missing; a wrong password may be
+    /// typed again, up to [`PASSWORD_ATTEMPTS`] in all. False if it failed.
     async fn log_in(
         &mut self,
         login: Option<String>,
@@ -132,27 +174,38 @@ where
                 Choice::Eof => return Ok(false),
             },
         };
-        let password = match password {
-            Some(p) => p,
-            None => match self.ask("Password:", "비밀번호:").await? {
-                Choice::Line(p) => p,
-                Choice::Eof => return Ok(false),
-            },
-        };
-        match self.api.login(&login, &password).await {
-            Ok(name) => {
-                let msg = match self.lang {
-                    Lang::En => format!("Welcome, {name}."),
-                    Lang::Ko => format!("{name}님, 환영합니다."),
-                };
-                self.say(&msg)?;
-                Ok(true)
-            }
-            Err(e) => {
-                self.fail(&e)?;
-                Ok(false)
+        let mut given = password;
+        for attempt in 1..=PASSWORD_ATTEMPTS {
+            let password = match given.take() {
+                Some(p) => p,
+                None => match self.ask_password().await? {
+                    Choice::Line(p) => p,
+                    Choice::Eof => return Ok(false),
+                },
+            };
+            match self.api.login(&login, &password).await {
+                Ok(name) => {
+                    let msg = match self.lang {
+                        Lang::En => format!("Welcome, {name}."),
+                        Lang::Ko => format!("{name}님, 환영합니다."),
+                    };
+                    self.say(&msg)?;
+                    return Ok(true);
+                }
+                Err(e) => {
+                    self.fail(&e)?;
+                    let wrong =
+                        matches!(&e, CallError::Refused { code, .. } if code == "unauthorized");
+                    if !wrong {
+                        return Ok(false);
+                    }
+                    if attempt < PASSWORD_ATTEMPTS {
+                        self.say2("Try again.", "다시 입력하세요.")?;
+                    }
+                }
             }
         }
+        Ok(false)
     }
 
     /// The loop: one choice per line until `0` or end of input.
@@ -323,11 +376,64 @@ where
         }
     }
 
+    /// Which store a chat goes to: the customer's only store, or the one they pick
+    /// among theirs (0 or Enter: the customer center's admins). `None` when they
+    /// gave up (end of input or a number not on the list); `Some(None)` for the
+    /// admins.
+    async fn pick_store(&mut self) -> anyhow::Result<Option<Option<i64>>> {
+        let stores = match self.api.my_stores().await {
+            Ok(s) => s,
+            Err(e) => {
+                self.fail(&e)?;
+                return Ok(None);
+            }
+        };
+        match stores.as_slice() {
+            [] => return Ok(Some(None)),
+            [only] => {
+                let msg = match self.lang {
+                    Lang::En => format!("Your chat goes to {}.", only.name),
+                    Lang::Ko => format!("{} 매장으로 문의합니다.", only.name),
+                };
+                self.say(&msg)?;
+                return Ok(Some(Some(only.store_id)));
+            }
+            _ => {}
+        }
+        self.say2("Your stores:", "내 매장:")?;
+        for s in &stores {
+            let line = format!("  [{}] {}", s.store_id, s.name);
+            self.say(&line)?;
+        }
+        self.say2("  [0] Customer center", "  [0] 고객센터")?;
+        let pick = match self
+            .ask("Store number for your chat:", "문의할 매장 번호:")
+            .await?
+        {
+            Choice::Eof => return Ok(None),
+            Choice::Line(l) if l.is_empty() || l == "0" => return Ok(Some(None)),
+            Choice::Line(l) => l,
+        };
+        match pick.parse::<i64>() {
+            Ok(n) if stores.iter().any(|s| s.store_id == n) => Ok(Some(Some(n))),
+            _ => {
+                self.say2(
+                    "There is no store with that number.",
+                    "그 번호의 매장이 없습니다.",
+                )?;
+                Ok(None)
+            }
+        }
+    }
+
     /// Menu 4: a live 1:1 chat with the customer center. The first line opens a
     /// conversation; replies arrive as they are written (a long-poll on
     /// `support.` events runs beside the input); each line typed is sent; `EXIT`
     /// closes the conversation and goes back to the menu.
     async fn customer_center(&mut self) -> anyhow::Result<()> {
+        let Some(store_id) = self.pick_store().await? else {
+            return Ok(());
+        };
         let first = match self
             .ask(
                 "Your question for the customer center (EXIT to go back):",
@@ -343,7 +449,7 @@ where
             Ok((_, c)) => c,
             Err(e) => return self.fail(&e),
         };
-        let id = match self.api.open_conversation(&first).await {
+        let id = match self.api.open_conversation(&first, store_id).await {
             Ok(id) => id,
             Err(e) => return self.fail(&e),
         };

@@ -111,6 +111,24 @@ impl Lang {
                     Lang::En => format!("Not allowed: {m}."),
                     Lang::Ko => format!("권한이 없습니다: {m}."),
                 },
+                ("not_a_member", _) => self
+                    .t(
+                        "You are not a member of that store: join it first, or write to the customer center (0).",
+                        "그 매장의 회원이 아닙니다. 먼저 가입하거나 고객센터(0)에 문의하세요.",
+                    )
+                    .into(),
+                ("conversation_closed", _) => self
+                    .t(
+                        "This conversation is closed.",
+                        "종료된 상담입니다.",
+                    )
+                    .into(),
+                ("invalid_text", _) => self
+                    .t(
+                        "A message must be 1 to 2,000 characters.",
+                        "메시지는 1자에서 2,000자까지 쓸 수 있습니다.",
+                    )
+                    .into(),
                 ("too_many_requests", _) => self
                     .t(
                         "The server is busy; try again in a moment.",

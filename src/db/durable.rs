@@ -76,10 +76,10 @@ impl WalSync {
         })
     }
 
-    /// Counts a commit that has returned (with `last_event`, the newest event it
-    /// appended, or 0, and the events to hand to the tailer once synced) and
-    /// returns its ticket for [`WalSync::wait`].
-    pub fn committed(&self, last_event: i64, events: Vec<StoredEvent>) -> u64 {
+    /// Counts `n` transactions committed together that have returned (with
+    /// `last_event`, the newest event they appended, or 0, and the events to hand
+    /// to the tailer once synced) and returns their ticket for [`WalSync::wait`].
+    pub fn committed(&self, n: u64, last_event: i64, events: Vec<StoredEvent>) -> u64 {
         // The events first: a sync that counts this commit then also sees them.
         if !events.is_empty() {
             self.pending
@@ -90,7 +90,7 @@ impl WalSync {
         if last_event > 0 {
             self.newest_event.fetch_max(last_event, Ordering::AcqRel);
         }
-        let ticket = self.commits.fetch_add(1, Ordering::AcqRel) + 1;
+        let ticket = self.commits.fetch_add(n, Ordering::AcqRel) + n;
         // An unpark before the thread parks makes that park return at once: no
         // commit's wake-up is lost.
         if let Some(t) = self.syncer.get() {
@@ -233,9 +233,9 @@ mod tests {
             data: "{}".into(),
         };
         // Commits report in whatever order their tasks run.
-        let c = sync.committed(12, vec![ev(12)]);
-        let b = sync.committed(0, Vec::new());
-        let a = sync.committed(11, vec![ev(11)]);
+        let c = sync.committed(1, 12, vec![ev(12)]);
+        let b = sync.committed(1, 0, Vec::new());
+        let a = sync.committed(1, 11, vec![ev(11)]);
         WalSync::start(&sync).unwrap();
         sync.wait(c).await;
         sync.wait(a).await;

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use anyhow::Context;
 use sqlx::{AnyConnection, Row};
 
+use super::writer::Finish;
 use super::{Backend, Db};
 use crate::events::Payload;
 use crate::time::now_millis;
@@ -64,6 +65,49 @@ pub(super) async fn insert(
     })
 }
 
+/// Most channels [`insert_many`] writes in one statement.
+pub(super) const MANY_MAX_CHANNELS: usize = 64;
+
+/// Appends one event per channel, all of one type and data, in one statement;
+/// returns them as stored, in id order.
+pub(super) async fn insert_many(
+    conn: &mut AnyConnection,
+    channels: &[&str],
+    event_type: &str,
+    data: String,
+) -> anyhow::Result<Vec<StoredEvent>> {
+    let at = now_millis();
+    let mut sql = String::from("INSERT INTO events (channel, type, at, data) VALUES ");
+    for i in 0..channels.len() {
+        let sep = if i == 0 { "" } else { ", " };
+        let _ = write!(sql, "{sep}(${}, $1, $2, $3)", i + 4);
+    }
+    sql.push_str(" RETURNING id, channel");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(event_type)
+        .bind(at)
+        .bind(&data);
+    for c in channels {
+        q = q.bind(*c);
+    }
+    let rows = q.fetch_all(&mut *conn).await.context("appending events")?;
+    // RETURNING gives rows in no promised order; the tailer wants ids'.
+    let mut events = rows
+        .iter()
+        .map(|r| {
+            Ok(StoredEvent {
+                id: r.try_get(0)?,
+                channel: r.try_get(1)?,
+                event_type: event_type.to_string(),
+                at,
+                data: data.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    events.sort_unstable_by_key(|e| e.id);
+    Ok(events)
+}
+
 fn from_row(r: &sqlx::any::AnyRow) -> Result<StoredEvent, sqlx::Error> {
     Ok(StoredEvent {
         id: r.try_get(0)?,
@@ -96,10 +140,11 @@ impl EventLog<'_> {
     ///
     /// Why not `begin`, `append`, `commit`: on SQLite each of those is a round trip
     /// to the writer connection's thread, and for an announcement they were most
-    /// of its cost. Here one `INSERT` of all the rows is its own transaction: one
-    /// round trip, atomic like any single statement. PostgreSQL, and more channels
-    /// than one statement should carry, take the ordinary path (on PostgreSQL the
-    /// append lock and `NOTIFY` need the transaction anyway).
+    /// of its cost. Here one `INSERT` of all the rows is one statement: one
+    /// round trip, atomic like any single statement, taking its turn on the group
+    /// writer without a savepoint of its own. PostgreSQL, and more channels than
+    /// one statement should carry, take the ordinary path (on PostgreSQL the
+    /// append lock needs the transaction anyway).
     pub async fn append_alone<P: Payload>(
         self,
         channels: &[String],
@@ -143,10 +188,15 @@ impl EventLog<'_> {
         );
         let (channels, event_type) = (channels.to_vec(), P::TYPE);
         let tailing = self.db.publication.is_tailing();
-        // A task of its own for the same reason as a transaction's commit: a
-        // caller that goes away must not leave a commit uncounted.
+        // A task of its own: a caller that goes away mid-statement must not drop
+        // a turn without a savepoint after its statement ran (the writer would
+        // have to fail the whole batch to undo it).
         let db = self.db.clone();
         let (last, ticket) = tokio::spawn(async move {
+            let Some(group) = &db.group else {
+                anyhow::bail!("this handle has no SQLite writer");
+            };
+            let mut seat = group.seat(false).await?;
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(event_type)
                 .bind(at)
@@ -155,7 +205,7 @@ impl EventLog<'_> {
             for c in &channels {
                 q = q.bind(c.as_str());
             }
-            let rows = q.fetch_all(&db.writer).await.context("appending events")?;
+            let rows = q.fetch_all(seat.conn()).await.context("appending events")?;
             // RETURNING gives rows in no promised order; the tailer wants ids'.
             let mut events = rows
                 .iter()
@@ -171,11 +221,22 @@ impl EventLog<'_> {
                 .collect::<Result<Vec<_>, sqlx::Error>>()?;
             events.sort_unstable_by_key(|e| e.id);
             let last = events.last().map_or(0, |e| e.id);
-            // No row (the recipient does not exist): nothing was written, so
-            // nothing waits for a sync.
-            let ticket = (last > 0)
-                .then(|| db.count_commit(events, tailing))
-                .flatten();
+            if last == 0 {
+                // No row (the recipient does not exist): nothing was written, so
+                // nothing waits for a sync.
+                seat.finish(Finish::Nothing);
+                return Ok((0, None));
+            }
+            let (done, committed) = tokio::sync::oneshot::channel();
+            seat.finish(Finish::Commit {
+                events,
+                sessions: Vec::new(),
+                done,
+            });
+            let ticket = committed
+                .await
+                .context("the database writer stopped")?
+                .map_err(|e| anyhow::anyhow!("committing: {e}"))?;
             Ok::<_, anyhow::Error>((last, ticket))
         })
         .await
@@ -187,12 +248,16 @@ impl EventLog<'_> {
     /// Every durable event after `after` (see [`Db::durable_event`]), on any
     /// channel, oldest first, at most `limit`. The tailer feeds the hub with this.
     pub async fn after(self, after: i64, limit: usize) -> anyhow::Result<Vec<StoredEvent>> {
+        let bound = match self.db.backend {
+            Backend::Postgres => self.db.horizon.advance(self.db.reader()).await?,
+            Backend::Sqlite => self.db.durable_event(),
+        };
         let rows = sqlx::query(
             "SELECT id, channel, type, at, data FROM events WHERE id > $1 AND id <= $2 \
              ORDER BY id LIMIT $3",
         )
         .bind(after)
-        .bind(self.db.durable_event())
+        .bind(bound)
         .bind(limit as i64)
         .fetch_all(self.db.reader())
         .await
@@ -245,6 +310,12 @@ impl EventLog<'_> {
             .map(from_row)
             .collect::<Result<_, _>>()
             .map_err(Into::into)
+    }
+
+    /// Whether PostgreSQL's publish horizon waits for appenders to finish: the
+    /// tailer then reads again soon instead of at its next tick.
+    pub fn horizon_pending(self) -> bool {
+        self.db.backend == Backend::Postgres && self.db.horizon.is_pending()
     }
 
     /// The newest id in the log (0 when empty).

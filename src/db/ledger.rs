@@ -25,7 +25,7 @@ use crate::time::rfc3339;
 macro_rules! entry_columns {
     () => {
         "id, store_id, user_id, kind, points, balance_after, reason, actor_id, created_at, order_id, expires_at, remaining, \
-         reason_code"
+         reason_code, api_key_id"
     };
 }
 
@@ -44,6 +44,7 @@ fn entry_from_row(r: &AnyRow) -> anyhow::Result<Entry> {
         expires_at: r.try_get::<Option<i64>, _>(10)?.map(rfc3339),
         remaining: r.try_get(11)?,
         reason_code: r.try_get(12)?,
+        api_key_id: r.try_get(13)?,
     })
 }
 
@@ -63,6 +64,8 @@ pub struct Posting<'a> {
     pub at: i64,
     /// A staff grant's or correction's reason code.
     pub reason_code: Option<&'a str>,
+    /// The API key that acted for `actor_id`, if a machine did it.
+    pub api_key_id: Option<i64>,
 }
 
 /// Whether entries of `kind` are lots that can expire.
@@ -197,10 +200,24 @@ pub async fn expire_lot(tx: &mut Tx, lot_id: i64, now: i64) -> anyhow::Result<Op
         order_id: None,
         at: now,
         reason_code: None,
+        api_key_id: None,
     };
     let balance_after = move_balance(tx, &p).await?;
     let entry = insert_entry(tx, &p, balance_after, 0).await?;
+    set_source(tx, entry.id, lot_id).await?;
     Ok(Some(Expired { entry, points }))
+}
+
+/// Records which entry `entry_id` came from: a conversion's credit, an expiry's
+/// lot. Histories read it to explain the entry.
+pub async fn set_source(tx: &mut Tx, entry_id: i64, source_id: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE mileage_entries SET source_id = $1 WHERE id = $2")
+        .bind(source_id)
+        .bind(entry_id)
+        .execute(tx.conn())
+        .await
+        .context("linking an entry to its source")?;
+    Ok(())
 }
 
 /// Moves the balance row by `p.points` under its lock; answers the balance after.
@@ -250,13 +267,13 @@ async fn insert_entry(
 ) -> anyhow::Result<Entry> {
     let row = sqlx::query(concat!(
         "INSERT INTO mileage_entries (store_id, user_id, kind, points, balance_after, reason, actor_id,
-                                      created_at, order_id, remaining, expires_at, reason_code)
+                                      created_at, order_id, remaining, expires_at, reason_code, api_key_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
                  CASE WHEN $11 = 1 THEN (SELECT CASE WHEN points_valid_days = 0 THEN NULL
                                                      ELSE $8 + points_valid_days * 86400000 END
                                          FROM stores WHERE id = $1)
                       ELSE NULL END,
-                 $12)
+                 $12, $13)
          RETURNING ",
         entry_columns!()
     ))
@@ -272,6 +289,7 @@ async fn insert_entry(
     .bind(remaining)
     .bind(i64::from(is_earning(p.kind)))
     .bind(p.reason_code)
+    .bind(p.api_key_id)
     .fetch_one(tx.conn())
     .await
     .context("appending a ledger entry")?;

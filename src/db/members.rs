@@ -5,6 +5,7 @@
 //! its row; leaving keeps the balance and coupons for a return.
 
 use anyhow::Context;
+use serde::Serialize;
 use sqlx::Row;
 
 use super::{Db, Tx};
@@ -61,8 +62,25 @@ pub async fn is_member(tx: &mut Tx, store_id: i64, user_id: i64) -> anyhow::Resu
     )
 }
 
-/// A store's members with their balances.
-pub async fn of_store(db: &Db, store_id: i64) -> anyhow::Result<Vec<Member>> {
+/// The stores `user_id` is a member of, by id.
+pub async fn stores_of(db: &Db, user_id: i64) -> anyhow::Result<Vec<i64>> {
+    let rows = sqlx::query("SELECT store_id FROM memberships WHERE user_id = $1 ORDER BY store_id")
+        .bind(user_id)
+        .fetch_all(db.reader())
+        .await
+        .context("reading a customer's stores")?;
+    rows.iter()
+        .map(|r| Ok(r.try_get(0)?))
+        .collect::<anyhow::Result<_>>()
+}
+
+/// A store's members with their balances; `q`, when given, keeps those whose
+/// member number starts with it or whose name contains it (case-insensitive).
+pub async fn of_store(db: &Db, store_id: i64, q: Option<&str>) -> anyhow::Result<Vec<Member>> {
+    // `%` and `_` would be LIKE wildcards: a search is for plain text.
+    let q = q
+        .map(|q| q.trim().to_lowercase().replace(['%', '_'], ""))
+        .filter(|q| !q.is_empty());
     let rows = sqlx::query(
         "SELECT m.user_id, u.name, u.member_no, m.joined_at, COALESCE(b.balance, 0),
                 (SELECT COUNT(*) FROM coupons c
@@ -70,9 +88,14 @@ pub async fn of_store(db: &Db, store_id: i64) -> anyhow::Result<Vec<Member>> {
                    AND c.redeemed_at IS NULL AND c.revoked_at IS NULL)
          FROM memberships m JOIN users u ON u.id = m.user_id
          LEFT JOIN mileage_balances b ON b.store_id = m.store_id AND b.user_id = m.user_id
-         WHERE m.store_id = $1 ORDER BY m.user_id",
+         WHERE m.store_id = $1
+           AND (CAST($2 AS TEXT) IS NULL
+                OR u.member_no LIKE $2 || '%'
+                OR LOWER(u.name) LIKE '%' || $2 || '%')
+         ORDER BY m.user_id",
     )
     .bind(store_id)
+    .bind(q)
     .fetch_all(db.reader())
     .await?;
     rows.iter()
@@ -87,6 +110,76 @@ pub async fn of_store(db: &Db, store_id: i64) -> anyhow::Result<Vec<Member>> {
             })
         })
         .collect()
+}
+
+/// One of a customer's stores, as their page and the terminal client list them.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct MyStore {
+    pub store_id: i64,
+    pub name: String,
+    pub joined_at: String,
+    pub balance: i64,
+}
+
+/// The stores `user_id` belongs to, oldest membership first.
+pub async fn my_stores(db: &Db, user_id: i64) -> anyhow::Result<Vec<MyStore>> {
+    let rows = sqlx::query(
+        "SELECT m.store_id, s.name, m.joined_at, COALESCE(b.balance, 0)
+         FROM memberships m JOIN stores s ON s.id = m.store_id
+         LEFT JOIN mileage_balances b ON b.store_id = m.store_id AND b.user_id = m.user_id
+         WHERE m.user_id = $1 ORDER BY m.joined_at, m.store_id",
+    )
+    .bind(user_id)
+    .fetch_all(db.reader())
+    .await
+    .context("reading a customer's stores")?;
+    rows.iter()
+        .map(|r| {
+            Ok(MyStore {
+                store_id: r.try_get(0)?,
+                name: r.try_get(1)?,
+                joined_at: rfc3339(r.try_get(2)?),
+                balance: r.try_get(3)?,
+            })
+        })
+        .collect()
+}
+
+/// A customer found by their exact member number, and whether they already
+/// belong to `store_id`: what staff need to enrol someone at the counter.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct FoundCustomer {
+    pub user_id: i64,
+    pub name: String,
+    pub member_no: String,
+    pub member: bool,
+}
+
+/// The customer with member number `member_no` (exactly), if any.
+pub async fn customer_by_member_no(
+    db: &Db,
+    store_id: i64,
+    member_no: &str,
+) -> anyhow::Result<Option<FoundCustomer>> {
+    let row = sqlx::query(
+        "SELECT u.id, u.name, u.member_no,
+                (SELECT COUNT(*) FROM memberships m WHERE m.store_id = $1 AND m.user_id = u.id)
+         FROM users u WHERE u.member_no = $2 AND u.role = 'customer'",
+    )
+    .bind(store_id)
+    .bind(member_no.trim())
+    .fetch_optional(db.reader())
+    .await
+    .context("finding a customer")?;
+    row.map(|r| {
+        Ok(FoundCustomer {
+            user_id: r.try_get(0)?,
+            name: r.try_get(1)?,
+            member_no: r.try_get(2)?,
+            member: r.try_get::<i64, _>(3)? > 0,
+        })
+    })
+    .transpose()
 }
 
 /// Whether `staff_id` works at a store the customer `user_id` belongs to.

@@ -88,6 +88,20 @@ const MIGRATIONS: &[Migration] = &[
         sqlite_rebuilds: false,
     },
     Migration {
+        version: 10,
+        name: "console",
+        sqlite: include_str!("../../migrations/sqlite/0010_console.sql"),
+        postgres: include_str!("../../migrations/postgres/0010_console.sql"),
+        sqlite_rebuilds: false,
+    },
+    Migration {
+        version: 11,
+        name: "integration",
+        sqlite: include_str!("../../migrations/sqlite/0011_integration.sql"),
+        postgres: include_str!("../../migrations/postgres/0011_integration.sql"),
+        sqlite_rebuilds: false,
+    },
+    Migration {
         version: 12,
         name: "stream_tickets",
         sqlite: include_str!("../../migrations/sqlite/0012_stream_tickets.sql"),

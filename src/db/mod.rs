@@ -14,11 +14,14 @@
 //! the [`Publication`] made at start-up. The event log's reads and writes are
 //! [`events::EventLog`] (`db.log()`); the session cache is [`session_cache`].
 
+pub mod api_keys;
 pub mod audit;
 pub mod coupons;
 mod durable;
 pub mod events;
 pub mod grant_days;
+pub mod history;
+mod horizon;
 pub mod idempotency;
 pub mod jobs;
 pub mod ledger;
@@ -30,7 +33,9 @@ pub mod shop;
 pub mod stores;
 pub mod support;
 pub mod tickets;
+pub mod topics;
 pub mod users;
+mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,18 +68,20 @@ pub const SESSIONS_CHANNEL: &str = "pointcast_sessions";
 /// Longest a commit waits for its events to be published locally.
 const PUBLISH_WAIT: Duration = Duration::from_secs(2);
 
-/// Advisory lock key serialising event appends on PostgreSQL (see [`Tx::append_json`]).
-const APPEND_LOCK_KEY: i64 = 0x706f_696e_7463;
+use horizon::APPEND_LOCK_KEY;
 
 /// Handle to the database. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
     /// Reads. On SQLite several connections read the WAL concurrently.
     reader: AnyPool,
-    /// Writes. On SQLite a pool of exactly one connection: SQLite has one writer, and
-    /// queueing for the pool is cheaper and fairer than `SQLITE_BUSY` retries.
-    /// On PostgreSQL the same pool as `reader`.
+    /// Writes on PostgreSQL (the same pool as `reader`). On SQLite a pool of one
+    /// connection that runs the migrations and is then closed: [`Db::group`]
+    /// owns the write connection from then on.
     writer: AnyPool,
+    /// SQLite's group-commit writer ([`writer`]): one connection, many requests'
+    /// work per transaction. `None` on PostgreSQL (and in the writer's own handle).
+    group: Option<Arc<writer::Writer>>,
     backend: Backend,
     url: Arc<str>,
     /// SQLite's group commit (none for PostgreSQL, whose `COMMIT` is durable, and
@@ -83,6 +90,15 @@ pub struct Db {
     /// The hand-over to this instance's tailer: commits give it their events and
     /// wait on it until they are live.
     publication: Arc<Publication>,
+    /// PostgreSQL: wakes the task that tells other instances (`NOTIFY`) that
+    /// events were committed here. Not a `NOTIFY` inside each appending
+    /// transaction: PostgreSQL commits notifying transactions one at a time
+    /// (each holds the notification queue's lock through its WAL flush), which
+    /// undid group commit. One `NOTIFY` after a run of commits wakes the others
+    /// as well; a lost one is made up for by their tailers' periodic read.
+    others: Option<Arc<tokio::sync::Notify>>,
+    /// PostgreSQL's publish horizon: how far readers may read the log.
+    horizon: Arc<horizon::Horizon>,
     /// Found sessions, so a request need not read its token's row each time.
     sessions: Arc<SessionCache>,
     /// Write transaction timings, for `/metrics`.
@@ -130,8 +146,11 @@ impl Db {
             writer,
             backend,
             url: url.into(),
+            group: None,
             wal_sync: None,
             publication,
+            horizon: Arc::default(),
+            others: None,
             sessions: Arc::default(),
             stats: Arc::new(DbStats {
                 transactions: Histogram::new(LATENCY_BOUNDS),
@@ -146,7 +165,25 @@ impl Db {
             durable::WalSync::start(&sync).context("starting the WAL sync thread")?;
             db.wal_sync = Some(sync);
         }
+        if backend == Backend::Postgres {
+            let others = Arc::new(tokio::sync::Notify::new());
+            tokio::spawn(tell_others(db.writer.clone(), Arc::clone(&others)));
+            db.others = Some(others);
+        }
+        if backend == Backend::Sqlite {
+            // From here on one connection writes, owned by the group writer.
+            db.writer.close().await;
+            let conn = writer::reopen(&db.url).await?;
+            let group = writer::Writer::start(conn, db.url.to_string(), db.clone());
+            db.group = Some(Arc::new(group));
+        }
         Ok(db)
+    }
+
+    /// SQLite's group-commit writer's batches so far (transactions committed
+    /// together as one); `None` elsewhere.
+    pub fn write_batches(&self) -> Option<u64> {
+        self.group.as_ref().map(|g| g.batches())
     }
 
     /// SQLite's group commit so far: (commits, WAL syncs); `None` elsewhere.
@@ -156,10 +193,14 @@ impl Db {
 
     /// The newest event id that is on disk and may be published: every id up to it
     /// is committed or rolled back for good.
+    /// On PostgreSQL: the publish horizon, or what this instance has published
+    /// (a contiguous run of committed ids), whichever is further.
     fn durable_event(&self) -> i64 {
-        self.wal_sync
-            .as_ref()
-            .map_or(i64::MAX, |s| s.durable_event())
+        match (&self.wal_sync, self.backend) {
+            (Some(s), _) => s.durable_event(),
+            (None, Backend::Postgres) => self.horizon.safe().max(self.publication.published()),
+            (None, Backend::Sqlite) => i64::MAX,
+        }
     }
 
     /// Which database this is.
@@ -187,14 +228,24 @@ impl Db {
     /// Starts a write transaction. Append events with [`Tx::emit`] and finish with
     /// [`Tx::commit`]; dropping it rolls back.
     pub async fn begin(&self) -> anyhow::Result<Tx> {
+        self.begin_with(true).await
+    }
+
+    /// Starts a write transaction; on SQLite without a savepoint of its own when
+    /// it is one statement (see [`writer`]).
+    async fn begin_with(&self, savepoint: bool) -> anyhow::Result<Tx> {
         let started = std::time::Instant::now();
-        let tx = self
-            .writer
-            .begin()
-            .await
-            .context("beginning a transaction")?;
+        let conn = match &self.group {
+            Some(group) => TxConn::Turn(group.seat(savepoint).await?),
+            None => TxConn::Pg(
+                self.writer
+                    .begin()
+                    .await
+                    .context("beginning a transaction")?,
+            ),
+        };
         Ok(Tx {
-            tx,
+            conn,
             db: self.clone(),
             appended: Vec::new(),
             sessions_changed: Vec::new(),
@@ -204,14 +255,20 @@ impl Db {
 
     /// Closes both pools (graceful shutdown).
     pub async fn close(&self) {
+        if let Some(group) = &self.group {
+            group.close().await;
+        }
         self.writer.close().await;
         self.reader.close().await;
+        if let Some(others) = &self.others {
+            others.notify_one(); // it sees the pool closed and ends
+        }
     }
 }
 
 /// A write transaction that may append events to the log.
 pub struct Tx {
-    tx: sqlx::Transaction<'static, Any>,
+    conn: TxConn,
     db: Db,
     /// The events appended in this transaction, in id order.
     appended: Vec<StoredEvent>,
@@ -220,10 +277,21 @@ pub struct Tx {
     started: std::time::Instant,
 }
 
+/// Where a transaction's statements go.
+enum TxConn {
+    /// PostgreSQL: a transaction of its own on a pooled connection.
+    Pg(sqlx::Transaction<'static, Any>),
+    /// SQLite: a turn on the group writer's connection, inside its batch.
+    Turn(writer::Seat),
+}
+
 impl Tx {
     /// The connection, for the area modules' statements.
     pub fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+        match &mut self.conn {
+            TxConn::Pg(tx) => tx,
+            TxConn::Turn(seat) => seat.conn(),
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -239,17 +307,25 @@ impl Tx {
     }
 
     /// Appends the same typed event to each of `channels` (serialised once), in
-    /// order. Returns the last id.
+    /// order, in one statement (each statement is a round trip to the
+    /// connection's thread). Returns the last id.
     pub async fn emit_to<P: Payload>(
         &mut self,
         channels: &[&str],
         payload: &P,
     ) -> anyhow::Result<i64> {
         let data = serde_json::to_string(payload).context("serialising an event")?;
-        let mut last = 0;
-        for channel in channels {
-            last = self.append_text(channel, P::TYPE, data.clone()).await?;
+        if channels.len() < 2 || channels.len() > events::MANY_MAX_CHANNELS {
+            let mut last = 0;
+            for channel in channels {
+                last = self.append_text(channel, P::TYPE, data.clone()).await?;
+            }
+            return Ok(last);
         }
+        self.take_append_lock().await?;
+        let inserted = events::insert_many(self.conn(), channels, P::TYPE, data).await?;
+        let last = inserted.last().map_or(0, |e| e.id);
+        self.appended.extend(inserted);
         Ok(last)
     }
 
@@ -265,29 +341,37 @@ impl Tx {
             .await
     }
 
-    /// Ids must become visible in id order, or a reader could move its cursor past an
-    /// id that commits later (DESIGN.md §2). SQLite has a single writer, so that holds
-    /// by itself. On PostgreSQL the first append takes a transaction-scoped advisory
-    /// lock held until commit, so event-writing transactions take ids and commit one
-    /// after another. Append events last in a transaction, after its row changes, to
-    /// keep that lock short.
+    /// A reader must never move its cursor past an id that commits later (DESIGN.md
+    /// §2). SQLite has a single writer, so ids commit in order by themselves. On
+    /// PostgreSQL appending transactions commit concurrently (group commit), and
+    /// readers stop at the publish horizon ([`horizon`]): the first append takes
+    /// the append lock in shared mode, held until commit. Append events last
+    /// in a transaction, after its row changes, so a slow transaction holds the
+    /// horizon back for as short a time as possible.
     async fn append_text(
         &mut self,
         channel: &str,
         event_type: &str,
         data: String,
     ) -> anyhow::Result<i64> {
-        if self.appended.is_empty() && self.db.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(APPEND_LOCK_KEY)
-                .execute(&mut *self.tx)
-                .await
-                .context("taking the event append lock")?;
-        }
-        let event = events::insert(&mut self.tx, channel, event_type, data).await?;
+        self.take_append_lock().await?;
+        let event = events::insert(self.conn(), channel, event_type, data).await?;
         let id = event.id;
         self.appended.push(event);
         Ok(id)
+    }
+
+    /// PostgreSQL: before the transaction's first id, the append lock, shared
+    /// (see [`Tx::append_json`]).
+    async fn take_append_lock(&mut self) -> anyhow::Result<()> {
+        if self.appended.is_empty() && self.db.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
+                .bind(APPEND_LOCK_KEY)
+                .execute(self.conn())
+                .await
+                .context("taking the event append lock")?;
+        }
+        Ok(())
     }
 
     /// Marks `user_id`'s sessions (or the name they carry) as changed by this
@@ -298,7 +382,7 @@ impl Tx {
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(SESSIONS_CHANNEL)
                 .bind(user_id.to_string())
-                .execute(&mut *self.tx)
+                .execute(self.conn())
                 .await
                 .context("notifying other instances of a session change")?;
         }
@@ -310,16 +394,9 @@ impl Tx {
     /// sync that covers it) and its events are live here. Wakes this instance's
     /// tailer (and, on PostgreSQL, every other instance's listener through `NOTIFY`,
     /// delivered at commit).
-    pub async fn commit(mut self) -> anyhow::Result<()> {
-        if !self.appended.is_empty() && self.db.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_notify($1, '')")
-                .bind(NOTIFY_CHANNEL)
-                .execute(&mut *self.tx)
-                .await
-                .context("notifying other instances")?;
-        }
+    pub async fn commit(self) -> anyhow::Result<()> {
         let Tx {
-            tx,
+            conn,
             db,
             appended: events,
             sessions_changed,
@@ -327,6 +404,25 @@ impl Tx {
         } = self;
         let last = events.last().map_or(0, |e| e.id);
         let tailing = db.publication.is_tailing();
+        let tx = match conn {
+            TxConn::Pg(tx) => tx,
+            TxConn::Turn(seat) => {
+                // The writer commits it with its batch and counts that commit
+                // for the WAL sync; it runs on whether or not this caller waits.
+                let (done, committed) = tokio::sync::oneshot::channel();
+                seat.finish(writer::Finish::Commit {
+                    events,
+                    sessions: sessions_changed,
+                    done,
+                });
+                let ticket = committed
+                    .await
+                    .context("the database writer stopped")?
+                    .map_err(|e| anyhow::anyhow!("committing: {e}"))?;
+                db.settle(ticket, last, tailing, started).await;
+                return Ok(());
+            }
+        };
         // The commit and what must follow it run as a task of their own: a caller
         // that goes away mid-commit (a client hanging up) must not leave a commit
         // uncounted, or its events would wait for the next commit to be synced,
@@ -337,7 +433,12 @@ impl Tx {
             for user_id in sessions_changed {
                 after.sessions.forget_user(user_id);
             }
-            Ok::<_, anyhow::Error>(after.count_commit(events, tailing))
+            if !events.is_empty()
+                && let Some(others) = &after.others
+            {
+                others.notify_one();
+            }
+            Ok::<_, anyhow::Error>(after.count_commit(1, events, tailing))
         })
         .await
         .context("the commit task failed")??;
@@ -350,11 +451,11 @@ impl Db {
     /// What every commit does at once, whether or not it appended events: counts
     /// it for SQLite's group sync (the returned ticket), hands its events to the
     /// tailer (only while one runs to take them) and wakes the tailer.
-    fn count_commit(&self, events: Vec<StoredEvent>, tailing: bool) -> Option<u64> {
+    fn count_commit(&self, n: u64, events: Vec<StoredEvent>, tailing: bool) -> Option<u64> {
         let last = events.last().map_or(0, |e| e.id);
         let handed = if tailing { events } else { Vec::new() };
         match &self.wal_sync {
-            Some(sync) => Some(sync.committed(last, handed)),
+            Some(sync) => Some(sync.committed(n, last, handed)),
             None => {
                 if last > 0 {
                     self.publication.hand_over(handed);
@@ -388,6 +489,28 @@ impl Db {
     }
 }
 
+/// PostgreSQL: after commits with events, `NOTIFY`s the other instances once per
+/// wake-up (wake-ups during a `NOTIFY` coalesce into the next one). Ends when the
+/// pool is closed.
+async fn tell_others(pool: AnyPool, wake: Arc<tokio::sync::Notify>) {
+    loop {
+        wake.notified().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("SELECT pg_notify($1, '')")
+            .bind(NOTIFY_CHANNEL)
+            .execute(&pool)
+            .await
+        {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(error = ?e, "telling other instances of a commit failed");
+        }
+    }
+}
+
 /// Tells the backend from the URL and makes a SQLite URL create its file.
 fn normalise_url(url: &str) -> anyhow::Result<(Backend, String)> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -406,6 +529,12 @@ fn normalise_url(url: &str) -> anyhow::Result<(Backend, String)> {
     }
 }
 
+/// What every SQLite connection runs first. synchronous=NORMAL: a commit does not
+/// fsync by itself; `durable` syncs the WAL once for every group of commits before
+/// any of them is answered. busy_timeout covers the readers' rare checkpoint waits.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
+     PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+
 async fn sqlite_pool(url: &str, size: u32) -> anyhow::Result<AnyPool> {
     AnyPoolOptions::new()
         .max_connections(size)
@@ -416,14 +545,7 @@ async fn sqlite_pool(url: &str, size: u32) -> anyhow::Result<AnyPool> {
         .test_before_acquire(false)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
-                // synchronous=NORMAL: a commit does not fsync by itself; `durable`
-                // syncs the WAL once for every group of commits before any of them
-                // is answered. busy_timeout covers the readers' rare checkpoint waits.
-                conn.execute(sqlx::raw_sql(
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
-                     PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;",
-                ))
-                .await?;
+                conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
                 Ok(())
             })
         })

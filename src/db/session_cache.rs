@@ -171,11 +171,7 @@ mod tests {
     use crate::auth::Role;
 
     fn who(id: i64) -> Principal {
-        Principal {
-            user_id: id,
-            role: Role::Customer,
-            name: format!("u{id}"),
-        }
+        Principal::person(id, Role::Customer, format!("u{id}"))
     }
 
     #[test]

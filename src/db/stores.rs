@@ -94,7 +94,7 @@ pub async fn insert_store(tx: &mut Tx, new: &NewStore) -> anyhow::Result<Store> 
     .bind(new.location.map(|l| l.0))
     .bind(new.location.map(|l| l.1))
     .bind(new.owner_id)
-    .bind(now_millis())
+    .bind(new.joined_at.unwrap_or_else(now_millis))
     .bind(new.coupon_threshold)
     .fetch_one(tx.conn())
     .await

@@ -28,6 +28,8 @@ pub struct Conversation {
     pub last_message_at: String,
     pub closed_at: Option<String>,
     pub closed_by: Option<i64>,
+    /// The store's name, for a list that shows where each chat goes.
+    pub store_name: Option<String>,
 }
 
 /// Who wrote or owns something, as shown beside it.
@@ -81,12 +83,15 @@ pub struct Inquiry {
     /// `sent`, `pending` (in the outbox, maybe retrying) or `none` (no mail set up).
     pub mail_status: String,
     pub mail_attempts: i64,
+    /// `new`, `in_progress` or `closed`, as the admins move it.
+    pub status: String,
+    pub status_changed_at: Option<String>,
 }
 
 macro_rules! conversation_columns {
     () => {
         "c.id, c.customer_id, u.name, c.store_id, c.status, c.created_at, c.last_message_at, \
-         c.closed_at, c.closed_by"
+         c.closed_at, c.closed_by, s.name"
     };
 }
 
@@ -104,6 +109,7 @@ fn conversation_from_row(r: &AnyRow) -> anyhow::Result<Conversation> {
         last_message_at: rfc3339(r.try_get(6)?),
         closed_at: r.try_get::<Option<i64>, _>(7)?.map(rfc3339),
         closed_by: r.try_get(8)?,
+        store_name: r.try_get(9)?,
     })
 }
 
@@ -205,7 +211,8 @@ pub async fn conversation_in(tx: &mut Tx, id: i64) -> anyhow::Result<Option<Conv
     let row = sqlx::query(concat!(
         "SELECT ",
         conversation_columns!(),
-        " FROM support_conversations c JOIN users u ON u.id = c.customer_id WHERE c.id = $1"
+        " FROM support_conversations c JOIN users u ON u.id = c.customer_id
+             LEFT JOIN stores s ON s.id = c.store_id WHERE c.id = $1"
     ))
     .bind(id)
     .fetch_optional(tx.conn())
@@ -242,7 +249,8 @@ impl Db {
         let row = sqlx::query(concat!(
             "SELECT ",
             conversation_columns!(),
-            " FROM support_conversations c JOIN users u ON u.id = c.customer_id WHERE c.id = $1"
+            " FROM support_conversations c JOIN users u ON u.id = c.customer_id
+             LEFT JOIN stores s ON s.id = c.store_id WHERE c.id = $1"
         ))
         .bind(id)
         .fetch_optional(self.reader())
@@ -251,11 +259,13 @@ impl Db {
         row.as_ref().map(conversation_from_row).transpose()
     }
 
-    /// Conversations in `scope`, newest first, optionally by status and below an id.
+    /// Conversations in `scope`, newest first, optionally by status, by store and
+    /// below an id.
     pub async fn conversations(
         &self,
         scope: Scope,
         status: Option<&str>,
+        store_id: Option<i64>,
         before: Option<i64>,
         limit: i64,
     ) -> anyhow::Result<Vec<Conversation>> {
@@ -268,12 +278,14 @@ impl Db {
             "SELECT ",
             conversation_columns!(),
             " FROM support_conversations c JOIN users u ON u.id = c.customer_id
+             LEFT JOIN stores s ON s.id = c.store_id
              WHERE ($1 = 'all'
                     OR ($1 = 'customer' AND c.customer_id = $2)
                     OR ($1 = 'staff' AND c.store_id IN
                         (SELECT store_id FROM store_staff WHERE user_id = $2)))
                AND (CAST($3 AS TEXT) IS NULL OR c.status = $3)
                AND (CAST($4 AS BIGINT) IS NULL OR c.id < $4)
+               AND (CAST($6 AS BIGINT) IS NULL OR c.store_id = $6)
              ORDER BY c.id DESC LIMIT $5"
         ))
         .bind(mode)
@@ -281,6 +293,7 @@ impl Db {
         .bind(status)
         .bind(before)
         .bind(limit)
+        .bind(store_id)
         .fetch_all(self.reader())
         .await
         .context("listing conversations")?;
@@ -315,16 +328,27 @@ impl Db {
     }
 
     /// Inquiries, newest first, with the state of their mail.
-    pub async fn inquiries(&self, before: Option<i64>, limit: i64) -> anyhow::Result<Vec<Inquiry>> {
+    /// Inquiries newest first, optionally by status, below an id, or (`only`) one.
+    pub async fn inquiries(
+        &self,
+        status: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+        only: Option<i64>,
+    ) -> anyhow::Result<Vec<Inquiry>> {
         let rows = sqlx::query(
             "SELECT i.id, i.user_id, i.subject, i.message, i.reply_to, i.created_at,
-                    o.sent_at, o.attempts, o.id
+                    o.sent_at, o.attempts, o.id, i.status, i.status_changed_at
              FROM inquiries i LEFT JOIN mail_outbox o ON o.inquiry_id = i.id
              WHERE (CAST($1 AS BIGINT) IS NULL OR i.id < $1)
+               AND (CAST($3 AS TEXT) IS NULL OR i.status = $3)
+               AND (CAST($4 AS BIGINT) IS NULL OR i.id = $4)
              ORDER BY i.id DESC LIMIT $2",
         )
         .bind(before)
         .bind(limit)
+        .bind(status)
+        .bind(only)
         .fetch_all(self.reader())
         .await
         .context("listing inquiries")?;
@@ -346,8 +370,33 @@ impl Db {
                     }
                     .into(),
                     mail_attempts: r.try_get::<Option<i64>, _>(7)?.unwrap_or(0),
+                    status: r.try_get(9)?,
+                    status_changed_at: r.try_get::<Option<i64>, _>(10)?.map(rfc3339),
                 })
             })
             .collect()
     }
+}
+
+/// Moves an inquiry to `status`; false if there is no such inquiry.
+pub async fn set_inquiry_status(
+    tx: &mut Tx,
+    id: i64,
+    status: &str,
+    by: i64,
+    at: i64,
+) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE inquiries SET status = $1, status_changed_at = $2, status_changed_by = $3
+         WHERE id = $4",
+    )
+    .bind(status)
+    .bind(at)
+    .bind(by)
+    .bind(id)
+    .execute(tx.conn())
+    .await
+    .context("changing an inquiry's status")?
+    .rows_affected();
+    Ok(done == 1)
 }

@@ -299,7 +299,12 @@ impl Db {
 
     /// The caller a token belongs to, if the session exists and has not expired.
     /// Found sessions are cached for a few seconds (see `session_cache`).
+    /// An API key (`pck_...`) resolves through [`super::api_keys::principal`],
+    /// never cached, so a revoked key is refused at once.
     pub async fn principal_by_token(&self, token: &str) -> anyhow::Result<Option<Principal>> {
+        if token.starts_with(auth::keys::KEY_PREFIX) {
+            return super::api_keys::principal(self, token).await;
+        }
         let found = self
             .session_by_hash(&auth::token_hash(token), now_millis(), true)
             .await?;
@@ -339,6 +344,8 @@ impl Db {
             user_id: r.try_get(0)?,
             role: Role::parse(&role).with_context(|| format!("unknown role {role:?}"))?,
             name: r.try_get(2)?,
+            key: None,
+            expires_at: None,
         };
         let expires_at: i64 = r.try_get(3)?;
         self.sessions
@@ -348,6 +355,35 @@ impl Db {
             expires_at,
         };
         Ok(Some((principal, session)))
+    }
+
+    /// The customer a JWT's `sub` names (by member number or external id).
+    pub async fn principal_by_subject(
+        &self,
+        subject: auth::jwt::Subject,
+        sub: &str,
+    ) -> anyhow::Result<Option<Principal>> {
+        let sql = match subject {
+            auth::jwt::Subject::MemberNo => {
+                "SELECT id, name FROM users WHERE member_no = $1 AND role = 'customer'"
+            }
+            auth::jwt::Subject::ExternalId => {
+                "SELECT id, name FROM users WHERE external_id = $1 AND role = 'customer'"
+            }
+        };
+        let row = sqlx::query(sql)
+            .bind(sub)
+            .fetch_optional(self.reader())
+            .await
+            .context("looking up a token's subject")?;
+        row.map(|r| {
+            Ok(Principal::person(
+                r.try_get(0)?,
+                Role::Customer,
+                r.try_get(1)?,
+            ))
+        })
+        .transpose()
     }
 
     /// The stores a staff member works at.
@@ -364,7 +400,14 @@ impl Db {
 
     /// Whether `principal` is staff of `store_id` (admins are staff everywhere).
     pub async fn is_staff_of(&self, principal: &Principal, store_id: i64) -> anyhow::Result<bool> {
-        if principal.is_admin() {
+        if let Some(key) = &principal.key {
+            if !key.may_act_at(store_id) {
+                return Ok(false);
+            }
+            if key.created_by_admin {
+                return Ok(true);
+            }
+        } else if principal.is_admin() {
             return Ok(true);
         }
         if principal.role != Role::Owner {

@@ -106,6 +106,47 @@ impl From<ShopError> for ApiError {
     }
 }
 
+impl From<crate::accounts::api_keys::KeyError> for ApiError {
+    fn from(e: crate::accounts::api_keys::KeyError) -> Self {
+        use crate::accounts::api_keys::KeyError as E;
+        let message = e.to_string();
+        match e {
+            E::Name | E::Scopes(_) | E::TooManyStores | E::NoStores | E::NoSuchStore(_) => {
+                ApiError::invalid("invalid_api_key", message)
+            }
+            E::NotYourStore => ApiError::Refused {
+                code: "not_your_store",
+                message,
+                details: Default::default(),
+            },
+            E::NotStaff => ApiError::Forbidden("only admins and owners manage API keys"),
+            E::NotFound => ApiError::NotFound("api key"),
+            E::Unexpected(e) => ApiError::Unexpected(e),
+        }
+    }
+}
+
+impl From<crate::publish::PublishError> for ApiError {
+    fn from(e: crate::publish::PublishError) -> Self {
+        use crate::publish::PublishError as E;
+        let message = e.to_string();
+        match e {
+            E::Channel => ApiError::invalid("invalid_channel", message),
+            E::Type => ApiError::invalid("invalid_type", message),
+            E::DataShape => ApiError::invalid("invalid_data", message),
+            E::DataTooLarge => ApiError::PayloadTooLarge,
+            E::TopicName => ApiError::invalid("invalid_topic", message),
+            E::TopicExists => ApiError::conflict("topic_exists", message),
+            E::Forbidden => ApiError::Forbidden(
+                "only admins and API keys with the publish scope publish, and keys only for their stores and members",
+            ),
+            E::NotAdmin => ApiError::Forbidden("only admins create topics"),
+            E::NoSuchTarget => ApiError::NotFound("user, store or topic"),
+            E::Unexpected(e) => ApiError::Unexpected(e),
+        }
+    }
+}
+
 impl From<AccountError> for ApiError {
     fn from(e: AccountError) -> Self {
         use AccountError as E;
@@ -142,7 +183,10 @@ impl From<SupportError> for ApiError {
             SupportError::Limit => ApiError::invalid("invalid_limit", e.to_string()),
             SupportError::NotACustomer => ApiError::Forbidden("only customers open conversations"),
             SupportError::NoSuchStore => ApiError::invalid("unknown_store", "no such store"),
+            SupportError::NotAMember => ApiError::invalid("not_a_member", e.to_string()),
             SupportError::NotFound => ApiError::NotFound("conversation"),
+            SupportError::NoSuchInquiry => ApiError::NotFound("inquiry"),
+            SupportError::InquiryStatus => ApiError::invalid("invalid_status", e.to_string()),
             SupportError::Closed => {
                 ApiError::conflict("conversation_closed", "the conversation is closed")
             }

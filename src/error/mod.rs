@@ -4,7 +4,10 @@
 //! `domain.rs`; only this module decides statuses and the JSON shape
 //! `{"error": {"code", "message"}}`.
 
+mod codes;
 mod domain;
+
+pub use codes::{ALL_CODES, is_known};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};

@@ -157,14 +157,25 @@ impl Connections {
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         info.id = id;
-        tracing::info!(
-            conn = id,
-            user_id = info.user_id,
-            role = info.role.map(Role::as_str),
-            transport = info.transport.as_str(),
-            remote = %info.remote_addr,
-            "connected"
-        );
+        // A long-poll connects and leaves once per poll: those lines are debug.
+        macro_rules! connected {
+            ($level:expr) => {
+                tracing::event!(
+                    $level,
+                    conn = id,
+                    user_id = info.user_id.unwrap_or(0),
+                    role = info.role.map_or("visitor", Role::as_str),
+                    transport = info.transport.as_str(),
+                    remote = %info.remote_addr,
+                    "connected"
+                )
+            };
+        }
+        if info.transport == Transport::LongPoll {
+            connected!(tracing::Level::DEBUG);
+        } else {
+            connected!(tracing::Level::INFO);
+        }
         if let Some(s) = &grant.session {
             self.expiries_lock().insert((s.expires_at, id));
         }
@@ -390,13 +401,23 @@ impl Drop for ConnectionGuard {
                     .expiries_lock()
                     .remove(&(s.expires_at, self.id));
             }
-            tracing::info!(
-                conn = self.id,
-                user_id = e.info.user_id,
-                transport = e.info.transport.as_str(),
-                secs = self.opened.elapsed().as_secs_f64(),
-                "disconnected"
-            );
+            macro_rules! disconnected {
+                ($level:expr) => {
+                    tracing::event!(
+                        $level,
+                        conn = self.id,
+                        user_id = e.info.user_id.unwrap_or(0),
+                        transport = e.info.transport.as_str(),
+                        ms = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX),
+                        "disconnected"
+                    )
+                };
+            }
+            if e.info.transport == Transport::LongPoll {
+                disconnected!(tracing::Level::DEBUG);
+            } else {
+                disconnected!(tracing::Level::INFO);
+            }
         }
     }
 }

@@ -19,6 +19,7 @@ use super::connections::{
 use super::hub::{Hub, Subscription};
 use super::params::{self, ParamError, StreamQuery, Topic, TypeFilter};
 use super::{Event, channel, types};
+use crate::auth::keys::Scope;
 use crate::auth::{Principal, Role, SessionRef};
 use crate::db::Db;
 use crate::db::events::ChannelSet;
@@ -54,6 +55,13 @@ impl Audience {
     pub fn of(principal: Option<&Principal>, staff_stores: &[i64], topics: &[Topic]) -> Self {
         let mut exact: Vec<String> = Vec::new();
         let mut all_stores = false;
+        if principal.is_some_and(|p| p.key.is_some()) {
+            // A key reads only its stores' channels (`staff_stores` holds them when
+            // it has the read scope), never its creator's own.
+            exact.extend(staff_stores.iter().map(|s| channel::store(*s)));
+            exact.extend(topics.iter().map(|t| t.channel().to_string()));
+            return Self { exact, all_stores };
+        }
         if let Some(p) = principal {
             exact.push(channel::user(p.user_id));
             match p.role {
@@ -185,6 +193,7 @@ impl Feed {
             None => TypeFilter::default(),
         };
         let staff_stores = match &principal {
+            Some(p) if p.key.is_some() => key_stores(&feeds.db, p).await?,
             Some(p) if p.role == Role::Owner => feeds.db.staff_store_ids(p.user_id).await?,
             _ => Vec::new(),
         };
@@ -230,6 +239,19 @@ impl Feed {
                 .is_none()
         {
             guard.end("session ended");
+        }
+        // A credential with an end of its own (a JWT's `exp`) ends the feed then,
+        // through the same closer a session's end uses.
+        if let Some(exp) = principal.as_ref().and_then(|p| p.expires_at) {
+            let left = u64::try_from(exp - crate::time::now_millis()).unwrap_or(0);
+            let (closer, cut) = (subscription.closer(), subscription.cut().clone());
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = tokio::time::sleep(std::time::Duration::from_millis(left)) => closer.close(),
+                    // Gone already: cut, shut down, or dropped by its reader.
+                    () = cut.cancelled() => {}
+                }
+            });
         }
         let head = feeds.hub.head();
         let (start, reset) = match cursor {
@@ -360,16 +382,27 @@ impl Feed {
     }
 }
 
+/// The stores whose channels an API key reads: with the read scope, those of its
+/// stores where it may still act (an owner's key loses a store its owner left).
+async fn key_stores(db: &Db, p: &Principal) -> anyhow::Result<Vec<i64>> {
+    let mut ids = Vec::new();
+    let Some(k) = &p.key else { return Ok(ids) };
+    if k.has(Scope::Read) {
+        for &s in &k.store_ids {
+            if db.is_staff_of(p, s).await? {
+                ids.push(s);
+            }
+        }
+    }
+    Ok(ids)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn p(role: Role) -> Principal {
-        Principal {
-            user_id: 7,
-            role,
-            name: "x".into(),
-        }
+        Principal::person(7, role, "x".into())
     }
 
     #[test]

@@ -4,9 +4,10 @@
 //! order from the log (see [`super::tailer`]). Reading back what this instance has just committed costs a query and, on one
 //! core, a few thread switches on every event's way to its readers. So a commit
 //! also leaves its events here, and the tailer takes them while they continue the
-//! log exactly (`last + 1`, `last + 2`, ...): ids are unique and, once an id is
-//! committed, no smaller one commits later (SQLite's single writer, PostgreSQL's
-//! append lock), so such a run is what the log holds next. Anything else (another
+//! log exactly (`last + 1`, `last + 2`, ...): ids are unique and every event of
+//! such a run is committed, so no id inside it can still commit later (on
+//! PostgreSQL, where appenders commit concurrently, a gap waits for the log and
+//! its publish horizon, `db::horizon`), and the run is what the log holds next. Anything else (another
 //! instance's event, a commit whose hand-off was lost) breaks the run, and the
 //! tailer reads the log as before.
 

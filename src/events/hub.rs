@@ -112,6 +112,8 @@ impl Closer {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
+        // Also ends an [`Subscription::end_at`] task waiting for this reader.
+        self.cut.cancel();
         self.hub.unregister(self.id, &self.keys);
     }
 }

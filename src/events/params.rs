@@ -22,22 +22,41 @@ pub struct StreamQuery {
     pub access_token: Option<String>,
 }
 
-/// A public topic anyone may read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A public topic anyone may read: pointcast's own two, or one an admin created
+/// for integrators' events (`POST /topics`, published to through `POST /publish`);
+/// its channel is its name. A name no admin created is simply silent.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Topic {
     Products,
     Announcements,
+    App(String),
 }
 
 impl Topic {
     pub const ALL: [Topic; 2] = [Topic::Products, Topic::Announcements];
 
-    pub fn channel(self) -> &'static str {
+    pub fn channel(&self) -> &str {
         match self {
             Self::Products => channel::PRODUCTS,
             Self::Announcements => channel::ANNOUNCEMENTS,
+            Self::App(name) => name,
         }
     }
+}
+
+/// Longest name of an admin-created topic.
+pub const MAX_TOPIC_NAME: usize = 32;
+
+/// Whether `s` may name an admin-created topic: a lowercase letter, then up to 31
+/// lowercase letters, digits or `-`; never a name pointcast's own channels use
+/// (`admin`, `products`, `announcements`, and nothing with a `:`, so never a
+/// `user:` or `store:` channel).
+pub fn is_app_topic_name(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    s.len() <= MAX_TOPIC_NAME
+        && bytes.next().is_some_and(|b| b.is_ascii_lowercase())
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && ![channel::ADMIN, channel::PRODUCTS, channel::ANNOUNCEMENTS].contains(&s)
 }
 
 /// Why a parameter was refused; becomes a 400.
@@ -45,7 +64,9 @@ impl Topic {
 pub enum ParamError {
     #[error("cursor must be a non-negative integer event id, got {0:?}")]
     Cursor(String),
-    #[error("unknown topic {0:?}: public topics are products and announcements")]
+    #[error(
+        "bad topic {0:?}: public topics are products, announcements and those an admin created (lowercase letters, digits, '-')"
+    )]
     Topic(String),
     #[error("bad type filter {0:?}: use comma-separated prefixes like mileage.,coupon.")]
     Types(String),
@@ -62,8 +83,8 @@ pub fn parse_cursor(s: &str) -> Result<i64, ParamError> {
     t.parse().map_err(|_| ParamError::Cursor(s.into()))
 }
 
-/// The longest `topics` value accepted (both topics, with room for spaces).
-pub const MAX_TOPICS_LEN: usize = 64;
+/// The longest `topics` value accepted (a dozen or so topics, with room for spaces).
+pub const MAX_TOPICS_LEN: usize = 512;
 /// The longest `types` value accepted: 32 prefixes of up to 64 characters.
 pub const MAX_TYPES_LEN: usize = 32 * 65;
 
@@ -77,6 +98,7 @@ pub fn parse_topics(s: &str) -> Result<Vec<Topic>, ParamError> {
         let t = match part {
             "products" => Topic::Products,
             "announcements" => Topic::Announcements,
+            other if is_app_topic_name(other) => Topic::App(other.to_string()),
             other => return Err(ParamError::Topic(other.chars().take(40).collect())),
         };
         if !out.contains(&t) {
@@ -160,6 +182,12 @@ mod tests {
         );
         assert_eq!(parse_topics(""), Ok(vec![]));
         assert!(parse_topics("products,admin").is_err());
+        assert_eq!(
+            parse_topics("deals,products"),
+            Ok(vec![Topic::App("deals".into()), Topic::Products])
+        );
+        assert!(parse_topics("Deals").is_err());
+        assert!(parse_topics(&"a".repeat(MAX_TOPIC_NAME + 1)).is_err());
         assert!(parse_topics("user:1").is_err());
         assert!(parse_topics(&",".repeat(MAX_TOPICS_LEN + 1)).is_err());
         assert!(TypeFilter::parse(&",".repeat(MAX_TYPES_LEN + 1)).is_err());

@@ -89,6 +89,11 @@ impl Publication {
         let _ = tokio::time::timeout(within, published.wait_for(|p| *p >= last)).await;
     }
 
+    /// The newest id published here.
+    pub fn published(&self) -> i64 {
+        *self.published.borrow()
+    }
+
     /// Marks a tailer as running until the returned guard drops.
     pub fn start_tailing(self: &Arc<Self>) -> Tailing {
         self.tailing.store(true, Ordering::Release);

@@ -23,6 +23,9 @@ use crate::metrics::Metrics;
 /// Most events read or taken at once.
 const BATCH: usize = 1000;
 
+/// How soon the tailer looks again while PostgreSQL's publish horizon waits.
+const HORIZON_RECHECK: Duration = Duration::from_millis(2);
+
 /// Runs until `shutdown`; publishes every event after `start_after` from `db`'s
 /// log and from what its commits hand to `publication`.
 pub async fn run(
@@ -43,10 +46,14 @@ pub async fn run(
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        // PostgreSQL: while the publish horizon waits for appenders to commit,
+        // look again soon; their commits' NOTIFY may come before their lock goes.
+        let soon = db.log().horizon_pending();
         tokio::select! {
             _ = shutdown.cancelled() => break,
             () = publication.committed() => {}
             _ = interval.tick() => {}
+            () = tokio::time::sleep(HORIZON_RECHECK), if soon => {}
         }
         loop {
             let handed = publication.take_after(last, BATCH);

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::events::Payload;
 
 /// `job.completed` on `admin`: a run ended, with its outcome and summary.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JobCompleted<'a> {
     pub job: &'a str,
     pub run_id: i64,

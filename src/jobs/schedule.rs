@@ -1,12 +1,19 @@
-//! Job schedules: `daily HH:MM` or a five-field cron expression
-//! (`minute hour day-of-month month day-of-week`, with `*`, lists, ranges and
-//! `/steps`), evaluated in an IANA time zone. Parsed by hand and strictly, since
-//! admins type them: anything unexpected is an error that says what is wrong.
+//! Job schedules: `daily HH:MM`, or a standard cron expression as admins type it
+//! (`0 3 * * MON-FRI`, `@daily`, `*/15 9-17 * * 1-5`, `0 0 L * *`, `0 9 * * MON#1`;
+//! optionally prefixed `cron `), evaluated in an IANA time zone.
+//!
+//! Cron expressions are parsed and evaluated by the maintained `croner` crate
+//! (five fields, names, ranges, steps, `@` nicknames, `L`, `#`, `W`; day-of-month
+//! and day-of-week OR-ed as Vixie cron does); seconds and years are refused, so
+//! a schedule means what an admin reading crontab(5) expects. `daily HH:MM` stays
+//! our own shorthand. Anything unexpected is an error that says what is wrong.
 
 use std::fmt;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Duration, NaiveTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
+use croner::Cron;
+use croner::parser::{CronParser, Seconds, Year};
 
 /// A parsed schedule and the zone it is read in.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,38 +30,31 @@ enum Kind {
     Cron(Box<Cron>),
 }
 
-/// Each field as a bit set of the values it allows.
-#[derive(Clone, Debug, PartialEq)]
-struct Cron {
-    minutes: u64,
-    hours: u32,
-    days: u32,
-    months: u16,
-    weekdays: u8,
-    /// Whether day-of-month and day-of-week were both restricted (cron then
-    /// accepts a day matching either, as Vixie cron does).
-    days_or: bool,
-}
-
 /// Longest schedule text accepted (`cron` with five fields fits many times over).
 pub const MAX_SCHEDULE_CHARS: usize = 100;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ScheduleError {
-    #[error("schedule must be `daily HH:MM` or `cron MIN HOUR DOM MON DOW`, got {0:?}")]
+    #[error(
+        "schedule must be `daily HH:MM` or a cron expression (`0 3 * * MON-FRI`, `@daily`), got {0:?}"
+    )]
     Form(String),
     #[error("time must be HH:MM from 00:00 to 23:59, got {0:?}")]
     Time(String),
-    #[error("cron field {field} ({range}) cannot be {value:?}")]
-    Field {
-        field: &'static str,
-        range: &'static str,
-        value: String,
-    },
+    #[error("bad cron expression {value:?}: {reason}")]
+    Cron { value: String, reason: String },
     #[error("unknown time zone {0:?}: use an IANA name such as Asia/Seoul or UTC")]
     Zone(String),
     #[error("this cron expression never fires")]
     Never,
+}
+
+/// Five fields (or an `@` nickname), no seconds, no year.
+fn parser() -> CronParser {
+    CronParser::builder()
+        .seconds(Seconds::Disallowed)
+        .year(Year::Disallowed)
+        .build()
 }
 
 impl Schedule {
@@ -69,12 +69,10 @@ impl Schedule {
         };
         let t = text.trim();
         let short = || t.chars().take(80).collect::<String>();
-        if t.chars().count() > MAX_SCHEDULE_CHARS {
+        if t.is_empty() || t.chars().count() > MAX_SCHEDULE_CHARS {
             return Err(ScheduleError::Form(short()));
         }
-        let (word, rest) = t
-            .split_once(char::is_whitespace)
-            .ok_or_else(|| ScheduleError::Form(short()))?;
+        let (word, rest) = t.split_once(char::is_whitespace).unwrap_or((t, ""));
         let kind = match word {
             "daily" => {
                 let (h, m) = rest
@@ -92,7 +90,12 @@ impl Schedule {
                     _ => return Err(ScheduleError::Time(rest.trim().chars().take(20).collect())),
                 }
             }
-            "cron" => Kind::Cron(Box::new(Cron::parse(rest)?)),
+            "cron" => Kind::Cron(Box::new(cron(rest)?)),
+            // A bare expression starts with a field or a nickname; any other word
+            // (`weekly 03:00`) is not a schedule we know.
+            w if w.starts_with(|c: char| c.is_ascii_digit() || c == '*' || c == '@') => {
+                Kind::Cron(Box::new(cron(t)?))
+            }
             _ => return Err(ScheduleError::Form(short())),
         };
         let s = Self {
@@ -113,14 +116,14 @@ impl Schedule {
 
     /// The first time strictly after `after` at which this schedule fires.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let local = after.with_timezone(&self.tz).naive_local();
-        // Start at the next whole minute after `after`.
-        let start = local
-            .with_second(0)
-            .and_then(|t| t.with_nanosecond(0))?
-            .checked_add_signed(Duration::minutes(1))?;
         match &self.kind {
             Kind::Daily { hour, minute } => {
+                let local = after.with_timezone(&self.tz).naive_local();
+                // Start at the next whole minute after `after`.
+                let start = local
+                    .with_second(0)
+                    .and_then(|t| t.with_nanosecond(0))?
+                    .checked_add_signed(Duration::minutes(1))?;
                 let at = NaiveTime::from_hms_opt(*hour, *minute, 0)?;
                 (0..=2).find_map(|d| {
                     let day = start.date().checked_add_signed(Duration::days(d))?;
@@ -128,33 +131,10 @@ impl Schedule {
                     (when >= start).then(|| self.resolve(when)).flatten()
                 })
             }
-            Kind::Cron(c) => {
-                // Walk day by day (at most ~4 years), then minute by minute within a
-                // matching day: cheap, and obviously right.
-                let mut day: NaiveDate = start.date();
-                for _ in 0..(366 * 4 + 1) {
-                    if c.day_matches(day) {
-                        for h in 0..24u32 {
-                            if c.hours & (1 << h) == 0 {
-                                continue;
-                            }
-                            for m in 0..60u32 {
-                                if c.minutes & (1 << m) == 0 {
-                                    continue;
-                                }
-                                let when = day.and_hms_opt(h, m, 0)?;
-                                if when >= start
-                                    && let Some(utc) = self.resolve(when)
-                                {
-                                    return Some(utc);
-                                }
-                            }
-                        }
-                    }
-                    day = day.succ_opt()?;
-                }
-                None
-            }
+            Kind::Cron(c) => c
+                .find_next_occurrence(&after.with_timezone(&self.tz), false)
+                .ok()
+                .map(|t| t.with_timezone(&Utc)),
         }
     }
 
@@ -174,107 +154,13 @@ impl fmt::Display for Schedule {
     }
 }
 
-impl Cron {
-    fn parse(s: &str) -> Result<Self, ScheduleError> {
-        let fields: Vec<&str> = s.split_whitespace().collect();
-        let [min, hour, dom, mon, dow] = fields[..] else {
-            return Err(ScheduleError::Form(
-                format!("cron {}", s.trim()).chars().take(80).collect(),
-            ));
-        };
-        let minutes = field(min, "minute", "0-59", 0, 59)?;
-        let hours = field(hour, "hour", "0-23", 0, 23)? as u32;
-        let days = field(dom, "day of month", "1-31", 1, 31)? as u32;
-        let months = field(mon, "month", "1-12", 1, 12)? as u16;
-        // 7 is Sunday too.
-        let mut weekdays = field(dow, "day of week", "0-7", 0, 7)?;
-        if weekdays & (1 << 7) != 0 {
-            weekdays = (weekdays | 1) & !(1 << 7);
-        }
-        Ok(Self {
-            minutes,
-            hours,
-            days,
-            months,
-            weekdays: weekdays as u8,
-            days_or: dom != "*" && dow != "*",
-        })
-    }
-
-    fn day_matches(&self, d: NaiveDate) -> bool {
-        if self.months & (1 << d.month()) == 0 {
-            return false;
-        }
-        let dom = self.days & (1 << d.day()) != 0;
-        let dow = self.weekdays & (1 << d.weekday().num_days_from_sunday()) != 0;
-        if self.days_or { dom || dow } else { dom && dow }
-    }
-}
-
-/// One cron field as a bit set over `lo..=hi`.
-fn field(
-    s: &str,
-    name: &'static str,
-    range: &'static str,
-    lo: u32,
-    hi: u32,
-) -> Result<u64, ScheduleError> {
-    let bad = || ScheduleError::Field {
-        field: name,
-        range,
-        value: s.chars().take(40).collect(),
-    };
-    let num = |t: &str| -> Result<u32, ScheduleError> {
-        if t.is_empty() || t.len() > 2 || !t.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        t.parse::<u32>()
-            .ok()
-            .filter(|v| (lo..=hi).contains(v))
-            .ok_or_else(bad)
-    };
-    let mut bits = 0u64;
-    for part in s.split(',') {
-        let (span, step) = match part.split_once('/') {
-            Some((span, step)) => {
-                let step = num_any(step)
-                    .filter(|v| *v >= 1 && *v <= hi.max(1))
-                    .ok_or_else(bad)?;
-                (span, step)
-            }
-            None => (part, 1),
-        };
-        let (from, to) = match span {
-            "*" => (lo, hi),
-            _ => match span.split_once('-') {
-                Some((a, b)) => {
-                    let (a, b) = (num(a)?, num(b)?);
-                    if a > b {
-                        return Err(bad());
-                    }
-                    (a, b)
-                }
-                // `5/15` means from 5 to the end, every 15.
-                None if step > 1 => (num(span)?, hi),
-                None => {
-                    let v = num(span)?;
-                    (v, v)
-                }
-            },
-        };
-        let mut v = from;
-        while v <= to {
-            bits |= 1 << v;
-            v += step;
-        }
-    }
-    Ok(bits)
-}
-
-fn num_any(t: &str) -> Option<u32> {
-    (!t.is_empty() && t.len() <= 2 && t.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| t.parse().ok())
-        .flatten()
+/// A cron expression through `croner`, its refusal turned into ours.
+fn cron(expr: &str) -> Result<Cron, ScheduleError> {
+    let expr = expr.trim();
+    parser().parse(expr).map_err(|e| ScheduleError::Cron {
+        value: expr.chars().take(80).collect(),
+        reason: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -333,11 +219,46 @@ mod tests {
     }
 
     #[test]
+    fn what_admins_type_is_understood() {
+        // Saturday 2026-11-21 10:00 UTC.
+        let now = at("2026-11-21T10:00:00Z");
+        let cases = [
+            ("0 3 * * MON-FRI", None, "2026-11-23T03:00:00Z"),
+            ("cron 0 3 * * mon-fri", None, "2026-11-23T03:00:00Z"),
+            ("@daily", None, "2026-11-22T00:00:00Z"),
+            ("0 3 * * *", None, "2026-11-22T03:00:00Z"),
+            ("0 0 L * *", None, "2026-11-30T00:00:00Z"),
+            ("0 9 * * MON#1", None, "2026-12-07T09:00:00Z"),
+            ("0 9 1 JAN *", None, "2027-01-01T09:00:00Z"),
+            // In the store's zone: 03:00 Seoul on weekdays is 18:00 UTC the day before.
+            (
+                "0 3 * * MON-FRI",
+                Some("Asia/Seoul"),
+                "2026-11-22T18:00:00Z",
+            ),
+            ("@daily", Some("Asia/Seoul"), "2026-11-21T15:00:00Z"),
+        ];
+        for (text, tz, want) in cases {
+            let s = Schedule::parse(text, tz).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(s.next_after(now), Some(at(want)), "{text} {tz:?}");
+        }
+        // Strictly after: a schedule due now fires next time.
+        let s = Schedule::parse("0 0 L * *", None).unwrap();
+        assert_eq!(
+            s.next_after(at("2026-11-30T00:00:00Z")),
+            Some(at("2026-12-31T00:00:00Z"))
+        );
+    }
+
+    #[test]
     fn daylight_saving_gaps_are_skipped_not_crashed_on() {
         // 2026-03-08 02:30 does not exist in New York.
         let s = Schedule::parse("daily 02:30", Some("America/New_York")).unwrap();
         let next = s.next_after(at("2026-03-08T05:00:00Z")).unwrap();
         assert_eq!(next, at("2026-03-09T06:30:00Z"));
+        let c = Schedule::parse("30 2 * * *", Some("America/New_York")).unwrap();
+        let next = c.next_after(at("2026-03-08T05:00:00Z")).unwrap();
+        assert!(next > at("2026-03-08T05:00:00Z") && next <= at("2026-03-09T06:30:00Z"));
     }
 
     #[test]
@@ -353,6 +274,10 @@ mod tests {
             ("cron 5-1 * * * *", None),
             ("cron a * * * *", None),
             ("cron 0 0 31 2 *", None),
+            ("0 0 0 3 * *", None),
+            ("0 3 * * * 2027", None),
+            ("@fortnightly", None),
+            ("0 3 * * FUNDAY", None),
             ("daily 03:00", Some("Mars/Olympus")),
             ("", None),
         ] {

@@ -37,9 +37,24 @@ pub struct JobView {
     pub description: &'static str,
     pub schedule: String,
     pub time_zone: String,
+    /// UTC.
     pub next_run_at: Option<String>,
+    /// The same instant in `time_zone`, with its offset (`2026-12-01T07:30:00+09:00`),
+    /// so a page shows the time the schedule was entered in.
+    pub next_run_local: Option<String>,
     pub last_run_at: Option<String>,
     pub running: bool,
+    /// The latest run, finished or not: its outcome and summary.
+    pub last_run: Option<RunView>,
+}
+
+/// `millis` as RFC 3339 in the IANA zone `tz` (UTC if the name is unknown).
+fn local_time(millis: i64, tz: &str) -> Option<String> {
+    let zone: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::Tz::UTC);
+    DateTime::<Utc>::from_timestamp_millis(millis).map(|t| {
+        t.with_timezone(&zone)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    })
 }
 
 /// One run as its history shows it.
@@ -181,7 +196,16 @@ impl Scheduler {
         let finished = self.clock.now();
         self.finish(&job.name, run_id, now, finished, outcome, &summary)
             .await?;
-        tracing::info!(job = %job.name, run = run_id, outcome, "job finished");
+        tracing::info!(
+            target: "pointcast::action",
+            action = "job_run",
+            job = %job.name,
+            run = run_id,
+            trigger,
+            ms = (finished - now).num_milliseconds(),
+            outcome,
+            "job finished"
+        );
         Ok(RunView {
             id: run_id,
             job: job.name.clone(),
@@ -210,15 +234,15 @@ impl Scheduler {
         self.wake.notify_one();
         tracing::info!(job = name, schedule = %schedule, "schedule changed");
         let job = rows::job(&self.db, name).await?.ok_or(JobError::Unknown)?;
-        Ok(self.view(job))
+        self.view(job).await
     }
 
     pub async fn list(&self) -> Result<Vec<JobView>, JobError> {
-        Ok(rows::jobs(&self.db)
-            .await?
-            .into_iter()
-            .map(|j| self.view(j))
-            .collect())
+        let mut list = Vec::new();
+        for j in rows::jobs(&self.db).await? {
+            list.push(self.view(j).await?);
+        }
+        Ok(list)
     }
 
     pub async fn runs(&self, name: &str, limit: i64) -> Result<Vec<RunView>, JobError> {
@@ -257,21 +281,28 @@ impl Scheduler {
         tx.commit().await
     }
 
-    fn view(&self, j: JobRow) -> JobView {
+    async fn view(&self, j: JobRow) -> Result<JobView, JobError> {
         let now = self.clock.now().timestamp_millis();
-        JobView {
+        let last_run = rows::runs(&self.db, &j.name, 1)
+            .await?
+            .into_iter()
+            .next()
+            .map(run_view);
+        Ok(JobView {
             description: JOBS
                 .iter()
                 .find(|(n, _, _)| *n == j.name)
                 .map(|(_, _, d)| *d)
                 .unwrap_or(""),
             schedule: j.schedule,
-            time_zone: j.time_zone,
             next_run_at: j.next_run_at.map(rfc3339),
+            next_run_local: j.next_run_at.and_then(|t| local_time(t, &j.time_zone)),
             last_run_at: j.last_run_at.map(rfc3339),
             running: j.running_until.is_some_and(|t| t > now),
+            last_run,
+            time_zone: j.time_zone,
             name: j.name,
-        }
+        })
     }
 }
 

@@ -25,6 +25,8 @@ pub struct Credit<'a> {
     pub at: i64,
     /// A staff grant's reason code.
     pub reason_code: Option<&'a str>,
+    /// The API key that acted, if a machine did.
+    pub api_key_id: Option<i64>,
 }
 
 /// What a credit did: its entry, the balance before and after the conversion, the
@@ -56,6 +58,7 @@ pub async fn credit(
             order_id: c.order_id,
             at: c.at,
             reason_code: c.reason_code,
+            api_key_id: c.api_key_id,
         },
     )
     .await?;
@@ -86,6 +89,7 @@ pub async fn credit(
             order_id: c.order_id,
             at: c.at,
             reason_code: None,
+            api_key_id: c.api_key_id,
         },
     )
     .await?;
@@ -98,6 +102,7 @@ pub async fn credit(
     }
     credited.balance = conversion.balance_after;
     credited.conversion_id = Some(conversion.id);
+    ledger::set_source(tx, conversion.id, credited.entry.id).await?;
     // The conversion consumed lots, possibly this credit's own: show what is left.
     credited.entry.remaining = ledger::remaining(tx, credited.entry.id).await?;
     for _ in 0..count {

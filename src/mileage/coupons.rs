@@ -66,6 +66,20 @@ pub async fn redeem(
     .await?;
     emit_both(&mut tx, coupon.user_id, coupon.store_id, &event).await?;
     tx.commit().await?;
+    let staff_login = crate::oplog::who(db, by.user_id).await.login;
+    let member = crate::oplog::who(db, coupon.user_id).await;
+    tracing::info!(
+        target: "pointcast::action",
+        action = "redemption",
+        staff = %by.name,
+        staff_login = %staff_login,
+        member = %member.name,
+        member_no = %member.login,
+        store_id = coupon.store_id,
+        coupon_id = coupon.id,
+        outcome = "ok",
+        "coupon redeemed"
+    );
     Ok((coupon, redemption))
 }
 

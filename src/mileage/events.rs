@@ -11,7 +11,7 @@ use crate::events::Payload;
 use crate::stores::CouponDesign;
 
 /// A store as events name it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct StoreRef<'a> {
     pub id: i64,
     pub name: &'a str,
@@ -19,7 +19,7 @@ pub struct StoreRef<'a> {
 
 /// `mileage.granted`: points credited (by staff, or earned by an order), and what
 /// the conversion left.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MileageGranted<'a> {
     pub user_id: i64,
     pub store: StoreRef<'a>,
@@ -44,7 +44,7 @@ impl Payload for MileageGranted<'_> {
 }
 
 /// `coupon.issued`: one per coupon a conversion issued.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CouponIssued<'a> {
     pub user_id: i64,
     pub coupon: &'a Coupon,
@@ -62,7 +62,7 @@ impl Payload for CouponIssued<'_> {
 /// `coupon.redeemed`: a coupon was used at its store, redeemed by staff (with the
 /// redemption's id) or paid with at checkout (with the order's id, `redeemed_by`
 /// the buyer).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CouponRedeemed<'a> {
     pub user_id: i64,
     pub coupon: &'a Coupon,
@@ -78,7 +78,7 @@ impl Payload for CouponRedeemed<'_> {
 }
 
 /// `mileage.reversed`: a return took back the points its part of the order earned.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MileageReversed<'a> {
     pub user_id: i64,
     pub store: StoreRef<'a>,
@@ -96,7 +96,7 @@ impl Payload for MileageReversed<'_> {
 
 /// `coupon.revoked`: an unused coupon taken back because the points it was made of
 /// were returned; its worth went back into the balance first.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CouponRevoked<'a> {
     pub user_id: i64,
     pub coupon: &'a Coupon,
@@ -112,7 +112,7 @@ impl Payload for CouponRevoked<'_> {
 
 /// `coupon.restored`: a coupon paid with at checkout is active again because its
 /// order was returned whole.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CouponRestored<'a> {
     pub user_id: i64,
     pub coupon: &'a Coupon,
@@ -126,7 +126,7 @@ impl Payload for CouponRestored<'_> {
 
 /// `mileage.expiring`: what is left of one lot will expire within seven days (sent
 /// once per lot, by the `mileage-expiry` job).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MileageExpiring<'a> {
     pub user_id: i64,
     pub store: StoreRef<'a>,
@@ -142,7 +142,7 @@ impl Payload for MileageExpiring<'_> {
 }
 
 /// `mileage.expired`: what was left of one lot expired; its `expiry` entry.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MileageExpired<'a> {
     pub user_id: i64,
     pub store: StoreRef<'a>,
@@ -161,7 +161,7 @@ impl Payload for MileageExpired<'_> {
 }
 
 /// `coupon.expired`: an unused coupon passed its `expires_at`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CouponExpired<'a> {
     pub user_id: i64,
     pub coupon: &'a Coupon,

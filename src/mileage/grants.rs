@@ -70,7 +70,49 @@ pub async fn grant(db: &Db, g: &Grant<'_>) -> Result<Outcome<Granted>, MileageEr
         key: g.key,
         hash: &hash,
     };
-    idempotency::once(db, req, async |tx: &mut Tx| credit(tx, g).await).await
+    let result = idempotency::once(db, req, async |tx: &mut Tx| credit(tx, g).await).await;
+    log(db, g, &result).await;
+    result
+}
+
+/// The operator's line for a grant or correction (not for a replayed retry).
+async fn log(db: &Db, g: &Grant<'_>, result: &Result<Outcome<Granted>, MileageError>) {
+    if matches!(result, Ok(o) if o.replayed) {
+        return;
+    }
+    let action = if g.points < 0 { "correction" } else { "grant" };
+    let staff_login = crate::oplog::who(db, g.by.user_id).await.login;
+    let member = crate::oplog::who(db, g.user_id).await;
+    match result {
+        Ok(o) => tracing::info!(
+            target: "pointcast::action",
+            action,
+            staff = %g.by.name,
+            staff_login = %staff_login,
+            member = %member.name,
+            member_no = %member.login,
+            store_id = g.store_id,
+            points = g.points,
+            reason_code = g.code.as_str(),
+            balance = o.answer.balance,
+            coupons_issued = o.answer.coupons_issued,
+            outcome = "ok",
+            "{action}"
+        ),
+        Err(e) => tracing::info!(
+            target: "pointcast::action",
+            action,
+            staff = %g.by.name,
+            staff_login = %staff_login,
+            member = %member.name,
+            member_no = %member.login,
+            store_id = g.store_id,
+            points = g.points,
+            outcome = "refused",
+            error = %e,
+            "{action} refused"
+        ),
+    }
 }
 
 /// The grant's work inside its transaction.
@@ -111,6 +153,7 @@ async fn credit(tx: &mut Tx, g: &Grant<'_>) -> Result<Granted, MileageError> {
         order_id: None,
         at,
         reason_code: Some(g.code.as_str()),
+        api_key_id: g.by.key_id(),
     };
     let credited = conversion::credit(tx, &store, &c).await?;
     audit::append(
@@ -174,6 +217,7 @@ async fn correct(
             order_id: None,
             at,
             reason_code: Some(ReasonCode::Correction.as_str()),
+            api_key_id: g.by.key_id(),
         },
     )
     .await?;

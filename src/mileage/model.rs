@@ -39,6 +39,9 @@ pub struct Entry {
     /// `promotion`, `compensation`, `correction`).
     #[serde(default)]
     pub reason_code: Option<String>,
+    /// The API key that made the entry for `actor_id`, when a machine did.
+    #[serde(default)]
+    pub api_key_id: Option<i64>,
 }
 
 /// Where a coupon is in its life.
@@ -156,4 +159,56 @@ impl Page {
     pub fn before_id(&self) -> i64 {
         self.before.unwrap_or(i64::MAX)
     }
+}
+
+/// Who made a ledger entry, as a history shows it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Actor {
+    pub id: i64,
+    pub name: String,
+    /// A staff member's login (`None` for a customer).
+    pub login: Option<String>,
+}
+
+/// What a credit turned into: the conversion entry written right after it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Converted {
+    /// The conversion entry's id.
+    pub entry_id: i64,
+    /// Points that left the balance (positive).
+    pub points: i64,
+    pub coupon_ids: Vec<i64>,
+    /// The balance after the conversion.
+    pub balance_after: i64,
+}
+
+/// The earning entry an expiry took what was left of.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct LotRef {
+    pub id: i64,
+    /// `grant` or `purchase`.
+    pub kind: String,
+    /// What the lot earned at first.
+    pub points: i64,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+}
+
+/// One ledger entry explained for a history: the store's name, who granted it,
+/// and what it became or came from, so a page can say "+1,200 points: 1,500
+/// became a coupon, balance 200" without another request.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct HistoryEntry {
+    #[serde(flatten)]
+    pub entry: Entry,
+    pub store_name: String,
+    /// The staff member (or API key holder) who made it; `None` for what a purchase
+    /// or the expiry job did by itself.
+    pub actor: Option<Actor>,
+    /// On a credit that reached the threshold: the conversion it caused.
+    pub converted: Option<Converted>,
+    /// On a conversion: the coupons it issued.
+    pub coupon_ids: Vec<i64>,
+    /// On an expiry: the lot it expired.
+    pub lot: Option<LotRef>,
 }

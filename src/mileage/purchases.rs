@@ -132,6 +132,7 @@ pub async fn take_back(
                 order_id: Some(order_id),
                 at,
                 reason_code: None,
+                api_key_id: None,
             },
         )
         .await?;
@@ -150,6 +151,7 @@ pub async fn take_back(
             order_id: Some(order_id),
             at,
             reason_code: None,
+            api_key_id: None,
         },
     )
     .await?;

@@ -13,6 +13,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/jobs/{name}/runs", web::get().to(runs));
 }
 
+/// Staff (owners and admins) read jobs and their runs: the jobs are the whole
+/// service's and their summaries are totals, so an owner sees nothing of another
+/// store's. Changing a schedule or running a job stays with admins.
+fn staff(who: &Principal) -> ApiResult<()> {
+    if who.role.is_staff() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("staff only"))
+    }
+}
+
 fn admin(who: &Principal) -> ApiResult<()> {
     if who.is_admin() {
         Ok(())
@@ -24,10 +35,10 @@ fn admin(who: &Principal) -> ApiResult<()> {
 #[utoipa::path(get, path = "/api/v1/admin/jobs", tag = "admin", security(("bearer" = [])),
     responses(
         (status = 200, body = crate::routes::openapi::JobList),
-        (status = 403, description = "Admins only"),
+        (status = 403, description = "Staff only"),
     ))]
 async fn list(state: web::Data<AppState>, who: Principal) -> ApiResult<HttpResponse> {
-    admin(&who)?;
+    staff(&who)?;
     Ok(HttpResponse::Ok().json(json!({ "jobs": state.scheduler.list().await? })))
 }
 
@@ -90,7 +101,7 @@ struct RunsQuery {
     params(("name" = String, Path, description = "job name"), RunsQuery), security(("bearer" = [])),
     responses(
         (status = 200, body = crate::routes::openapi::RunList),
-        (status = 403, description = "Admins only"),
+        (status = 403, description = "Staff only"),
     ))]
 async fn runs(
     state: web::Data<AppState>,
@@ -98,7 +109,7 @@ async fn runs(
     name: web::Path<String>,
     q: web::Query<RunsQuery>,
 ) -> ApiResult<HttpResponse> {
-    admin(&who)?;
+    staff(&who)?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::invalid("invalid_limit", "limit must be 1 to 500"));

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::Principal;
-use crate::db::{Db, coupons, ledger, members as member_rows};
+use crate::db::{Db, coupons, history, ledger, members as member_rows};
 use crate::error::{ApiError, ApiResult};
 use crate::mileage::grants::Grant;
 use crate::mileage::model::{CouponStatus, Page};
@@ -16,6 +16,8 @@ use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/stores/{id}/members", web::get().to(members))
+        .route("/stores/{id}/customers", web::get().to(find_customer))
+        .route("/users/{id}/stores", web::get().to(my_stores))
         .route("/stores/{id}/members/{user_id}", web::put().to(join))
         .route("/stores/{id}/members/{user_id}", web::delete().to(leave))
         .route(
@@ -107,7 +109,16 @@ async fn leave(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{id}/members", tag = "members", params(("id" = i64, Path, description = "store id")), security(("bearer" = [])),
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct MemberQuery {
+    /// Member number prefix or part of the name (case-insensitive).
+    #[param(max_length = 100)]
+    q: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/stores/{id}/members", tag = "members", params(("id" = i64, Path, description = "store id"), MemberQuery), security(("bearer" = [])),
     responses(
         (status = 200, body = crate::routes::openapi::MemberList),
         (status = 403, description = "Staff of this store only"),
@@ -116,9 +127,60 @@ async fn members(
     state: web::Data<AppState>,
     who: Principal,
     id: web::Path<i64>,
+    q: web::Query<MemberQuery>,
 ) -> ApiResult<HttpResponse> {
     ensure_staff(&state.db, &who, *id).await?;
-    Ok(HttpResponse::Ok().json(json!({ "members": member_rows::of_store(&state.db, *id).await? })))
+    let q =
+        q.q.as_deref()
+            .map(|s| s.chars().take(100).collect::<String>());
+    let list = member_rows::of_store(&state.db, *id, q.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(json!({ "members": list })))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct CustomerQuery {
+    /// The exact member number the customer gives at the counter.
+    #[param(max_length = 32)]
+    member_no: String,
+}
+
+/// Staff find a customer by exact member number, to enrol them. Exact only, so
+/// staff cannot browse every customer of the service.
+#[utoipa::path(get, path = "/api/v1/stores/{id}/customers", tag = "members", params(("id" = i64, Path, description = "store id"), CustomerQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::db::members::FoundCustomer),
+        (status = 403, description = "Staff of this store only"),
+        (status = 404, description = "No customer has this member number"),
+    ))]
+async fn find_customer(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+    q: web::Query<CustomerQuery>,
+) -> ApiResult<HttpResponse> {
+    ensure_staff(&state.db, &who, *id).await?;
+    match member_rows::customer_by_member_no(&state.db, *id, &q.member_no).await? {
+        Some(found) => Ok(HttpResponse::Ok().json(found)),
+        None => Err(ApiError::NotFound("customer")),
+    }
+}
+
+/// The stores a customer belongs to, with their balance at each.
+#[utoipa::path(get, path = "/api/v1/users/{id}/stores", tag = "members", params(("id" = i64, Path, description = "user id")), security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::routes::openapi::MyStoreList),
+        (status = 403, description = "Only yourself or an admin"),
+    ))]
+async fn my_stores(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    ensure_self_or_admin(&who, *id)?;
+    let stores = member_rows::my_stores(&state.db, *id).await?;
+    Ok(HttpResponse::Ok().json(json!({ "stores": stores })))
 }
 
 /// `points` is taken as raw JSON so that `1.5` or `"10"` get a clear 422 from
@@ -283,11 +345,15 @@ async fn balances(
         .json(json!({ "user_id": *id, "balances": ledger::balances(&state.db, *id).await? })))
 }
 
+/// A member's mileage history, newest first, each entry explained (store name,
+/// who granted it, the conversion a credit caused and its coupons, the lot an
+/// expiry took). The customer themself and admins see every store's; staff see
+/// their store's, and must name it with `store_id`.
 #[utoipa::path(get, path = "/api/v1/users/{id}/mileage/entries", tag = "mileage",
     params(("id" = i64, Path, description = "user id"), PageQuery), security(("bearer" = [])),
     responses(
         (status = 200, body = crate::routes::openapi::EntryPage),
-        (status = 403, description = "Only yourself or an admin"),
+        (status = 403, description = "Only yourself, an admin, or staff of `store_id`"),
         (status = 422, description = "limit out of range"),
     ))]
 async fn entries(
@@ -296,10 +362,16 @@ async fn entries(
     id: web::Path<i64>,
     q: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    ensure_self_or_admin(&who, *id)?;
+    let staff_of_store = match q.store_id {
+        Some(store) if who.role.is_staff() => state.db.is_staff_of(&who, store).await?,
+        _ => false,
+    };
+    if !staff_of_store {
+        ensure_self_or_admin(&who, *id)?;
+    }
     let page = q.page()?;
-    let list = ledger::entries(&state.db, *id, q.store_id, page).await?;
-    let next = next_before(list.iter().map(|e| e.id), list.len(), page);
+    let list = history::history(&state.db, *id, q.store_id, page).await?;
+    let next = next_before(list.iter().map(|e| e.entry.id), list.len(), page);
     Ok(HttpResponse::Ok().json(json!({ "entries": list, "next_before": next })))
 }
 

@@ -60,13 +60,15 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             syncs,
         ),
     ];
-    let mut body = state.metrics.render(&extra);
-    state.db.stats.transactions.render_into(
-        &mut body,
-        "pointcast_db_transaction_seconds",
-        "Write transactions, begin to commit.",
+    let body = state.metrics.render(
+        &extra,
+        &[(
+            "pointcast_db_transaction_seconds",
+            "Write transactions, begin to commit.",
+            &state.db.stats.transactions,
+        )],
     );
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .content_type(prometheus_client::encoding::prometheus_text::CONTENT_TYPE)
         .body(body)
 }

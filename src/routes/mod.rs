@@ -3,16 +3,19 @@
 
 mod admin;
 mod announcements;
+mod asyncapi;
 mod audit;
 mod auth;
 mod bench;
 mod events;
 mod health;
 mod jobs;
+mod keys;
 mod loyalty;
 mod metrics;
 pub mod openapi;
 mod pages;
+mod publish;
 mod shop;
 mod stores;
 mod support;
@@ -45,7 +48,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(support::configure)
                 .configure(admin::configure)
                 .configure(jobs::configure)
+                .configure(keys::configure)
+                .configure(publish::configure)
                 .configure(bench::configure)
+                .configure(asyncapi::configure)
                 .configure(openapi::configure),
         );
 }

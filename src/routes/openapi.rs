@@ -29,7 +29,8 @@ use serde_json::{Value, json};
 use utoipa::{OpenApi, ToSchema};
 
 use super::{
-    admin, announcements, audit, auth, events, jobs, loyalty, shop, stores, support, users,
+    admin, announcements, asyncapi, audit, auth, events, jobs, keys, loyalty, publish, shop,
+    stores, support, users,
 };
 use crate::db::shop::{InventoryRow, Order, ProductChange, SalesRow, StockItem};
 use crate::db::stores::{DesignChange, Store};
@@ -56,7 +57,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         stores::create_staff,
         stores::create, stores::list, stores::get, stores::update, stores::set_design,
         stores::design_history,
-        loyalty::members, loyalty::join, loyalty::leave, loyalty::grant,
+        loyalty::members, loyalty::find_customer, loyalty::my_stores,
+        loyalty::join, loyalty::leave, loyalty::grant,
         loyalty::balances, loyalty::entries, loyalty::coupons, loyalty::redeem,
         loyalty::redemptions, audit::list,
         shop::list_products, shop::create_product, shop::get_product, shop::update_product,
@@ -65,12 +67,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         shop::user_orders, shop::sales, shop::watch, shop::unwatch, shop::user_watches,
         shop::inventory,
         support::open, support::list, support::thread, support::write, support::close,
-        support::inquire, support::list_inquiries,
+        support::inquire, support::list_inquiries, support::set_inquiry_status,
         announcements::create,
         events_stream, events_poll, events::ticket,
         admin::connections, admin::disconnect_user,
         jobs::list, jobs::reschedule, jobs::run, jobs::runs,
-        openapi_json, docs_page,
+        keys::list, keys::create, keys::revoke,
+        publish::publish_event, publish::create_topic, publish::list_topics,
+        openapi_json, docs_page, asyncapi::asyncapi_json,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     tags(
@@ -91,6 +95,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (name = "announcements", description = "Announcements pushed to users, stores or everyone"),
         (name = "events", description = "The push channel: SSE and long-poll"),
         (name = "admin", description = "Connections and scheduled jobs (admin only)"),
+        (name = "keys", description = "API keys for a shop's other systems"),
+        (name = "publish", description = "Integrators' own `app.` events, and the public topics they go to"),
         (name = "meta", description = "This document and its reference page"),
     )
 )]
@@ -168,6 +174,11 @@ pub struct MemberList {
     pub members: Vec<Member>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct MyStoreList {
+    pub stores: Vec<crate::db::members::MyStore>,
+}
+
 /// A grant's answer, replayed as is on a retry with the same `Idempotency-Key`.
 #[derive(Serialize, ToSchema)]
 pub struct GrantAnswer {
@@ -195,7 +206,7 @@ pub struct Balances {
 /// the end).
 #[derive(Serialize, ToSchema)]
 pub struct EntryPage {
-    pub entries: Vec<Entry>,
+    pub entries: Vec<crate::mileage::model::HistoryEntry>,
     pub next_before: Option<i64>,
 }
 
@@ -270,6 +281,7 @@ pub struct Sales {
 pub struct Inventory {
     pub store_id: i64,
     pub inventory: Vec<InventoryRow>,
+    pub rule: crate::db::shop::sales::StockRule,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -281,6 +293,7 @@ pub struct ConversationPage {
 #[derive(Serialize, ToSchema)]
 pub struct InquiryList {
     pub inquiries: Vec<Inquiry>,
+    pub next_before: Option<i64>,
 }
 
 /// One event as SSE `data:` and long-poll carry it.
@@ -411,6 +424,16 @@ fn finish(mut doc: Value) -> Value {
         .and_then(Value::as_object_mut)
     {
         schemas.values_mut().for_each(time_formats);
+        // Every `error.code` the API can send, for clients that translate them.
+        let codes: Vec<&str> = crate::error::ALL_CODES.iter().map(|(c, _)| *c).collect();
+        schemas.insert(
+            "ErrorCode".into(),
+            json!({
+                "type": "string",
+                "description": "Every value `error.code` can take (src/error/codes.rs).",
+                "enum": codes,
+            }),
+        );
     }
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return doc;

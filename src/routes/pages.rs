@@ -56,6 +56,98 @@ static ASSETS: &[Asset] = &[
         "js/admin.js",
         "text/javascript; charset=utf-8"
     ),
+    // The browser client for integrators, also at `/client/pointcast.js`.
+    asset!(
+        "client/pointcast.js",
+        "client/pointcast.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!(
+        "js/i18n-console.js",
+        "js/i18n-console.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!(
+        "js/i18n-customer.js",
+        "js/i18n-customer.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!(
+        "js/console/ctx.js",
+        "js/console/ctx.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!(
+        "js/console/stores.js",
+        "js/console/stores.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!(
+        "js/console/members.js",
+        "js/console/members.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!(
+        "js/console/design.js",
+        "js/console/design.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!(
+        "js/console/albums.js",
+        "js/console/albums.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!(
+        "js/console/stock.js",
+        "js/console/stock.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!(
+        "js/console/sales.js",
+        "js/console/sales.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!(
+        "js/console/jobs.js",
+        "js/console/jobs.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!(
+        "js/console/support.js",
+        "js/console/support.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!(
+        "js/console/inquiries.js",
+        "js/console/inquiries.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!(
+        "js/console/orders.js",
+        "js/console/orders.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!(
+        "js/console/audit.js",
+        "js/console/audit.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!(
+        "js/console/misc.js",
+        "js/console/misc.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!(
+        "js/customer/history.js",
+        "js/customer/history.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!(
+        "js/customer/places.js",
+        "js/customer/places.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!("js/errors.json", "js/errors.json", "application/json"),
     asset!("favicon.svg", "favicon.svg", "image/svg+xml"),
 ];
 
@@ -72,6 +164,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(move |req: HttpRequest| async move { serve(&req, &PAGES[i], true) }),
         );
     }
+    cfg.route(
+        "/client/pointcast.js",
+        web::get().to(|req: HttpRequest| async move {
+            match ASSETS.iter().find(|a| a.path == "client/pointcast.js") {
+                Some(a) => serve(&req, a, false),
+                None => super::not_found().await,
+            }
+        }),
+    );
     cfg.route("/assets/{path:.*}", web::get().to(asset)).route(
         "/favicon.ico",
         web::get()

@@ -231,6 +231,9 @@ struct PlaceOrder {
     quantity: i64,
     /// One of the buyer's active coupons at this store: takes its value off.
     coupon_id: Option<i64>,
+    /// The buyer, when an API key with the `order` scope (a point of sale) orders
+    /// for a customer; people always buy for themselves and leave it out.
+    user_id: Option<i64>,
 }
 
 /// `Idempotency-Key` is required: a buyer's retry after a lost answer must not buy
@@ -254,6 +257,7 @@ async fn place_order(
 ) -> ApiResult<HttpResponse> {
     let key = super::idempotency_key(&req)?;
     let quantity = Quantity::parse(body.quantity)?;
+    let who = buyer(&state, who, body.store_id, body.user_id).await?;
     let request = OrderRequest {
         store_id: body.store_id,
         product_id: body.product_id,
@@ -265,6 +269,7 @@ async fn place_order(
     let order = &answer.answer.order;
     tracing::info!(
         user_id = who.user_id,
+        api_key_id = who.key_id(),
         store_id = body.store_id,
         product_id = body.product_id,
         quantity = quantity.get(),
@@ -280,6 +285,48 @@ async fn place_order(
     Ok(HttpResponse::Created()
         .insert_header(("Idempotent-Replayed", answer.replayed.to_string()))
         .json(answer.answer))
+}
+
+/// Who buys: the caller; or, for an API key, the customer it names, provided the
+/// key may act at the store (the order then records the key).
+async fn buyer(
+    state: &AppState,
+    who: Principal,
+    store_id: i64,
+    user_id: Option<i64>,
+) -> ApiResult<Principal> {
+    let Some(key) = who.key.clone() else {
+        return match user_id {
+            Some(u) if u != who.user_id => Err(ApiError::Forbidden(
+                "people order for themselves; only an API key orders for a customer",
+            )),
+            _ => Ok(who),
+        };
+    };
+    let Some(user_id) = user_id else {
+        return Err(ApiError::invalid(
+            "missing_user_id",
+            "an API key orders for a customer: name them in user_id",
+        ));
+    };
+    if !state.db.is_staff_of(&who, store_id).await? {
+        return Err(ApiError::Forbidden(
+            "this API key may not act at that store",
+        ));
+    }
+    let user = state
+        .db
+        .user(user_id)
+        .await?
+        .filter(|u| u.role == crate::auth::Role::Customer)
+        .ok_or(ApiError::NotFound("customer"))?;
+    Ok(Principal {
+        user_id,
+        role: crate::auth::Role::Customer,
+        name: user.name,
+        key: Some(key),
+        expires_at: None,
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/users/{id}/orders", tag = "orders",
@@ -342,7 +389,8 @@ async fn inventory(
 ) -> ApiResult<HttpResponse> {
     require_staff(&state, &who, *id).await?;
     let rows = sold::inventory(&state.db, *id, crate::time::now_millis()).await?;
-    Ok(HttpResponse::Ok().json(json!({ "store_id": *id, "inventory": rows })))
+    let rule = sold::stock_rule(&state.db, *id).await?;
+    Ok(HttpResponse::Ok().json(json!({ "store_id": *id, "inventory": rows, "rule": rule })))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

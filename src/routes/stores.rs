@@ -37,6 +37,10 @@ struct CreateStore {
     lon: Option<f64>,
     owner_id: Option<i64>,
     coupon_threshold: Option<i64>,
+    /// The day the store joined the service, `YYYY-MM-DD` (UTC), today or earlier;
+    /// absent: the moment of registration.
+    #[schema(max_length = 10, example = "2024-03-01")]
+    joined_at: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/stores", tag = "stores", request_body = CreateStore,
@@ -61,7 +65,8 @@ async fn create(
         b.lon,
         b.owner_id,
         b.coupon_threshold,
-    )?;
+    )?
+    .joined_on(b.joined_at.as_deref(), crate::time::now_millis())?;
     let store = stores::manage::create(&state.db, &new, &state.settings.time_zone).await?;
     tracing::info!(store_id = store.id, by = who.user_id, "store created");
     Ok(HttpResponse::Created().json(store))

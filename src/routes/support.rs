@@ -19,7 +19,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/support/conversations/{id}/close", web::post().to(close))
         .route("/inquiries", web::post().to(inquire))
-        .route("/inquiries", web::get().to(list_inquiries));
+        .route("/inquiries", web::get().to(list_inquiries))
+        .route("/inquiries/{id}", web::patch().to(set_inquiry_status));
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -30,11 +31,13 @@ struct OpenBody {
     store_id: Option<i64>,
 }
 
-/// A customer opens a conversation, with a store (`store_id`) or the admins.
+/// A customer opens a conversation with one of their stores (`store_id`; when
+/// absent, their only store), or with the admins.
 #[utoipa::path(post, path = "/api/v1/support/conversations", tag = "support", request_body = OpenBody, security(("bearer" = [])),
     responses(
         (status = 201, body = crate::support::conversations::Opened),
         (status = 403, description = "Only customers open conversations"),
+        (status = 422, description = "`not_a_member` of the store named, `unknown_store`, `invalid_text`"),
         (status = 429, description = "Writing too fast; see Retry-After"),
     ))]
 async fn open(
@@ -60,6 +63,8 @@ struct ListQuery {
     /// `open` or `closed`.
     #[param(max_length = 16)]
     status: Option<String>,
+    /// Only this store's conversations.
+    store_id: Option<i64>,
     before: Option<i64>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -75,7 +80,7 @@ async fn list(
 ) -> ApiResult<HttpResponse> {
     let status = support::parse_status(q.status.as_deref())?;
     let limit = support::page_limit(q.limit)?;
-    let list = conversations::list(&state.db, &who, status, q.before, limit).await?;
+    let list = conversations::list(&state.db, &who, status, q.store_id, q.before, limit).await?;
     let next_before = (list.len() as i64 == limit)
         .then(|| list.last().map(|c| c.id))
         .flatten();
@@ -192,21 +197,74 @@ async fn inquire(
     Ok(HttpResponse::Created().json(received))
 }
 
-/// Admins read inquiries with the state of their mail.
-#[utoipa::path(get, path = "/api/v1/inquiries", tag = "inquiries", params(PageQuery), security(("bearer" = [])),
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct InquiryQuery {
+    /// `new`, `in_progress` or `closed`.
+    #[param(max_length = 16)]
+    status: Option<String>,
+    before: Option<i64>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+}
+
+/// Admins read inquiries with their status and the state of their mail.
+#[utoipa::path(get, path = "/api/v1/inquiries", tag = "inquiries", params(InquiryQuery), security(("bearer" = [])),
     responses(
         (status = 200, body = crate::routes::openapi::InquiryList),
         (status = 403, description = "Admins only"),
+        (status = 422, description = "`invalid_status`, `invalid_limit`"),
     ))]
 async fn list_inquiries(
     state: web::Data<AppState>,
     who: Principal,
-    q: web::Query<PageQuery>,
+    q: web::Query<InquiryQuery>,
 ) -> ApiResult<HttpResponse> {
     if !who.is_admin() {
         return Err(ApiError::Forbidden("admins only"));
     }
+    let status = q
+        .status
+        .as_deref()
+        .map(inquiries::InquiryStatus::parse)
+        .transpose()?;
     let limit = support::page_limit(q.limit)?;
-    let list = inquiries::list(&state.db, q.before, limit).await?;
-    Ok(HttpResponse::Ok().json(json!({ "inquiries": list })))
+    let list = inquiries::list(&state.db, status, q.before, limit).await?;
+    let next_before = (list.len() as i64 == limit)
+        .then(|| list.last().map(|i| i.id))
+        .flatten();
+    Ok(HttpResponse::Ok().json(json!({ "inquiries": list, "next_before": next_before })))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct InquiryStatusBody {
+    /// `new`, `in_progress` or `closed`.
+    #[schema(max_length = 16)]
+    status: String,
+}
+
+/// An admin moves an inquiry along: `new`, `in_progress`, `closed`.
+#[utoipa::path(patch, path = "/api/v1/inquiries/{id}", tag = "inquiries",
+    params(("id" = i64, Path, description = "inquiry id")), request_body = InquiryStatusBody, security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::db::support::Inquiry),
+        (status = 403, description = "Admins only"),
+        (status = 404, description = "No such inquiry"),
+        (status = 422, description = "`invalid_status`"),
+    ))]
+async fn set_inquiry_status(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+    body: web::Json<InquiryStatusBody>,
+) -> ApiResult<HttpResponse> {
+    if !who.is_admin() {
+        return Err(ApiError::Forbidden("admins only"));
+    }
+    let status = inquiries::InquiryStatus::parse(&body.status)?;
+    let inquiry = inquiries::set_status(&state.db, &who, *id, status).await?;
+    Ok(HttpResponse::Ok().json(inquiry))
 }

@@ -14,7 +14,7 @@ use crate::mileage::events::StoreRef;
 use crate::mileage::model::Person;
 
 /// Whether `product.updated` announces a new album or a changed one.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ProductChangeKind {
     Created,
@@ -22,7 +22,7 @@ pub enum ProductChangeKind {
 }
 
 /// `product.updated`: an album was created, renamed or repriced.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProductUpdated<'a> {
     pub change: ProductChangeKind,
     /// The album after the change.
@@ -39,7 +39,7 @@ impl Payload for ProductUpdated<'_> {
 /// `order.placed`, to the buyer: the order and the stock left after it (the same
 /// as the order's answer). The store's staff hear of it through `stock.changed`
 /// (with the order's id).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrderPlaced<'a> {
     pub order: &'a Order,
     pub stock_left: i64,
@@ -51,7 +51,7 @@ impl Payload for OrderPlaced<'_> {
 
 /// `order.returned`, to the buyer and the store's staff: the order after the
 /// return, what came back, why, by whom, and the points it took back.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrderReturned<'a> {
     pub order: &'a Order,
     pub quantity: i64,
@@ -66,7 +66,7 @@ impl Payload for OrderReturned<'_> {
 
 /// `stock.changed` on the public `products` channel (live shop pages): anyone may
 /// read it, so it leaves out who changed the stock and which order did it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StockChanged<'a> {
     pub store_id: i64,
     pub product_id: i64,
@@ -95,7 +95,7 @@ impl Payload for StockChanged<'_> {
 }
 
 /// `stock.changed` to the store's staff: the whole change, with `order_id` and `by`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct StaffStockChanged<'a>(pub &'a StockChange);
 
@@ -105,7 +105,7 @@ impl Payload for StaffStockChanged<'_> {
 
 /// `stock.low`, to the store's staff: an album under the optimum the
 /// `optimal-stock` job computed (one per album and run).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StockLow {
     pub store_id: i64,
     pub product_id: i64,
@@ -121,7 +121,7 @@ impl Payload for StockLow {
 }
 
 /// An album as `stock.back` names it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProductRef<'a> {
     pub id: i64,
     pub title: &'a str,
@@ -130,7 +130,7 @@ pub struct ProductRef<'a> {
 
 /// `stock.back`, to each customer who watched the album at the store: its stock
 /// went from 0 to `quantity`. Their watch ended with it (one message per watch).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StockBack<'a> {
     pub store: StoreRef<'a>,
     pub product: ProductRef<'a>,

@@ -66,7 +66,37 @@ pub async fn place_order(
         key,
         hash: &hash,
     };
-    idempotency::once(db, req, async |tx: &mut Tx| buy(tx, buyer, o).await).await
+    let result = idempotency::once(db, req, async |tx: &mut Tx| buy(tx, buyer, o).await).await;
+    let member_no = crate::oplog::who(db, buyer.user_id).await.login;
+    match &result {
+        Ok(out) if out.replayed => {}
+        Ok(out) => tracing::info!(
+            target: "pointcast::action",
+            action = "order",
+            member = %buyer.name,
+            member_no = %member_no,
+            store_id = o.store_id,
+            product_id = o.product_id,
+            quantity = o.quantity.get(),
+            order_id = out.answer.order.id,
+            total = out.answer.order.total,
+            outcome = "ok",
+            "order placed"
+        ),
+        Err(e) => tracing::info!(
+            target: "pointcast::action",
+            action = "order",
+            member = %buyer.name,
+            member_no = %member_no,
+            store_id = o.store_id,
+            product_id = o.product_id,
+            quantity = o.quantity.get(),
+            outcome = "refused",
+            error = %e,
+            "order refused"
+        ),
+    }
+    result
 }
 
 /// The order's work inside its transaction.
@@ -124,6 +154,7 @@ async fn buy(tx: &mut Tx, buyer: &Principal, o: OrderRequest) -> Result<Placed, 
         discount,
         coupon_id: o.coupon_id,
         points_earned: points,
+        api_key_id: buyer.key_id(),
     };
     let written = rows::insert(tx, &new, now).await??;
     let credit = Credit {
@@ -136,6 +167,7 @@ async fn buy(tx: &mut Tx, buyer: &Principal, o: OrderRequest) -> Result<Placed, 
         order_id: Some(written.order_id),
         at: now,
         reason_code: None,
+        api_key_id: buyer.key_id(),
     };
     let credited = if earns {
         purchases::earn(tx, &store, &credit).await?

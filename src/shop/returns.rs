@@ -98,11 +98,38 @@ pub async fn return_order(db: &Db, r: &ReturnRequest<'_>) -> Result<Outcome<Retu
     };
     // Authorised inside the key's transaction, after the replay check: a retry of a
     // cancellation whose answer was lost gets that answer even past the window.
-    idempotency::once(db, req, async |tx: &mut Tx| {
+    let result = idempotency::once(db, req, async |tx: &mut Tx| {
         authorise(db, r, &order).await?;
         give_back(tx, r).await
     })
-    .await
+    .await;
+    let by_login = crate::oplog::who(db, r.by.user_id).await.login;
+    match &result {
+        Ok(out) if out.replayed => {}
+        Ok(out) => tracing::info!(
+            target: "pointcast::action",
+            action = "return",
+            by = %r.by.name,
+            by_login = %by_login,
+            order_id = r.order_id,
+            store_id = order.store_id,
+            returned = out.answer.returned,
+            points_reversed = out.answer.points_reversed,
+            outcome = "ok",
+            "order returned"
+        ),
+        Err(e) => tracing::info!(
+            target: "pointcast::action",
+            action = "return",
+            by = %r.by.name,
+            by_login = %by_login,
+            order_id = r.order_id,
+            outcome = "refused",
+            error = %e,
+            "return refused"
+        ),
+    }
+    result
 }
 
 /// Staff of the order's store and admins; the buyer (a customer) within the

@@ -20,3 +20,9 @@ pub async fn inventory(
     let since = now_millis - RECENT_SALES_DAYS * 24 * 3600 * 1000;
     Ok(rows::inventory(db, store_id, since).await?)
 }
+
+/// How the store's optimum is computed and what "low" means: the inventory answer
+/// states it so a page shows the API's rule rather than its own.
+pub async fn stock_rule(db: &Db, store_id: i64) -> Result<rows::StockRule, ShopError> {
+    Ok(rows::stock_rule(db, store_id).await?)
+}

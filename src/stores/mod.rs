@@ -50,6 +50,8 @@ pub enum StoreError {
     TimeZone,
     #[error("daily_grant_cap must be a whole number of points, 0 or more")]
     GrantCap,
+    #[error("joined_at must be a date YYYY-MM-DD, not after today")]
+    JoinedAt,
     #[error("name at least one field to change")]
     EmptyPatch,
     #[error("owner_id must name a user with the owner role")]

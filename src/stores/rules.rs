@@ -145,9 +145,30 @@ pub struct NewStore {
     pub location: Option<(f64, f64)>,
     pub owner_id: Option<i64>,
     pub coupon_threshold: i64,
+    /// When the store joined the service (Unix milliseconds); `None`: now. A store
+    /// registered after it started with the service keeps its real join day.
+    pub joined_at: Option<i64>,
 }
 
 impl NewStore {
+    /// Sets the day the store joined, `YYYY-MM-DD` (its start, UTC), no later than
+    /// the day of `now_millis`; `None` leaves it to the moment of registration.
+    pub fn joined_on(mut self, day: Option<&str>, now_millis: i64) -> Result<Self, StoreError> {
+        let Some(day) = day else { return Ok(self) };
+        let date = chrono::NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d")
+            .map_err(|_| StoreError::JoinedAt)?;
+        let millis = date
+            .and_hms_opt(0, 0, 0)
+            .ok_or(StoreError::JoinedAt)?
+            .and_utc()
+            .timestamp_millis();
+        if millis > now_millis {
+            return Err(StoreError::JoinedAt);
+        }
+        self.joined_at = Some(millis);
+        Ok(self)
+    }
+
     /// Checks a new store's fields; the threshold defaults to [`DEFAULT_COUPON_THRESHOLD`].
     pub fn parse(
         name: &str,
@@ -174,6 +195,7 @@ impl NewStore {
             coupon_threshold: parse_threshold(
                 coupon_threshold.unwrap_or(DEFAULT_COUPON_THRESHOLD),
             )?,
+            joined_at: None,
         })
     }
 }

@@ -14,6 +14,7 @@ use super::events::{SupportClosed, SupportMessage, SupportOpened};
 use super::{MessageText, SupportError};
 use crate::auth::{Principal, Role};
 use crate::db::Db;
+use crate::db::members;
 use crate::db::support::{self as sql, Conversation, Message, Party, Scope};
 use crate::events::channel;
 use crate::ratelimit::RateLimiter;
@@ -71,7 +72,9 @@ fn take_token(limiter: &RateLimiter, who: &Principal) -> Result<(), SupportError
         .map_err(|r| SupportError::TooFast(r.secs()))
 }
 
-/// A customer opens a conversation with its first message, optionally with a store.
+/// A customer opens a conversation with its first message, tied to a store: the
+/// one named (which must be one of the customer's stores), else the customer's only
+/// store; a customer of several stores or none who names none writes to the admins.
 pub async fn open(
     db: &Db,
     limiter: &RateLimiter,
@@ -83,11 +86,14 @@ pub async fn open(
     if who.role != Role::Customer {
         return Err(SupportError::NotACustomer);
     }
-    if let Some(s) = store_id
-        && !db.store_exists(s).await?
-    {
-        return Err(SupportError::NoSuchStore);
-    }
+    let mine = members::stores_of(db, who.user_id).await?;
+    let store_id = match store_id {
+        Some(s) if mine.contains(&s) => Some(s),
+        Some(s) if db.store_exists(s).await? => return Err(SupportError::NotAMember),
+        Some(_) => return Err(SupportError::NoSuchStore),
+        None if mine.len() == 1 => mine.first().copied(),
+        None => None,
+    };
     take_token(limiter, who)?;
     let mut tx = db.begin().await?;
     let id = sql::insert_conversation(&mut tx, who.user_id, store_id).await?;
@@ -104,6 +110,7 @@ pub async fn open(
     };
     tx.emit_to(&[&customer, &staff], &opened).await?;
     tx.commit().await?;
+    log_message(db, who, &conversation, "conversation opened").await;
     Ok(Opened {
         conversation,
         message,
@@ -138,7 +145,25 @@ pub async fn write(
     };
     tx.emit_to(&[&customer, &staff], &written).await?;
     tx.commit().await?;
+    log_message(db, who, &conversation, "chat message").await;
     Ok(message)
+}
+
+/// The operator's line for a chat message: who wrote, in which conversation, to
+/// which store (never the text: it is the customer's).
+async fn log_message(db: &Db, who: &Principal, c: &Conversation, what: &str) {
+    let login = crate::oplog::who(db, who.user_id).await.login;
+    tracing::info!(
+        target: "pointcast::action",
+        action = "chat_message",
+        by = %who.name,
+        by_login = %login,
+        role = who.role.as_str(),
+        conversation_id = c.id,
+        store_id = c.store_id.unwrap_or(0),
+        outcome = "ok",
+        "{what}"
+    );
 }
 
 /// Either side closes an open conversation; closing twice is a conflict.
@@ -171,6 +196,7 @@ pub async fn list(
     db: &Db,
     who: &Principal,
     status: Option<&str>,
+    store_id: Option<i64>,
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Conversation>, SupportError> {
@@ -179,7 +205,9 @@ pub async fn list(
         Role::Owner => Scope::StaffOf(who.user_id),
         Role::Admin => Scope::All,
     };
-    Ok(db.conversations(scope, status, before, limit).await?)
+    Ok(db
+        .conversations(scope, status, store_id, before, limit)
+        .await?)
 }
 
 /// One conversation with a page of messages (the newest `limit` below `before`).

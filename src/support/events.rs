@@ -9,7 +9,7 @@ use crate::db::support::{Conversation, Message, Party};
 use crate::events::Payload;
 
 /// `support.opened`: a customer opened a conversation with its first message.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SupportOpened<'a> {
     pub conversation: &'a Conversation,
     pub message: &'a Message,
@@ -20,7 +20,7 @@ impl Payload for SupportOpened<'_> {
 }
 
 /// `support.message`: either side wrote in an open conversation.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SupportMessage<'a> {
     pub conversation_id: i64,
     pub store_id: Option<i64>,
@@ -33,7 +33,7 @@ impl Payload for SupportMessage<'_> {
 }
 
 /// `support.closed`: either side closed the conversation.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SupportClosed<'a> {
     pub conversation: &'a Conversation,
     pub closed_by: Party,
@@ -44,7 +44,7 @@ impl Payload for SupportClosed<'_> {
 }
 
 /// `inquiry.received`, to the admins: an inquiry as stored.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct InquiryReceived<'a> {
     pub id: i64,
     pub subject: &'a str,

@@ -105,6 +105,16 @@ pub async fn submit(
     };
     tx.emit(channel::ADMIN, &received).await?;
     tx.commit().await?;
+    tracing::info!(
+        target: "pointcast::action",
+        action = "inquiry",
+        inquiry_id = id,
+        from = from.map_or("visitor", |p| p.name.as_str()),
+        user_id = from.map_or(0, |p| p.user_id),
+        mailed = admin_email.is_some(),
+        outcome = "ok",
+        "inquiry received"
+    );
     if admin_email.is_some() {
         mailer.notify_one();
     }
@@ -117,6 +127,67 @@ pub async fn submit(
 
 /// Inquiries, newest first (`limit` of them below `before`), with the state of
 /// their mail. Who may read them is the route's decision (admins).
-pub async fn list(db: &Db, before: Option<i64>, limit: i64) -> Result<Vec<Inquiry>, SupportError> {
-    Ok(db.inquiries(before, limit).await?)
+pub async fn list(
+    db: &Db,
+    status: Option<InquiryStatus>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Inquiry>, SupportError> {
+    Ok(db
+        .inquiries(status.map(InquiryStatus::as_str), before, limit, None)
+        .await?)
+}
+
+/// Where an inquiry is in the admins' work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InquiryStatus {
+    New,
+    InProgress,
+    Closed,
+}
+
+impl InquiryStatus {
+    pub fn parse(s: &str) -> Result<Self, SupportError> {
+        match s {
+            "new" => Ok(Self::New),
+            "in_progress" => Ok(Self::InProgress),
+            "closed" => Ok(Self::Closed),
+            _ => Err(SupportError::InquiryStatus),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::InProgress => "in_progress",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+/// An admin moves an inquiry to `status`; answers it as it is now.
+pub async fn set_status(
+    db: &Db,
+    who: &Principal,
+    id: i64,
+    status: InquiryStatus,
+) -> Result<Inquiry, SupportError> {
+    let mut tx = db.begin().await?;
+    let now = crate::time::now_millis();
+    if !sql::set_inquiry_status(&mut tx, id, status.as_str(), who.user_id, now).await? {
+        return Err(SupportError::NoSuchInquiry);
+    }
+    tx.commit().await?;
+    tracing::info!(
+        target: "pointcast::action",
+        action = "inquiry_status",
+        inquiry_id = id,
+        status = status.as_str(),
+        by = %who.name,
+        "inquiry status changed"
+    );
+    db.inquiries(None, None, 1, Some(id))
+        .await?
+        .pop()
+        .ok_or(SupportError::NoSuchInquiry)
 }

@@ -38,8 +38,14 @@ pub enum SupportError {
     NotACustomer,
     #[error("store")]
     NoSuchStore,
+    #[error("you are not a member of this store: join it first, or write to the customer center")]
+    NotAMember,
     #[error("conversation")]
     NotFound,
+    #[error("inquiry")]
+    NoSuchInquiry,
+    #[error("status must be new, in_progress or closed")]
+    InquiryStatus,
     #[error("the conversation is closed")]
     Closed,
     #[error("too many messages: try again in {0} s")]

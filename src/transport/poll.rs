@@ -1,8 +1,9 @@
 //! `GET /api/v1/events/poll` through actix: long-poll.
 //!
 //! Most long-polls are served by the lean path ([`super::edge::poll`]); this
-//! handler serves the rest (a poll after another request on a connection,
-//! HTTP/1.0, a GET with a body). Both answer with [`protocol::answer`] and
+//! handler serves the rest (HTTP/1.0, `Expect` or `Upgrade`, a head larger than the
+//! lean path reads, a body, which is refused). Both go through
+//! [`super::request::feed_request`] and answer with [`protocol::answer`] and
 //! [`protocol::HEADERS`], so they answer alike.
 
 use std::sync::Arc;
@@ -10,31 +11,21 @@ use std::time::Instant;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::feed_request;
 use super::protocol::poll::{self as protocol, Waited};
-use crate::auth::stream::MaybeCaller;
+use super::request::feed_request;
 use crate::error::ApiError;
 use crate::events::connections::Transport;
 use crate::events::feed::Feed;
-use crate::events::params::StreamQuery;
 use crate::state::AppState;
 
 /// Opens the reader's feed for one answer (see the module doc).
 #[tracing::instrument(skip_all, fields(user_id = tracing::field::Empty, transport = "long_poll"))]
-pub async fn poll(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    caller: MaybeCaller,
-    query: web::Query<StreamQuery>,
-) -> Result<HttpResponse, ApiError> {
-    if let Some(c) = &caller.0 {
-        tracing::Span::current().record("user_id", c.principal.user_id);
-    }
-    let timeout = protocol::timeout_of(&query, &state.settings.push)?;
+pub async fn poll(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let started = Instant::now();
+    let request = feed_request(&state, req.headers(), req.query_string(), req.peer_addr()).await?;
+    let timeout = protocol::timeout_of(&request.query, &state.settings.push)?;
     let limit = state.settings.push.batch_limit;
     let metrics = Arc::clone(&state.metrics);
-    let started = Instant::now();
-    let request = feed_request(&req, caller.0, query.into_inner());
     let (mut feed, opening) = Feed::open(&state.feeds, request, Transport::LongPoll).await?;
     let waited = Waited {
         started,

@@ -466,6 +466,18 @@ impl TestApp {
         }
     }
 
+    /// Enrols `user` as a member of `store` (as the admin).
+    pub async fn join(&self, store: i64, user: &User) {
+        let r = self
+            .client
+            .put(self.url(&format!("/api/v1/stores/{store}/members/{}", user.id)))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("PUT member");
+        assert!(r.status().is_success(), "join: {}", r.status());
+    }
+
     /// Creates a store (as the admin); returns its id.
     pub async fn store(&self, name: &str) -> i64 {
         let r = self

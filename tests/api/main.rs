@@ -4,22 +4,33 @@
 
 mod helpers;
 
+mod asyncapi;
 mod auth;
 mod certs;
+mod client;
+mod console;
 mod controls;
 mod cors;
 mod edge;
+mod edge_strict;
+mod error_codes;
 mod expiry;
 mod faults;
+mod group_commit;
 mod jobs;
+mod jwt;
+mod keys;
 mod lifecycle;
 mod limits;
 mod loyalty;
 mod mail;
 mod metrics;
 mod openapi;
+mod oplog;
 mod proxy;
+mod publish;
 mod push;
+mod readme;
 pub mod scale;
 mod sessions;
 mod shop;

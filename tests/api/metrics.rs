@@ -44,6 +44,11 @@ async fn a_scrape_shows_what_a_scripted_session_did() {
     assert!(sample(&scrape, "pointcast_db_transaction_seconds_count") >= 5.0);
     assert_eq!(sample(&scrape, "pointcast_grants_total"), 0.0);
     assert_eq!(sample(&scrape, "pointcast_orders_total"), 0.0);
+    // The process's own figures, read from /proc at scrape time.
+    assert!(sample(&scrape, "process_resident_memory_bytes") > 1e6);
+    assert!(sample(&scrape, "process_open_fds") >= 3.0);
+    assert!(sample(&scrape, "process_cpu_seconds_total") > 0.0);
+    assert!(scrape.contains("# TYPE process_cpu_seconds_total counter"));
 }
 
 #[tokio::test]

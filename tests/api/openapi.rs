@@ -39,6 +39,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/users/{id}/mileage"),
     ("GET", "/api/v1/users/{id}/mileage/entries"),
+    ("GET", "/api/v1/users/{id}/stores"),
+    ("GET", "/api/v1/stores/{id}/customers"),
     ("GET", "/api/v1/users/{id}/coupons"),
     ("POST", "/api/v1/coupons/{id}/redeem"),
     ("GET", "/api/v1/products"),
@@ -66,6 +68,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/support/conversations/{id}/close"),
     ("POST", "/api/v1/inquiries"),
     ("GET", "/api/v1/inquiries"),
+    ("PATCH", "/api/v1/inquiries/{id}"),
     ("POST", "/api/v1/announcements"),
     ("GET", "/api/v1/events"),
     ("GET", "/api/v1/events/poll"),
@@ -76,8 +79,15 @@ const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/api/v1/admin/jobs/{name}"),
     ("POST", "/api/v1/admin/jobs/{name}/run"),
     ("GET", "/api/v1/admin/jobs/{name}/runs"),
+    ("GET", "/api/v1/keys"),
+    ("POST", "/api/v1/keys"),
+    ("DELETE", "/api/v1/keys/{id}"),
+    ("POST", "/api/v1/publish"),
+    ("POST", "/api/v1/topics"),
+    ("GET", "/api/v1/topics"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/v1/docs"),
+    ("GET", "/api/v1/asyncapi.json"),
 ];
 
 async fn document(app: &TestApp) -> Value {

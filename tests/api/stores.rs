@@ -78,3 +78,44 @@ async fn only_admins_create_stores_and_staff_and_bad_input_is_refused() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn a_store_registered_late_keeps_its_join_day_and_a_bad_day_changes_nothing() {
+    let app = spawn_app().await;
+    let r = app
+        .post(
+            "/api/v1/stores",
+            Some(ADMIN_TOKEN),
+            &json!({"name": "Since 2024", "joined_at": "2024-03-01"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let store: Value = r.json().await.unwrap();
+    assert!(
+        store["joined_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2024-03-01T00:00:00"),
+        "{store}"
+    );
+    for bad in ["2024-02-30", "01/03/2024", "2999-01-01", ""] {
+        let r = app
+            .post(
+                "/api/v1/stores",
+                Some(ADMIN_TOKEN),
+                &json!({"name": "Bad day", "joined_at": bad}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_store");
+    }
+    let all: Value = app.get("/api/v1/stores", None).await.json().await.unwrap();
+    let names: Vec<&str> = all["stores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["Since 2024"], "a refused store is not created");
+}

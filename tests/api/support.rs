@@ -73,6 +73,7 @@ async fn a_customer_and_store_staff_chat_live_and_a_closed_conversation_refuses_
     staff_sse.next().await;
 
     // Act and assert: the opening reaches the store's staff, with the customer's name.
+    app.join(store, &kim).await;
     let id = open(&app, &kim, Some(store), "Is the new album in stock?").await;
     let opened = staff_sse.take(1).await.remove(0);
     assert_eq!(opened.event, "support.opened");
@@ -212,6 +213,10 @@ async fn others_can_neither_read_nor_write_a_conversation_and_lists_are_scoped()
     let park = app.owner("owner.park", &[hongdae]).await;
     let choi = app.owner("owner.choi", &[gangnam]).await;
     let (kim, lee) = (app.customer("Kim").await, app.customer("Lee").await);
+    // Kim belongs to two stores, so a chat naming none goes to the admins.
+    app.join(hongdae, &kim).await;
+    app.join(gangnam, &kim).await;
+    app.join(gangnam, &lee).await;
     let kims = open(&app, &kim, Some(hongdae), "about my order").await;
     let for_admins = open(&app, &kim, None, "about my account").await;
     let lees = open(&app, &lee, Some(gangnam), "hi").await;
@@ -287,11 +292,105 @@ async fn others_can_neither_read_nor_write_a_conversation_and_lists_are_scoped()
 }
 
 #[tokio::test]
+async fn a_chat_reaches_the_customers_store_whose_owner_answers_and_closes_it() {
+    // Arrange: two stores with their owners; Kim belongs to Hongdae only, Lee to both.
+    let app = spawn_app().await;
+    let (hongdae, gangnam) = (app.store("Hongdae").await, app.store("Gangnam").await);
+    let park = app.owner("owner.park", &[hongdae]).await;
+    let choi = app.owner("owner.choi", &[gangnam]).await;
+    let (kim, lee) = (app.customer("Kim").await, app.customer("Lee").await);
+    app.join(hongdae, &kim).await;
+    app.join(hongdae, &lee).await;
+    app.join(gangnam, &lee).await;
+    let mut park_sse = app.sse("topics=", Some(&park.token), None).await;
+    park_sse.next().await;
+    let list = "/api/v1/support/conversations";
+
+    // Act: Kim names no store; her only store gets the chat, live.
+    let id = open(&app, &kim, None, "Do you have the new album?").await;
+    let opened = park_sse.take(1).await.remove(0);
+
+    // Assert
+    assert_eq!(opened.event, "support.opened");
+    assert_eq!(opened.data["channel"], format!("store:{hongdae}"));
+    let conversation = &opened.data["data"]["conversation"];
+    assert_eq!(conversation["store_id"], hongdae);
+    assert_eq!(conversation["store_name"], "Hongdae");
+    assert_eq!(
+        say(&app, &park.token, id, "Yes, two left.").await.status(),
+        StatusCode::CREATED
+    );
+    // Another store's owner can neither read, answer nor close it, nor list it.
+    let path = format!("{list}/{id}");
+    assert_eq!(
+        app.get(&path, Some(&choi.token)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        say(&app, &choi.token, id, "hi").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        close(&app, &choi.token, id).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let (_, theirs) = json_of(&app, list, Some(&choi.token)).await;
+    assert_eq!(theirs["conversations"], json!([]));
+    // Its own owner closes it; the customer's list shows it closed, with its store.
+    let r = close(&app, &park.token, id).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_, mine) = json_of(&app, list, Some(&kim.token)).await;
+    assert_eq!(mine["conversations"][0]["status"], "closed");
+    assert_eq!(mine["conversations"][0]["store_name"], "Hongdae");
+    let (_, thread) = json_of(&app, &path, Some(&kim.token)).await;
+    assert_eq!(thread["messages"].as_array().unwrap().len(), 2);
+
+    // A store the customer does not belong to is refused, and nothing is created.
+    let r = app
+        .post(
+            list,
+            Some(&kim.token),
+            &json!({"text": "hello", "store_id": gangnam}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "not_a_member"
+    );
+    let (_, all) = json_of(&app, list, Some(ADMIN_TOKEN)).await;
+    assert_eq!(all["conversations"].as_array().unwrap().len(), 1);
+
+    // A customer of two stores picks one; naming none goes to the admins.
+    let to_gangnam = open(&app, &lee, Some(gangnam), "a question for Gangnam").await;
+    let to_admins = open(&app, &lee, None, "a question for anyone").await;
+    let (_, choi_list) = json_of(&app, list, Some(&choi.token)).await;
+    assert_eq!(choi_list["conversations"][0]["id"], to_gangnam);
+    let (_, thread) = json_of(&app, &format!("{list}/{to_admins}"), Some(ADMIN_TOKEN)).await;
+    assert_eq!(thread["conversation"]["store_id"], Value::Null);
+    // Admins see all and may narrow to one store.
+    let (_, only) = json_of(
+        &app,
+        &format!("{list}?store_id={hongdae}"),
+        Some(ADMIN_TOKEN),
+    )
+    .await;
+    let ids: Vec<i64> = only["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [id]);
+}
+
+#[tokio::test]
 async fn bad_messages_are_refused_and_change_nothing() {
     let app = spawn_app().await;
     let store = app.store("Hongdae").await;
     let owner = app.owner("owner.park", &[store]).await;
     let kim = app.customer("Kim").await;
+    app.join(store, &kim).await;
     let id = open(&app, &kim, Some(store), "first").await;
     let list = "/api/v1/support/conversations";
 

@@ -73,7 +73,7 @@ test('an owner grants and returns, then the audit view lists both with filters',
   assert.match(ret, /Hapjeong Owner/);
   assert.match(ret, new RegExp(`order #${order.id}`));
   const grant = await console_.textContent('#audit-list li[data-kind="grant"]');
-  assert.match(grant, /compensation/);
+  assert.match(grant, /Reason code: Compensation/);
   assert.match(grant, new RegExp(`user #${user.id}`));
 
   // Filters: by kind, then by someone else as the actor.

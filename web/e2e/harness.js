@@ -33,7 +33,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** A running pointcast serve; stop() kills it, start() brings it back on the same port and file. */
 export class Server {
-  constructor() {
+  /** `args`: more `serve` arguments, e.g. ['--demo'] for the demo data. */
+  constructor({ args = [] } = {}) {
+    this.args = args;
     this.dir = mkdtempSync(join(tmpdir(), 'pointcast-e2e-'));
     this.db = `sqlite://${join(this.dir, 'e2e.db')}`;
     this.port = null;
@@ -48,7 +50,7 @@ export class Server {
   async start() {
     if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run cargo build first`);
     if (this.port === null) this.port = await freePort();
-    this.proc = spawn(BIN, ['serve', '--listen', `127.0.0.1:${this.port}`, '--database-url', this.db], {
+    this.proc = spawn(BIN, ['serve', '--listen', `127.0.0.1:${this.port}`, '--database-url', this.db, ...this.args], {
       env: { ...process.env, POINTCAST_ADMIN_TOKEN: ADMIN_TOKEN, RUST_LOG: process.env.RUST_LOG || 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,13 +1,17 @@
 // The customer's page: log in or sign up, then balances per store with progress
 // toward the next coupon, coupons in their store's design, orders (what each cost,
 // its coupon discount, the points it earned and its returns), the customer center
-// chat and a live feed of everything that happens to this customer.
+// chat (with a store the customer picks, closed from either side), the mileage
+// history in words, stores nearest first (join, leave), an inquiry form and a live
+// feed of everything that happens to this customer.
 
 import * as API from './api.js';
 import { Live } from './live.js';
 import { ChatLog, threadMessages, threadConversation } from './chat.js';
 import { initLang, onLangChange, t, fmtNumber, fmtWon, fmtTime, fmtClock, fmtDate, fmtExpiry } from './i18n.js';
 import { $, el, toast, showError, showOk, renderState, eventText, couponEl, progressEl, busy, knowStores, orderStatusText, orderPointsEl } from './ui.js';
+import { loadHistory, initHistory, historyStore, knowActor } from './customer/history.js';
+import { fetchStores, storeRow, initPlaces, rememberLocation } from './customer/places.js';
 
 const state = {
   user: null,
@@ -29,8 +33,7 @@ function storeName(id) {
 // ---------- loading ----------
 
 async function loadStores() {
-  const data = await API.get('/stores');
-  state.stores = new Map(API.list(data, 'stores').map((s) => [s.id, s]));
+  state.stores = new Map((await fetchStores()).map((s) => [s.id, s]));
   knowStores(state.stores.values());
 }
 
@@ -42,7 +45,7 @@ async function loadMileage() {
     for (const b of API.list(data, 'balances', 'stores', 'mileage')) {
       const id = Number(b.store_id ?? b.store?.id);
       // A store the customer left keeps its balance for a return, but is not shown.
-      if (b.member === false && !b.balance) continue;
+      if (b.member === false) continue;
       state.balances.set(id, Number(b.balance ?? b.points ?? 0));
       if (b.expiring) state.expiring.set(id, b.expiring);
       const known = state.stores.get(id) || { id, name: b.store_name || b.store?.name };
@@ -55,6 +58,31 @@ async function loadMileage() {
   }
   renderBalances();
   renderStores();
+  renderHistoryChoice();
+}
+
+/** The history's store chooser: the stores the customer belongs to. */
+function renderHistoryChoice() {
+  if (!state.user) return;
+  const sel = $('#history-store');
+  const ids = [...state.balances.keys()];
+  const current = ids.includes(historyStore()) ? historyStore() : ids[0] ?? null;
+  sel.replaceChildren(...ids.map((id) => el('option', { value: id, selected: id === current }, storeName(id))));
+  sel.hidden = ids.length === 0;
+  renderChatChoice();
+  if (current !== historyStore()) loadHistory(state.user.id, current);
+}
+
+/** Whom to talk to: one of the customer's stores, or the site (admins). */
+function renderChatChoice() {
+  const sel = $('#chat-store');
+  const keep = sel.value;
+  sel.replaceChildren(...[...state.balances.keys()].map((id) => el('option', { value: id }, storeName(id))),
+    el('option', { value: '' }, t('chat.site')));
+  // Came from a store's page in the shop (/?store=ID): that store, if a member.
+  const came = new URLSearchParams(window.location.search).get('store');
+  const want = keep || came || '';
+  if ([...sel.options].some((o) => o.value === want)) sel.value = want;
 }
 
 async function loadCoupons() {
@@ -87,6 +115,7 @@ async function loadChat() {
       const thread = await API.get(`/support/conversations/${open.id}`);
       threadMessages(thread).forEach((m) => chat.add(m));
     }
+    renderChatHead();
   } catch (e) {
     if (e.status === 404) chat.note(t('admin.unavailable', { message: e.message }));
     else showError(e, $('#chat-msg'));
@@ -120,7 +149,7 @@ function renderBalances() {
     const toward = ((balance % threshold) + threshold) % threshold;
     return el('div', { class: 'balance', dataset: { storeId: id } },
       el('div', { class: 'balance-head' },
-        el('span', { class: 'balance-store' }, store.name || `#${id}`),
+        el('span', { class: 'balance-store', translate: 'no' }, store.name || `#${id}`),
         el('span', { class: 'balance-points', dataset: { balance } }, fmtNumber(balance), el('small', {}, 'P'))),
       progressEl(toward, threshold),
       el('div', { class: 'balance-next' }, t('customer.next_coupon', { left: fmtNumber(threshold - toward), threshold: fmtNumber(threshold) })),
@@ -184,17 +213,16 @@ function upsertOrder(order) {
 }
 
 function renderStores() {
-  const box = $('#stores');
-  box.replaceChildren(...[...state.stores.values()].map((s) => {
-    const joined = state.balances.has(s.id);
-    return el('div', { class: 'store-row' },
-      el('div', {}, el('strong', {}, s.name), el('small', {}, s.address || '')),
-      joined ? el('span', { class: 'badge' }, '✓') : el('button', {
-        class: 'btn btn-secondary small',
-        type: 'button',
-        onclick: (ev) => busy(ev.currentTarget, () => join(s)),
-      }, t('customer.join')));
-  }));
+  $('#stores').replaceChildren(...[...state.stores.values()].map((s) => storeRow(s, state.balances.has(s.id), { join, leave })));
+}
+
+/** The open conversation's store, and its close button. */
+function renderChatHead() {
+  if (!state.user) return;
+  const c = state.conversation;
+  $('#chat-with').textContent = c ? t('chat.with', { store: c.store_id ? (c.store_name || storeName(c.store_id)) : t('chat.site') }) : '';
+  $('#chat-close').hidden = !c;
+  $('#chat-store-label').hidden = !!c;
 }
 
 function renderAll() {
@@ -202,6 +230,8 @@ function renderAll() {
   renderCoupons();
   renderOrders();
   renderStores();
+  renderHistoryChoice();
+  renderChatHead();
   $('#feed').dataset.empty = t('customer.no_events');
   if (chat) chat.node.dataset.empty = t('chat.empty');
 }
@@ -218,6 +248,40 @@ async function join(store) {
   }
 }
 
+async function leave(store) {
+  try {
+    await API.del(`/stores/${store.id}/members/${state.user.id}`);
+    showOk(t('store.left', { store: store.name }), $('#stores-msg'));
+    await loadMileage();
+  } catch (e) {
+    showError(e, $('#stores-msg'));
+  }
+}
+
+async function closeChat() {
+  const c = state.conversation;
+  if (!c) return;
+  try {
+    await API.post(`/support/conversations/${c.id}/close`);
+  } catch (e) {
+    if (e.code !== 'conversation_closed') return showError(e, $('#chat-msg'));
+  }
+  state.conversation = null;
+  chat.note(t('chat.closed_now'));
+  renderChatHead();
+}
+
+async function sendInquiry(form) {
+  const f = form.elements;
+  try {
+    const r = await API.post('/inquiries', { subject: f.subject.value.trim(), message: f.message.value.trim(), reply_to: f.reply_to.value.trim() });
+    showOk(t('inquiry.sent', { id: r.id }), $('#inquiry-msg'));
+    form.reset();
+  } catch (e) {
+    showError(e, $('#inquiry-msg'));
+  }
+}
+
 async function sendChat(form) {
   const input = form.elements.text;
   const text = input.value.trim();
@@ -230,19 +294,30 @@ async function sendChat(form) {
       const r = await API.post(`/support/conversations/${state.conversation.id}/messages`, { text });
       message = r.message || r;
     } else {
-      const r = await API.post('/support/conversations', { text });
+      const store = $('#chat-store').value;
+      const body = store ? { text, store_id: Number(store) } : { text };
+      const r = await API.post('/support/conversations', body);
       state.conversation = r.conversation || r;
       message = r.message || threadMessages(r)[0];
+      if (chat.node.querySelector('.empty')) chat.clear();
     }
     chat.add(message);
+    renderChatHead();
     input.value = '';
   } catch (e) {
-    if (e.code === 'conversation_closed' || e.status === 409) state.conversation = null;
+    if (e.code === 'conversation_closed' || e.status === 409) {
+      state.conversation = null;
+      renderChatHead();
+    }
     showError(e, msg);
   }
 }
 
 // ---------- live ----------
+
+function reloadHistory() {
+  if (state.user) loadHistory(state.user.id, historyStore());
+}
 
 function addFeed(env) {
   const li = el('li', { dataset: { eventId: env.id, type: env.type } },
@@ -284,8 +359,9 @@ function onEvent(env) {
     case 'mileage.granted':
     case 'mileage.reversed':
     case 'mileage.expired':
+      knowActor(d.granted_by);
       showBalance(d);
-      reloadSoon(loadMileage, loadCoupons);
+      reloadSoon(loadMileage, loadCoupons, reloadHistory);
       break;
     case 'coupon.issued':
     case 'coupon.redeemed':
@@ -293,9 +369,11 @@ function onEvent(env) {
     case 'coupon.restored':
     case 'coupon.expired':
       if (d.balance !== undefined) showBalance(d);
-      reloadSoon(loadMileage, loadCoupons);
+      reloadSoon(loadMileage, loadCoupons, reloadHistory);
       break;
     case 'mileage.expiring':
+    case 'member.joined':
+    case 'member.left':
       reloadSoon(loadMileage);
       break;
     case 'order.placed':
@@ -315,11 +393,13 @@ function onEvent(env) {
     case 'support.opened':
       if (d.conversation && !state.conversation) state.conversation = d.conversation;
       if (d.message) chat.add(d.message);
+      renderChatHead();
       break;
     case 'support.closed':
       if (state.conversation && state.conversation.id === (d.conversation?.id ?? d.conversation_id)) {
         state.conversation = null;
         chat.note(t('chat.closed'));
+        renderChatHead();
       }
       break;
     default:
@@ -336,6 +416,11 @@ async function showApp(user) {
   $('#who').textContent = `${user.name}${user.member_no ? ` · ${user.member_no}` : ''}`;
   $('#logout').hidden = false;
   chat = new ChatLog($('#chat-log'), user.id);
+  try {
+    rememberLocation((await API.get(`/users/${user.id}`))?.location);
+  } catch {
+    /* the order of the stores is a nicety */
+  }
   // Open the feed first: whatever happens while the state loads arrives on it.
   live.restart();
   await loadAll();
@@ -391,6 +476,13 @@ async function main() {
     const f = ev.currentTarget;
     busy(f.querySelector('button'), () => sendChat(f));
   });
+  $('#chat-close').addEventListener('click', (ev) => busy(ev.currentTarget, closeChat));
+  $('#inquiry-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(ev.submitter, () => sendInquiry(ev.currentTarget));
+  });
+  initHistory({ threshold: () => state.stores.get(historyStore())?.coupon_threshold });
+  initPlaces({ userId: () => state.user.id, after: async () => { await loadStores(); renderStores(); } });
   $('#logout').addEventListener('click', async () => {
     try {
       await API.logout();

@@ -2,6 +2,9 @@
 // else from the browser; elements carry data-i18n="key" (text) or
 // data-i18n-placeholder="key", and scripts call t(key, vars).
 
+import { CONSOLE_STRINGS } from './i18n-console.js';
+import { CUSTOMER_STRINGS } from './i18n-customer.js';
+
 const KEY = 'pointcast.lang';
 
 const STRINGS = {
@@ -90,6 +93,7 @@ const STRINGS = {
     'admin.store_settings': 'Store and loyalty policy', 'admin.coupon_threshold': 'Points per coupon',
     'admin.earn_percent': 'Points earned on purchases (% of the amount paid, 0 to 20)', 'admin.coupon_value': 'Coupon value at checkout (won)',
     'admin.points_valid_days': 'Points stay valid for (days, 0 = never expire)', 'admin.coupon_valid_days': 'Coupons stay valid for (days, 0 = never expire)',
+    'coupon.default_label': 'COUPON',
   },
   ko: {
     'app.name': 'pointcast',
@@ -176,8 +180,27 @@ const STRINGS = {
     'admin.store_settings': '매장과 적립 정책', 'admin.coupon_threshold': '쿠폰 1장당 포인트',
     'admin.earn_percent': '구매 적립률 (결제 금액의 %, 0~20)', 'admin.coupon_value': '결제 시 쿠폰 할인액 (원)',
     'admin.points_valid_days': '포인트 유효기간 (일, 0 = 소멸 없음)', 'admin.coupon_valid_days': '쿠폰 유효기간 (일, 0 = 만료 없음)',
+    'coupon.default_label': '쿠폰',
   },
 };
+
+for (const extra of [CONSOLE_STRINGS, CUSTOMER_STRINGS]) {
+  Object.assign(STRINGS.en, extra.en);
+  Object.assign(STRINGS.ko, extra.ko);
+}
+
+/**
+ * A sentence per API error `code` in both languages (web/js/errors.json; a Rust
+ * test checks every code the API can send has both). Loaded once, before any page
+ * script runs; without it the pages fall back to the server's English message.
+ */
+let ERRORS = {};
+try {
+  const r = await fetch('/assets/js/errors.json');
+  if (r.ok) ERRORS = await r.json();
+} catch {
+  /* offline: the server's message is the fallback */
+}
 
 function initial() {
   const saved = localStorage.getItem(KEY);
@@ -196,6 +219,12 @@ export function currentLang() {
 export function t(key, vars = {}) {
   const s = STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
   return s.replace(/\{(\w+)\}/g, (_, k) => (vars[k] === undefined || vars[k] === null ? '' : String(vars[k])));
+}
+
+/** The reader's sentence for an API error code, or null when there is none. */
+export function errorSentence(code) {
+  const e = ERRORS[code];
+  return (e && (e[lang] || e.en)) || null;
 }
 
 export function fmtNumber(n) {
@@ -232,6 +261,18 @@ export function fmtTime(iso) {
   if (!iso) return '';
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleString(lang === 'ko' ? 'ko-KR' : 'en-US', { dateStyle: 'short', timeStyle: 'short' });
+}
+
+/** Date and time as the wall clock reads in `zone` (an IANA name such as Asia/Seoul). */
+export function fmtInZone(iso, zone) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  try {
+    return d.toLocaleString(lang === 'ko' ? 'ko-KR' : 'en-US', { dateStyle: 'medium', timeStyle: 'short', timeZone: zone || 'UTC' });
+  } catch {
+    return fmtTime(iso);
+  }
 }
 
 /** Fills every data-i18n element under root. */

@@ -173,6 +173,13 @@ function renderCoupons() {
   document.querySelectorAll('.album').forEach(renderCouponSelect);
 }
 
+/** The customer center with this store chosen: a chat started there reaches its staff. */
+function renderAsk() {
+  const a = $('#ask-store');
+  a.hidden = state.storeId === null;
+  a.href = `/?store=${state.storeId}#chat`;
+}
+
 function renderEarnNote() {
   const note = $('#shop-earn');
   const store = currentStore();
@@ -183,6 +190,7 @@ function renderEarnNote() {
 
 function render() {
   renderEarnNote();
+  renderAsk();
   const grid = $('#grid');
   if (state.products.length === 0) return grid.replaceChildren(el('p', { class: 'empty' }, t('shop.no_products')));
   grid.replaceChildren(...state.products.map((p) => {

@@ -1,7 +1,7 @@
 // Small DOM helpers shared by the pages: building elements, toasts, the
 // connection badge, error messages in words, and drawing coupons.
 
-import { t, fmtNumber, fmtDate, fmtExpiry } from './i18n.js';
+import { t, fmtNumber, fmtDate, fmtExpiry, errorSentence } from './i18n.js';
 
 /** el('div', {class: 'x', onclick: f}, child, 'text', ...) */
 export function el(tag, attrs = {}, ...children) {
@@ -23,10 +23,20 @@ export function el(tag, attrs = {}, ...children) {
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 
-/** A readable sentence for an error thrown by api(). */
+/**
+ * A readable sentence for an error thrown by api(): the reader's language for the
+ * error's `code` (web/js/errors.json), else the server's own message.
+ */
 export function errorText(e) {
   if (!e) return '';
   if (e.code === 'network') return t('err.network');
+  const said = e.code ? errorSentence(e.code) : null;
+  if (said) {
+    const extra = [];
+    if (e.body?.left !== undefined) extra.push(t('err.left', { n: fmtNumber(e.body.left) }));
+    if (e.body?.available !== undefined) extra.push(t('err.available', { n: fmtNumber(e.body.available) }));
+    return extra.length > 0 ? `${said} ${extra.join(' ')}` : said;
+  }
   return e.message ? e.message : t('err.generic', { message: String(e) });
 }
 
@@ -83,6 +93,12 @@ export function knowStores(stores) {
   for (const s of stores) if (s && s.id !== undefined && s.name) storeNames.set(Number(s.id), s.name);
 }
 
+/** A job's name in the reader's language ("sales-rollup" reads "Sales totals"). */
+export function jobName(job) {
+  const w = t(`job.${job}`);
+  return w === `job.${job}` ? job : w;
+}
+
 /** Pulls the values a sentence needs out of an event's data, whatever its nesting. */
 export function eventVars(env) {
   const d = env.data || {};
@@ -96,7 +112,7 @@ export function eventVars(env) {
     qty: pick(d.order?.quantity, d.quantity, 1),
     title: pick(d.product?.title, d.order?.title, d.title, ''),
     n: pick(d.stock_left, d.stock, d.available, d.quantity, ''),
-    name: pick(d.message?.sender?.name, d.from?.name, d.user?.name, d.conversation?.customer?.name, d.customer?.name, d.name, typeof d.job === 'string' ? d.job : undefined, ''),
+    name: pick(d.message?.sender?.name, d.from?.name, d.user?.name, d.conversation?.customer?.name, d.customer?.name, d.name, typeof d.job === 'string' ? jobName(d.job) : undefined, ''),
     text: pick(d.text, d.message?.text, ''),
     subject: pick(d.subject, d.inquiry?.subject, ''),
     order_id: pick(d.order_id, d.order?.id, ''),
@@ -149,6 +165,11 @@ export function orderPointsEl(o) {
     back > 0 ? el('small', { class: 'muted' }, ` ${t('order.points_back', { points: fmtNumber(back) })}`) : '');
 }
 
+/** A store's label, or the word for "coupon" in the reader's language when the store kept the default. */
+export function couponLabel(label) {
+  return !label || label === 'COUPON' ? t('coupon.default_label') : label;
+}
+
 /** A coupon drawn in its store's design: shape, colour and label. */
 export function couponEl(coupon, design = {}) {
   const shape = ['ticket', 'circle', 'rounded', 'square', 'star', 'heart'].includes(design.shape) ? design.shape : 'ticket';
@@ -163,7 +184,7 @@ export function couponEl(coupon, design = {}) {
     dataset: { couponId: coupon.id, status },
     title: `#${coupon.id}`,
   },
-  el('div', { class: 'coupon-label' }, design.label || coupon.label || 'COUPON'),
+  el('div', { class: 'coupon-label' }, couponLabel(design.label || coupon.label)),
   el('div', { class: 'coupon-store' }, coupon.store_name || coupon.store?.name || ''),
   el('div', { class: 'coupon-meta' }, `#${coupon.id} · ${word}`));
   const color = /^#[0-9a-fA-F]{3,8}$|^[a-z]{3,20}$/.test(design.color || '') ? design.color : '#e4572e';

@@ -45,6 +45,7 @@ impl Ctx {
             mode,
             store_id,
             poll_timeout: common.poll_timeout,
+            after_request: common.after_request,
             run_id: run_start_us % 1_000_000_000,
         };
         Ok(Ctx {
@@ -59,7 +60,11 @@ impl Ctx {
         let mut m = Map::new();
         m.insert("scenario".into(), json!(scenario));
         m.insert("target".into(), json!(self.common.target));
-        m.insert("transport".into(), json!(self.common.transport));
+        let transport = match (self.common.transport, self.common.after_request) {
+            (t, false) => t.name().to_string(),
+            (t, true) => format!("{} after a request", t.name()),
+        };
+        m.insert("transport".into(), json!(transport));
         m.insert("n".into(), json!(n));
         m.insert("url".into(), json!(self.common.url));
         if let Some(l) = &self.common.label {

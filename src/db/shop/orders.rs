@@ -78,6 +78,8 @@ pub struct NewOrder {
     pub discount: i64,
     pub coupon_id: Option<i64>,
     pub points_earned: i64,
+    /// The API key that placed it for the buyer (a point of sale), if any.
+    pub api_key_id: Option<i64>,
 }
 
 /// A written order: its id and the stock left after it.
@@ -101,8 +103,8 @@ pub async fn insert(
     };
     let row = sqlx::query(
         "INSERT INTO orders (user_id, store_id, product_id, quantity, unit_price, total, day,
-                             created_at, discount, paid, coupon_id, points_earned)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                             created_at, discount, paid, coupon_id, points_earned, api_key_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
     .bind(new.buyer)
     .bind(new.store_id)
@@ -116,6 +118,7 @@ pub async fn insert(
     .bind(new.total - new.discount)
     .bind(new.coupon_id)
     .bind(new.points_earned)
+    .bind(new.api_key_id)
     .fetch_one(tx.conn())
     .await
     .context("inserting an order")?;

@@ -34,6 +34,48 @@ pub struct InventoryRow {
     pub optimal_stock: Option<i64>,
     /// `low` (under the optimum), `ok`, or `unknown` before the first run.
     pub status: StockStatus,
+    /// `status == low`: the one rule for the "low" mark, so pages need none of their own.
+    pub low: bool,
+}
+
+/// How a store's optimum is computed and when stock is "low", as the inventory
+/// answer states it (the `optimal-stock` job's formula with this store's policy).
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct StockRule {
+    pub formula: &'static str,
+    /// W: days of sales looked at.
+    pub window_days: i64,
+    /// L: days a reorder takes to arrive.
+    pub lead_days: i64,
+    /// S: days of safety stock.
+    pub safety_days: i64,
+    pub low_when: &'static str,
+}
+
+/// The optimum's formula and the low rule, in words (see `jobs::optimal_stock`).
+pub const OPTIMUM_FORMULA: &str = "ceil(units sold in the last W days / W * (L + S))";
+pub const LOW_WHEN: &str = "quantity < optimal_stock";
+
+/// A store's stock rule: its policy, or the defaults (W 14, L 3, S 2).
+pub async fn stock_rule(db: &Db, store_id: i64) -> anyhow::Result<StockRule> {
+    let row = sqlx::query(
+        "SELECT window_days, lead_time_days, safety_days FROM stock_policies WHERE store_id = $1",
+    )
+    .bind(store_id)
+    .fetch_optional(db.reader())
+    .await
+    .context("reading a stock policy")?;
+    let (window_days, lead_days, safety_days) = match row {
+        Some(r) => (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?),
+        None => (14, 3, 2),
+    };
+    Ok(StockRule {
+        formula: OPTIMUM_FORMULA,
+        window_days,
+        lead_days,
+        safety_days,
+        low_when: LOW_WHEN,
+    })
 }
 
 /// Units sold per UTC day and album at a store, within `period` (inclusive).
@@ -93,6 +135,7 @@ pub async fn inventory(
         .map(|r| {
             let quantity: i64 = r.try_get(4)?;
             let optimal_stock: Option<i64> = r.try_get(6)?;
+            let status = StockStatus::of(quantity, optimal_stock);
             Ok(InventoryRow {
                 product_id: r.try_get(0)?,
                 title: r.try_get(1)?,
@@ -101,7 +144,8 @@ pub async fn inventory(
                 quantity,
                 sold_7d: r.try_get(5)?,
                 optimal_stock,
-                status: StockStatus::of(quantity, optimal_stock),
+                status,
+                low: status == StockStatus::Low,
             })
         })
         .collect()

@@ -1,174 +1,153 @@
-//! The lean paths' small HTTP/1 toolkit: read and parse a request head ([`Head`]),
-//! write a response head and the usual JSON error response, close without losing
-//! the answer.
+//! The lean paths' small HTTP/1 toolkit: decide what a request head is
+//! ([`decide`]), write a response head and the usual JSON error response, close
+//! without losing the answer.
 //!
-//! Only what the two lean loops need: heads are parsed with `httparse` into the few
-//! fields a stream or a poll reads, and anything unusual (HTTP/1.0, a body,
-//! `Upgrade`, a malformed URI) is marked not [`Head::plain`], so the poll loop hands
-//! it to actix, which knows every corner of HTTP/1.x.
+//! A head is ours only when it is a plain `GET` of a stream or a poll: HTTP/1.1, no
+//! body, no `Expect` or `Upgrade`, and accepted by actix's own request decoder
+//! (`actix_http::h1::Codec`), which the lean path then reads the request from. So
+//! there is one parser: whatever actix refuses (two `Content-Length`s, a
+//! `Transfer-Encoding`, two or no `Host`, obs-fold, ...) never reaches the lean
+//! path; it goes to actix, which answers it as it answers any request.
 
 use std::time::Duration;
 
+use actix_http::h1::{Codec, Message};
+use actix_http::{Request, ServiceConfig};
 use actix_web::ResponseError;
 use actix_web::http::StatusCode;
+use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_util::codec::Decoder;
 
-use crate::auth::extract::session_cookie;
+use super::Route;
 use crate::error::ApiError;
 
-/// The largest request head read.
+/// The largest request head the lean path reads; a longer one goes to actix
+/// (which reads heads up to 128 KB).
 pub const MAX_HEAD: usize = 8 * 1024;
-/// How long a client may take to send its request head.
+/// How long a client may take to send its request head: actix's
+/// `client_request_timeout`, which `startup.rs` sets from this.
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Why no request was taken.
-pub enum HeadError {
-    /// The client went or was too slow: nothing to answer.
-    Gone,
-    /// Answered with this error, then the connection closes.
-    Api(ApiError),
+thread_local! {
+    /// The decoder's configuration, made once per worker thread: making one
+    /// starts a date-keeping task, too much to do per head.
+    static CONFIG: ServiceConfig = ServiceConfig::default();
 }
 
-impl From<ApiError> for HeadError {
-    fn from(e: ApiError) -> Self {
-        Self::Api(e)
-    }
+/// What a buffer that starts at a request boundary holds.
+#[derive(Debug)]
+pub enum Decision {
+    /// Not a whole head yet, and shorter than [`MAX_HEAD`].
+    Partial,
+    /// A plain stream or poll request, `len` bytes of head: the lean path's.
+    Lean {
+        route: Route,
+        request: Box<Request>,
+        len: usize,
+    },
+    /// A whole head of `len` bytes for actix, then a body of `body` bytes, then
+    /// the next head.
+    Actix { len: usize, body: u64 },
+    /// For actix, and nothing after it can be framed here (malformed, too large,
+    /// a chunked body, an upgrade, HTTP/1.0, the last request): everything from
+    /// here on is actix's.
+    Through,
 }
 
-/// What the lean paths need from a request head.
-#[derive(Debug, Default, PartialEq)]
-pub struct Head {
-    /// The head's length in bytes, blank line included.
-    pub len: usize,
-    /// The raw query string (after `?`), empty when there is none.
-    pub query: String,
-    pub authorization: Option<Vec<u8>>,
-    pub cookie: Option<String>,
-    /// `Last-Event-ID`; `"?"` when not visible ASCII (a 400, as on the actix path).
-    pub last_event_id: Option<String>,
-    /// `Origin`, for the CORS rule.
-    pub origin: Option<Vec<u8>>,
-    /// `Forwarded` and `X-Forwarded-For` (each header's lines joined by `,`), for
-    /// the client's address behind a trusted proxy ([`crate::net`]).
-    pub forwarded: Option<String>,
-    pub x_forwarded_for: Option<String>,
-    /// `Connection: close`: answer, then close.
-    pub close: bool,
-    /// An HTTP/1.1 request with a `Host`, a valid URI and no body, `Expect` or
-    /// `Upgrade`: what the lean long-poll path answers itself and then keeps the
-    /// connection for. Anything else it leaves to actix, which knows every corner of
-    /// HTTP/1.x.
-    pub plain: bool,
-}
-
-/// Appends one line of a list header to what earlier lines gave.
-fn join_line(to: &mut Option<String>, value: &[u8]) {
-    let value = String::from_utf8_lossy(value);
-    match to {
-        Some(v) => {
-            v.push(',');
-            v.push_str(&value);
-        }
-        None => *to = Some(value.into_owned()),
-    }
-}
-
-/// Reads a request head (consuming it, and whatever followed it in the same
-/// reads: only for a connection that makes no other request).
-pub async fn read_head(io: &mut TcpStream) -> Result<Head, HeadError> {
-    let deadline = tokio::time::Instant::now() + HEAD_TIMEOUT;
-    let mut buf: Vec<u8> = Vec::with_capacity(1024);
-    loop {
-        if buf.len() == buf.capacity() {
-            buf.reserve(buf.capacity());
-        }
-        let n = match tokio::time::timeout_at(deadline, io.read_buf(&mut buf)).await {
-            Ok(Ok(n)) if n > 0 => n,
-            _ => return Err(HeadError::Gone),
-        };
-        debug_assert!(n > 0);
-        match parse_head(&buf) {
-            Ok(Some(head)) => return Ok(head),
-            Ok(None) if buf.len() < MAX_HEAD => continue,
-            Ok(None) => return Err(ApiError::HeadersTooLarge.into()),
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
-/// Parses a request head; `Ok(None)` while it is incomplete.
-pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, ApiError> {
-    let mut headers = [httparse::EMPTY_HEADER; 64];
+/// Decides what the request head at the start of `buf` is (see the module doc).
+pub fn decide(buf: &[u8]) -> Decision {
+    let mut headers = [httparse::EMPTY_HEADER; 96];
     let mut req = httparse::Request::new(&mut headers);
     let len = match req.parse(buf) {
-        Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) if buf.len() <= MAX_HEAD => return Ok(None),
-        Ok(httparse::Status::Partial) | Err(httparse::Error::TooManyHeaders) => {
-            return Err(ApiError::HeadersTooLarge);
-        }
-        Err(e) => return Err(ApiError::bad_request("bad_request", e.to_string())),
+        Ok(httparse::Status::Complete(len)) if len <= MAX_HEAD => len,
+        Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => return Decision::Partial,
+        _ => return Decision::Through,
     };
-    let mut head = Head {
-        len,
-        query: req
-            .path
-            .and_then(|p| p.split_once('?'))
-            .map(|(_, q)| q.to_string())
-            .unwrap_or_default(),
-        // A path `http::Uri` refuses is a 400 from actix.
-        plain: req.version == Some(1)
-            && len <= MAX_HEAD
-            && req
-                .path
-                .is_some_and(|p| actix_web::http::Uri::try_from(p).is_ok()),
-        ..Head::default()
-    };
-    let mut host = false;
+    let http11 = req.version == Some(1);
+    let (mut length, mut lengths) = (0u64, 0);
+    // Something after which this side cannot find the next head.
+    let mut unframed = !http11;
+    let mut expect = false;
     for h in req.headers.iter() {
         let name = h.name;
-        if name.eq_ignore_ascii_case("authorization") {
-            head.authorization.get_or_insert_with(|| h.value.to_vec());
-        } else if name.eq_ignore_ascii_case("cookie") {
-            let value = String::from_utf8_lossy(h.value);
-            if head.cookie.is_none() || session_cookie(&value).is_some() {
-                head.cookie = Some(value.into_owned());
+        if name.eq_ignore_ascii_case("content-length") {
+            lengths += 1;
+            match std::str::from_utf8(h.value).map(str::trim) {
+                Ok(v) if !v.starts_with('+') => match v.parse() {
+                    Ok(n) => length = n,
+                    Err(_) => unframed = true,
+                },
+                _ => unframed = true,
             }
-        } else if name.eq_ignore_ascii_case("origin") {
-            head.origin.get_or_insert_with(|| h.value.to_vec());
-        } else if name.eq_ignore_ascii_case("last-event-id") {
-            head.last_event_id
-                .get_or_insert_with(|| visible_ascii(h.value));
-        } else if name.eq_ignore_ascii_case("host") {
-            host = true;
-        } else if name.eq_ignore_ascii_case("forwarded") {
-            join_line(&mut head.forwarded, h.value);
-        } else if name.eq_ignore_ascii_case("x-forwarded-for") {
-            join_line(&mut head.x_forwarded_for, h.value);
-        } else if name.eq_ignore_ascii_case("connection") {
-            head.close |= h
-                .value
-                .split(|&b| b == b',')
-                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
-        } else if ["content-length", "transfer-encoding", "expect", "upgrade"]
-            .iter()
-            .any(|n| name.eq_ignore_ascii_case(n))
+        } else if name.eq_ignore_ascii_case("transfer-encoding")
+            || name.eq_ignore_ascii_case("upgrade")
         {
-            head.plain &= name.eq_ignore_ascii_case("content-length") && h.value == b"0";
+            unframed = true;
+        } else if name.eq_ignore_ascii_case("expect") {
+            expect = true;
+        } else if name.eq_ignore_ascii_case("connection") {
+            unframed |= h.value.split(|&b| b == b',').any(|t| {
+                let t = t.trim_ascii();
+                t.eq_ignore_ascii_case(b"close") || t.eq_ignore_ascii_case(b"upgrade")
+            });
         }
     }
-    // actix answers an HTTP/1.1 request without `Host` with a bare 400.
-    head.plain &= host;
-    Ok(Some(head))
+    unframed |= lengths > 1;
+    let route = match (req.method, req.path) {
+        (Some("GET"), Some(path)) => super::route_of(path.as_bytes()),
+        _ => Route::Actix,
+    };
+    // `Connection: close` is fine for a lean request: it is the last either way.
+    let body_or_odd = req.headers.iter().any(|h| {
+        ["transfer-encoding", "upgrade", "expect"]
+            .iter()
+            .any(|n| h.name.eq_ignore_ascii_case(n))
+    });
+    if matches!(route, Route::Stream | Route::Poll)
+        && http11
+        && length == 0
+        && lengths <= 1
+        && !expect
+        && !body_or_odd
+    {
+        // actix's decoder on a copy: what it refuses, actix answers itself.
+        let mut head = BytesMut::from(&buf[..len]);
+        let mut codec = CONFIG.with(|config| Codec::new(config.clone()));
+        if let Ok(Some(Message::Item(request))) = codec.decode(&mut head) {
+            return Decision::Lean {
+                route,
+                request: Box::new(request),
+                len,
+            };
+        }
+        return Decision::Through;
+    }
+    if unframed {
+        return Decision::Through;
+    }
+    Decision::Actix { len, body: length }
 }
 
-/// A header value as text, or `"?"` when it is not visible ASCII — what actix's
-/// `HeaderValue::to_str` refuses, so both paths answer such a cursor alike.
-fn visible_ascii(v: &[u8]) -> String {
-    match std::str::from_utf8(v) {
-        Ok(s) if v.iter().all(|&b| b == b'\t' || (32..127).contains(&b)) => s.to_string(),
-        _ => "?".to_string(),
-    }
+/// Whether the request at the start of `buf` is a `GET` of the stream route
+/// (whichever path serves it).
+pub fn names_stream(buf: &[u8]) -> bool {
+    let Some(target) = buf.strip_prefix(b"GET ") else {
+        return false;
+    };
+    let end = target
+        .iter()
+        .position(|&b| b == b' ' || b == b'\r' || b == b'\n')
+        .unwrap_or(target.len());
+    super::route_of(&target[..end]) == Route::Stream
+}
+
+/// actix's answer to a head that did not arrive within [`HEAD_TIMEOUT`].
+pub fn timeout_response() -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    response_head(&mut out, StatusCode::REQUEST_TIMEOUT, 0, true, &[], "");
+    out
 }
 
 /// The head of a response with a body of `length` bytes, as actix writes it (its
@@ -280,65 +259,53 @@ mod http_date {
 mod tests {
     use super::*;
 
-    #[test]
-    fn only_a_plain_http_1_1_head_without_a_body_is_plain() {
-        let parse = |extra: &str| {
-            let raw = format!("GET /api/v1/events/poll HTTP/1.1\r\nHost: x\r\n{extra}\r\nrest");
-            let head = parse_head(raw.as_bytes()).unwrap().unwrap();
-            assert_eq!(head.len, raw.len() - 4);
-            head
-        };
-        assert!(parse("").plain);
-        assert!(parse("Content-Length: 0\r\n").plain);
-        assert!(!parse("Content-Length: 3\r\n").plain);
-        assert!(!parse("Transfer-Encoding: chunked\r\n").plain);
-        assert!(!parse("Expect: 100-continue\r\n").plain);
-        assert!(!parse("Upgrade: websocket\r\nConnection: upgrade\r\n").plain);
-        assert!(!parse("").close);
-        assert!(parse("Connection: close\r\n").close);
-        assert!(parse("Connection: Keep-Alive, Close\r\n").close);
-        assert!(!parse("Connection: keep-alive\r\n").close);
-        let old = parse_head(b"GET /api/v1/events/poll HTTP/1.0\r\nHost: x\r\n\r\n");
-        assert!(!old.unwrap().unwrap().plain);
-        let hostless = parse_head(b"GET /api/v1/events/poll HTTP/1.1\r\n\r\n");
-        assert!(!hostless.unwrap().unwrap().plain);
-        for odd in [&b"a=<"[..], b"a=\""] {
-            let raw = [
-                &b"GET /api/v1/events/poll?"[..],
-                odd,
-                b" HTTP/1.1\r\nHost: x\r\n\r\n",
-            ]
-            .concat();
-            let head = parse_head(&raw);
-            assert!(!matches!(head, Ok(Some(h)) if h.plain), "{odd:?}");
-        }
-        let braces = parse_head(b"GET /api/v1/events/poll?a={} HTTP/1.1\r\nHost: x\r\n\r\n");
-        assert!(braces.unwrap().unwrap().plain, "actix takes these");
+    fn decided(extra: &str) -> Decision {
+        let raw = format!("GET /api/v1/events/poll HTTP/1.1\r\nHost: x\r\n{extra}\r\nrest");
+        decide(raw.as_bytes())
     }
 
-    #[test]
-    fn the_head_yields_query_and_credentials() {
-        let head = parse_head(
-            b"GET /api/v1/events?topics=products&access_token=t HTTP/1.1\r\nHost: x\r\n\
-              Authorization: Bearer abc\r\nCookie: a=1\r\nCookie: pointcast_session=s; b=2\r\n\
-              Last-Event-ID: 42\r\nOrigin: https://a.example\r\n\r\n",
-        )
-        .unwrap()
-        .unwrap();
-        assert_eq!(head.query, "topics=products&access_token=t");
-        assert_eq!(head.authorization.as_deref(), Some(&b"Bearer abc"[..]));
-        assert_eq!(head.cookie.as_deref().and_then(session_cookie), Some("s"));
-        assert_eq!(head.last_event_id.as_deref(), Some("42"));
-        assert_eq!(head.origin.as_deref(), Some(&b"https://a.example"[..]));
+    #[tokio::test]
+    async fn only_a_plain_http_1_1_get_without_a_body_is_ours() {
+        // actix's decoder keeps its date on a local task.
+        tokio::task::LocalSet::new()
+            .run_until(async { plain_heads() })
+            .await;
+    }
 
-        assert!(
-            parse_head(b"GET /api/v1/events HTTP/1.1\r\nHost")
-                .unwrap()
-                .is_none()
-        );
-        assert!(parse_head(b"GET /api/v1/events HTTP/1.1\r\nBad Header\r\n\r\n").is_err());
-        let e = parse_head(b"GET /api/v1/events HTTP/1.1\r\nLast-Event-ID: \xff\r\n\r\n");
-        assert_eq!(e.unwrap().unwrap().last_event_id.as_deref(), Some("?"));
+    fn plain_heads() {
+        assert!(matches!(decided(""), Decision::Lean { route: Route::Poll, len, .. } if len > 0));
+        assert!(matches!(
+            decided("Content-Length: 0\r\n"),
+            Decision::Lean { .. }
+        ));
+        assert!(matches!(
+            decided("Connection: close\r\n"),
+            Decision::Lean { .. }
+        ));
+        for odd in [
+            "Content-Length: 3\r\n",
+            "Transfer-Encoding: chunked\r\n",
+            "Expect: 100-continue\r\n",
+            "Upgrade: websocket\r\nConnection: upgrade\r\n",
+            "Content-Length: 0\r\nContent-Length: 0\r\n",
+            "Host: y\r\n",
+        ] {
+            assert!(!matches!(decided(odd), Decision::Lean { .. }), "{odd}");
+        }
+        let hostless = decide(b"GET /api/v1/events HTTP/1.1\r\n\r\n");
+        assert!(matches!(hostless, Decision::Through));
+        let old = decide(b"GET /api/v1/events HTTP/1.0\r\n\r\n");
+        assert!(matches!(old, Decision::Through));
+        let other = decide(b"POST /api/v1/x HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}");
+        assert!(matches!(other, Decision::Actix { body: 2, .. }));
+        assert!(matches!(
+            decide(b"GET /api/v1/events HTTP/1.1\r\nHo"),
+            Decision::Partial
+        ));
+        assert!(matches!(
+            decide(b"GET /api/v1/events HTTP/1.1\r\nBad Header\r\n\r\n"),
+            Decision::Through
+        ));
     }
 
     #[test]

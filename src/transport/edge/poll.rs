@@ -1,42 +1,33 @@
-//! The lean long-poll path: `GET /api/v1/events/poll` served straight off the
-//! socket, with keep-alive.
-//!
-//! A connection whose first request is a long-poll ([`super::peek_route`]) is
-//! served here, request after request, as long as each is again a plain long-poll
-//! (HTTP/1.1, no body: [`Head::plain`]). Heads are peeked and consumed
-//! only once taken ([`next_poll`]), never read past: the first request
-//! that is anything else (another route, HTTP/1.0, a body, a head too large or
-//! malformed), pipelined or not, is still whole in the socket when the connection is
-//! handed back to actix ([`serve`] returns it), which serves it and the rest.
+//! The lean long-poll: a plain `GET /api/v1/events/poll` answered off the socket.
 //!
 //! Each poll is authorised, opened and answered as the actix handler does it
-//! ([`super::feed_request`], [`Feed::open`], [`protocol::answer`]), with the same
-//! headers ([`protocol::HEADERS`] and CORS; actix's order varies, the lines are the
-//! same), error bodies, request log and metrics. `Connection: close` is
-//! honoured; an idle connection is closed after [`KEEP_ALIVE`], as actix does, and
-//! at shutdown. A client that closes while its poll waits ends the wait at once and
-//! its reader is unregistered. Between polls, and while one waits, a connection holds
-//! no buffer: heads are parsed from a buffer that lives only while they are read.
+//! ([`feed_request`], [`Feed::open`], [`protocol::answer`]), with the same headers
+//! ([`protocol::HEADERS`] and CORS; actix's order varies, the lines are the same),
+//! error bodies, request log and metrics. `Connection: close` is honoured, and at
+//! shutdown the answer closes the connection. A client that closes while its poll
+//! waits ends the wait at once and its reader is unregistered. The connection's
+//! next request, whatever it is, is read by [`super::conn`].
 
-use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::time::Instant;
 
+use actix_http::{ConnectionType, Request};
+use actix_web::HttpMessage;
 use actix_web::ResponseError;
 use actix_web::http::StatusCode;
 use actix_web::web;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::head::{self, Head};
-use super::{Route, classify, feed_request, pause_until};
+use super::head;
 use crate::cors::Cors;
 use crate::error::ApiError;
 use crate::events::connections::Transport;
 use crate::events::feed::{Feed, Opening};
 use crate::state::AppState;
 use crate::transport::protocol::poll::{self as protocol, Waited};
+use crate::transport::request::feed_request;
 
 /// How long a connection may stay idle between requests: actix's default
 /// keep-alive, which `startup.rs` gives the actix side too.
@@ -44,91 +35,13 @@ pub const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(5);
 /// The route's path, for the request log.
 const PATH: &str = "/api/v1/events/poll";
 
-/// Serves a connection whose next request is a long-poll, as long as its requests
-/// are; returns it, its next request unread, when that request is for actix, and
-/// `None` when the connection is done (closed by either side, idle, shutdown).
-pub async fn serve(mut io: TcpStream, state: web::Data<AppState>) -> Option<TcpStream> {
-    let _ = io.set_nodelay(true);
-    let remote = io.peer_addr().ok().map(|a| a.ip());
-    loop {
-        let head = match next_poll(&mut io, &state.shutdown).await {
-            Peeked::Head(head) => head,
-            Peeked::Actix => return Some(io),
-            Peeked::Gone => return None,
-        };
-        // Not boxed: a long-poll connection spends nearly all its life waiting, so
-        // its poll's state (about 2 KB with the opening's) lives in the
-        // connection's future rather than in a box allocated and copied per poll.
-        if !answer(&mut io, &state, head, remote).await {
-            Box::pin(head::close_gently(&mut io)).await;
-            return None;
-        }
-    }
-}
-
-/// What [`next_poll`] found.
-enum Peeked {
-    /// A plain long-poll's complete head, now consumed from the socket.
-    Head(Head),
-    /// Anything else, still unread: for actix.
-    Actix,
-    /// The client closed, stayed idle for [`KEEP_ALIVE`], or the server stops.
-    Gone,
-}
-
-/// Reads the connection's next request head if it is a plain long-poll, without
-/// ever reading past it: the head is peeked until it is complete and consumed only
-/// when it is taken, so whatever follows (a pipelined request) stays in the socket,
-/// and a request for actix reaches it untouched. One peek and one read per request
-/// in the usual case; the buffer lives only during the call.
-async fn next_poll(io: &mut TcpStream, stop: &CancellationToken) -> Peeked {
-    let mut buf = vec![0u8; 1024];
-    let mut n = tokio::select! {
-        biased;
-        peeked = tokio::time::timeout(KEEP_ALIVE, io.peek(&mut buf)) => match peeked {
-            Ok(Ok(n)) if n > 0 => n,
-            _ => return Peeked::Gone,
-        },
-        () = stop.cancelled() => return Peeked::Gone,
-    };
-    // Once a request has begun, it has actix's request time to arrive whole.
-    let deadline = tokio::time::Instant::now() + head::HEAD_TIMEOUT;
-    loop {
-        let start = &buf[..n];
-        let complete = match classify(start) {
-            Route::Poll => head::parse_head(start),
-            Route::Undecided => Ok(None),
-            Route::Stream | Route::Actix => return Peeked::Actix,
-        };
-        match complete {
-            Ok(Some(head)) if head.plain => {
-                return match io.read_exact(&mut buf[..head.len]).await {
-                    Ok(_) => Peeked::Head(head),
-                    Err(_) => Peeked::Gone,
-                };
-            }
-            Ok(None) if n == buf.len() && n < head::MAX_HEAD => buf.resize(n * 2, 0),
-            Ok(None) if n == buf.len() => return Peeked::Actix,
-            // The socket stays readable with the bytes already there: wait a little
-            // for the rest of a head that arrives in pieces.
-            Ok(None) if pause_until(deadline).await => {}
-            Ok(_) | Err(_) => return Peeked::Actix,
-        }
-        n = match tokio::time::timeout_at(deadline, io.peek(&mut buf)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => return Peeked::Gone,
-            Ok(Ok(n)) => n,
-            Err(_) => return Peeked::Actix,
-        };
-    }
-}
-
 /// Answers one long-poll whose head has been read; true when the connection stays
 /// open for another request.
-async fn answer(
+pub async fn answer(
     io: &mut TcpStream,
     state: &web::Data<AppState>,
-    head: Head,
-    remote: Option<IpAddr>,
+    request: Box<Request>,
+    peer: Option<SocketAddr>,
 ) -> bool {
     let started = Instant::now();
     let span = tracing::info_span!(
@@ -136,11 +49,12 @@ async fn answer(
         user_id = tracing::field::Empty,
         transport = "long_poll"
     );
-    let cors = Cors::head_lines(state.cors.allowed(head.origin.as_deref()));
-    let mut close = head.close;
+    let origin = request.headers().get("origin").map(|v| v.as_bytes());
+    let cors = Cors::head_lines(state.cors.allowed(origin));
+    let mut close = request.head().connection_type() == ConnectionType::Close;
     let push = &state.settings.push;
     let answered = async {
-        let (mut feed, opening, timeout) = open(state, head, remote).await?;
+        let (mut feed, opening, timeout) = open(state, request, peer).await?;
         let waited = Waited {
             started,
             metrics: &state.metrics,
@@ -148,7 +62,7 @@ async fn answer(
         let gone = closed(io);
         let answered =
             protocol::answer(&mut feed, &opening, timeout, push.batch_limit, waited, gone);
-        Ok(answered.await?)
+        Ok::<_, ApiError>(answered.await?)
     }
     .instrument(span)
     .await;
@@ -174,14 +88,15 @@ fn ok_response(body: &str, cors: &str, close: bool) -> Vec<u8> {
     out
 }
 
-/// Authorises the poll and opens its feed, in the actix handler's order: query and
-/// token, then `timeout`, then the feed.
+/// Authorises the poll and opens its feed, in the actix handler's order: the
+/// request ([`feed_request`]), then `timeout`, then the feed.
 async fn open(
     state: &web::Data<AppState>,
-    head: Head,
-    remote: Option<IpAddr>,
+    request: Box<Request>,
+    peer: Option<SocketAddr>,
 ) -> Result<(Feed, Opening, std::time::Duration), ApiError> {
-    let request = feed_request(state, head, remote).await?;
+    let query = request.uri().query().unwrap_or("");
+    let request = feed_request(state, request.headers(), query, peer).await?;
     let timeout = protocol::timeout_of(&request.query, &state.settings.push)?;
     let (feed, opening) = Feed::open(&state.feeds, request, Transport::LongPoll).await?;
     Ok((feed, opening, timeout))

@@ -1,15 +1,25 @@
-//! The lean SSE loop: `GET /api/v1/events` as the first request of a connection.
+//! The lean SSE loop: a plain `GET /api/v1/events`, whether it came first on its
+//! connection or after other requests ([`super::conn`]).
 //!
-//! The request head is read into a temporary buffer that is freed before the
-//! stream starts; the feed is opened as the actix handler opens it; an error gets
-//! the usual JSON error response and the connection closes. A stream answers
-//! `Connection: close` with the headers of [`protocol::sse::HEADERS`] and writes
-//! the raw event stream, no chunking, until the client goes, the feed is cut
-//! (overflow, shutdown) or a write fails. While idle it holds its socket, its feed
-//! and a timer: no buffer.
+//! The feed is opened as the actix handler opens it ([`feed_request`]); an error
+//! gets the usual JSON error response and the connection closes. A stream answers
+//! `Connection: close` with the headers of [`protocol::HEADERS`] and writes the raw
+//! event stream, no chunking, until the client goes, the feed is cut (overflow,
+//! shutdown) or a write fails. While idle it holds its socket, its feed and a
+//! timer: no buffer.
+//!
+//! After the head the client has nothing more to send. The loop still waits on the
+//! socket's readiness, to notice at once a client that closes (its slot is freed
+//! then, not at the next failed heartbeat), and reads what arrives into a small
+//! stack buffer: a client that sends more than [`MAX_AFTER_HEAD`] bytes is cut off,
+//! so a flood costs a few reads, not a core.
 
+use std::net::SocketAddr;
+use std::task::Poll;
 use std::time::Instant;
 
+use actix_http::Request;
+use actix_web::HttpMessage;
 use actix_web::ResponseError;
 use actix_web::web;
 use tokio::io::AsyncWriteExt;
@@ -17,49 +27,64 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::feed_request;
-use super::head::{self, HeadError};
+use super::head;
 use crate::cors::Cors;
 use crate::error::ApiError;
 use crate::events::connections::Transport;
 use crate::events::feed::Feed;
 use crate::state::AppState;
 use crate::transport::protocol::sse::{self as protocol, Heartbeat};
+use crate::transport::request::feed_request;
 
 /// The route's path, for the request log.
 const PATH: &str = "/api/v1/events";
+/// The most bytes a stream's client may send after its request head.
+pub const MAX_AFTER_HEAD: usize = 1024;
 
-/// Serves one connection whose first request is `GET /api/v1/events`.
-pub async fn serve(mut io: TcpStream, state: web::Data<AppState>) {
+/// Serves a stream request whose head has been read; `extra` bytes of the
+/// connection were read past it.
+pub async fn serve(
+    mut io: TcpStream,
+    state: web::Data<AppState>,
+    request: Box<Request>,
+    extra: usize,
+) {
     let heartbeat = Heartbeat::new(state.settings.push.heartbeat);
-    let farewell = (
+    let (state_retry, state_spread) = (
         state.settings.push.retry,
         state.settings.push.restart_spread,
     );
-    // Boxed: reading, authorising and opening need far more state than streaming,
-    // and that state is freed before the stream starts.
-    let Some(mut feed) = Box::pin(open(&mut io, state)).await else {
+    let peer = io.peer_addr().ok();
+    // Boxed: authorising and opening need far more state than streaming, and that
+    // state (the request head included) is freed before the stream starts.
+    let Some(mut feed) = Box::pin(open(&mut io, state, request, peer)).await else {
         return;
     };
     // By reference: moved into `pump`, the socket and feed would take their space
     // twice in this future.
-    pump(&mut io, &mut feed, heartbeat, farewell).await;
+    let farewell = (state_retry, state_spread);
+    pump(&mut io, &mut feed, heartbeat, extra, farewell).await;
 }
 
-/// Reads the request, opens the feed and writes the response head and preamble;
-/// or writes the error and returns `None`.
-async fn open(io: &mut TcpStream, state: web::Data<AppState>) -> Option<Feed> {
+/// Opens the feed and writes the response head and preamble; or writes the error
+/// and returns `None`.
+async fn open(
+    io: &mut TcpStream,
+    state: web::Data<AppState>,
+    request: Box<Request>,
+    peer: Option<SocketAddr>,
+) -> Option<Feed> {
     let started = Instant::now();
     let span = tracing::info_span!("stream", user_id = tracing::field::Empty, transport = "sse");
     let retry = state.settings.push.retry;
-    let mut cors = String::new();
+    let origin = request.headers().get("origin").map(|v| v.as_bytes());
+    let cors = Cors::head_lines(state.cors.allowed(origin));
     let opened = async {
-        let head = head::read_head(io).await?;
-        cors = Cors::head_lines(state.cors.allowed(head.origin.as_deref()));
-        let remote = io.peer_addr().ok().map(|a| a.ip());
-        let request = feed_request(&state, head, remote).await?;
-        let opened = Feed::open(&state.feeds, request, Transport::Sse).await;
-        Ok::<_, HeadError>(opened.map_err(ApiError::from)?)
+        let query = request.uri().query().unwrap_or("");
+        let feed_request = feed_request(&state, request.headers(), query, peer).await?;
+        drop(request);
+        let opened = Feed::open(&state.feeds, feed_request, Transport::Sse).await;
+        Ok::<_, ApiError>(opened?)
     }
     .instrument(span)
     .await;
@@ -71,8 +96,7 @@ async fn open(io: &mut TcpStream, state: web::Data<AppState>) -> Option<Feed> {
             state.metrics.log_request("GET", PATH, 200, started, true);
             return sent.then_some(feed);
         }
-        Err(HeadError::Gone) => return None,
-        Err(HeadError::Api(e)) => {
+        Err(e) => {
             let status = e.status_code().as_u16();
             head::write_error(io, &e, &cors).await;
             status
@@ -96,40 +120,29 @@ fn stream_head(cors: &str) -> Vec<u8> {
     out
 }
 
-/// Streams until the client goes, the feed is cut, or a write fails; heartbeats
-/// by the one rule of [`Heartbeat`].
+/// Streams until the client goes (or sends too much), the feed is cut, or a write
+/// fails; what to write next comes from [`protocol::next_chunk`], the loop step
+/// both paths share.
 async fn pump(
     io: &mut TcpStream,
     feed: &mut Feed,
     mut heartbeat: Heartbeat,
+    extra: usize,
     (retry, spread): (std::time::Duration, std::time::Duration),
 ) {
     let cut = feed.cut_token();
     let beat = heartbeat.timer();
     tokio::pin!(beat);
+    let mut received = extra;
     loop {
-        let (bytes, is_event) = tokio::select! {
-            biased;
-            next = feed.next(true) => match protocol::first_event(next) {
-                Some(e) => (protocol::with_ready(e, feed).await, true),
-                None => break,
-            },
-            ready = std::future::poll_fn(|cx| io.poll_read_ready(cx)) => {
-                if ready.is_err() || client_gone(io) {
-                    break;
-                }
-                continue;
-            }
-            () = &mut beat => match heartbeat.fired(beat.as_mut()) {
-                Some(comment) => (comment, false),
-                None => continue,
-            },
+        let gone = client_gone(io, &mut received);
+        let Some((bytes, _)) =
+            protocol::next_chunk(feed, &mut heartbeat, beat.as_mut(), gone).await
+        else {
+            break;
         };
         if !write_frame(io, &bytes, &cut).await {
             break;
-        }
-        if is_event {
-            heartbeat.wrote();
         }
     }
     if feed.shutting_down() {
@@ -156,20 +169,39 @@ async fn write_frame(io: &mut TcpStream, bytes: &[u8], cut: &CancellationToken) 
     }
 }
 
-/// Reads whatever the client sent after its request (nothing is expected) and says
-/// whether it closed the connection. Reads a bounded amount per wake-up so a client
-/// that keeps sending cannot hold the worker.
-fn client_gone(io: &TcpStream) -> bool {
-    let mut sink = [0u8; 64];
-    for _ in 0..16 {
+/// Resolves when the client has closed, failed, or sent more than
+/// [`MAX_AFTER_HEAD`] bytes in all (`received` counts them across calls). Waits on
+/// the socket's readiness.
+fn client_gone<'a>(io: &'a TcpStream, received: &'a mut usize) -> impl Future<Output = ()> + 'a {
+    // `poll_read_ready` rather than `readable()`: no waiter node in the future,
+    // which every idle stream keeps.
+    std::future::poll_fn(move |cx| {
+        loop {
+            match io.poll_read_ready(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(_)) => return Poll::Ready(()),
+                Poll::Ready(Ok(())) if drained_and_gone(io, received) => return Poll::Ready(()),
+                Poll::Ready(Ok(())) => {}
+            }
+        }
+    })
+}
+
+/// Reads what the client sent, into a small buffer that lives only here; true
+/// when it has closed, failed, or sent too much.
+fn drained_and_gone(io: &TcpStream, received: &mut usize) -> bool {
+    let mut sink = [0u8; 256];
+    loop {
+        if *received > MAX_AFTER_HEAD {
+            return true;
+        }
         match io.try_read(&mut sink) {
             Ok(0) => return true,
-            Ok(_) => continue,
+            Ok(n) => *received += n,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
             Err(_) => return true,
         }
     }
-    false
 }
 
 #[cfg(test)]

@@ -107,6 +107,38 @@ pub fn first_event(next: Result<Option<Arc<Event>>, FeedError>) -> Option<Arc<Ev
     }
 }
 
+/// What a stream writes next, by the one rule both paths loop on: the next
+/// events (batched, [`with_ready`]), else a heartbeat comment when one is due
+/// ([`Heartbeat`]); the flag says whether it carries events. `None` when the
+/// stream ends: the feed was cut (overflow, shutdown) or failed, or `gone`
+/// resolved (the lean path's client went; the actix path passes a future that
+/// never resolves, actix notices a gone client itself). This is the one place a
+/// stream waits: a reason to end streams is one more branch here.
+pub async fn next_chunk(
+    feed: &mut Feed,
+    heartbeat: &mut Heartbeat,
+    mut timer: Pin<&mut Sleep>,
+    gone: impl Future<Output = ()>,
+) -> Option<(Bytes, bool)> {
+    tokio::pin!(gone);
+    loop {
+        tokio::select! {
+            biased;
+            next = feed.next(true) => {
+                let first = first_event(next)?;
+                heartbeat.wrote();
+                return Some((with_ready(first, feed).await, true));
+            }
+            () = &mut gone => return None,
+            () = &mut timer => {
+                if let Some(comment) = heartbeat.fired(timer.as_mut()) {
+                    return Some((comment, false));
+                }
+            }
+        }
+    }
+}
+
 /// `first` and whatever else is ready without waiting, as one buffer to write at
 /// once (the event's shared block itself when nothing else is ready). Not to be
 /// cancelled: it holds events already taken from the feed.

@@ -209,6 +209,11 @@ async fn conversions_consume_the_oldest_lots_first_and_the_job_expires_only_what
     assert_eq!(expiries.len(), 1, "{list:?}");
     assert_eq!(expiries[0]["points"], -500);
     assert_eq!(expiries[0]["balance_after"], 0);
+    // The history names the lot that expired (the 1,000-point grant).
+    assert_eq!(expiries[0]["lot"]["id"], lot2);
+    assert_eq!(expiries[0]["lot"]["kind"], "grant");
+    assert_eq!(expiries[0]["lot"]["points"], 1000);
+    assert_eq!(expiries[0]["actor"], Value::Null);
     assert_eq!(consistent(&app, &kim, shop.store).await, 0);
     assert_eq!(
         balance_row(&app, &kim, shop.store).await.unwrap()["expiring"],

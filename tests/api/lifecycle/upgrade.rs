@@ -406,6 +406,19 @@ async fn a_database_of_the_previous_release_upgrades_in_place_and_loses_nothing(
         .map(|e| e["remaining"].as_i64().unwrap())
         .collect();
     assert_eq!(held, [200, 0, 600]);
+    // Migration 10: the old conversion names the grant that caused it, so the
+    // history explains the 3,200 as "3,000 became two coupons, balance 200".
+    let first = list
+        .iter()
+        .find(|e| e["id"].as_i64() == Some(old.entries[0].0))
+        .unwrap();
+    assert_eq!(first["converted"]["entry_id"], old.entries[1].0);
+    assert_eq!(first["converted"]["points"], 3000);
+    assert_eq!(first["converted"]["balance_after"], 200);
+    assert_eq!(
+        first["converted"]["coupon_ids"].as_array().unwrap().len(),
+        2
+    );
     assert!(list.iter().all(|e| e["expires_at"].is_null()));
     assert_eq!(row["expiring"], Value::Null);
     assert!(

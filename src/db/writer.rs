@@ -1,0 +1,350 @@
+//! SQLite's group-commit writer: one task owns the write connection and commits
+//! the work of many requests as one transaction.
+//!
+//! Before this, each request's transaction was its own `BEGIN` ... `COMMIT` on a
+//! pool of one connection: every commit appended its own WAL frames (the same
+//! hot pages written again and again) and paid its own round trips for `BEGIN`
+//! and `COMMIT`. Now a request asks for a [`Seat`]: its turn on the one
+//! connection, inside the writer's open transaction and under a `SAVEPOINT` of
+//! its own. It runs its statements exactly as before (through `Tx::conn`), then
+//! hands the connection back saying keep (its savepoint is released into the
+//! batch) or undo (`ROLLBACK TO` its savepoint: only its own part goes). When no
+//! request is waiting for a turn, or [`MAX_BATCH`] have had one, the writer
+//! `COMMIT`s once, counts the batch as one commit for the WAL sync
+//! (`db::durable`), and tells every member; each then waits for the sync that
+//! covers its batch and for its events to be live, as before.
+//!
+//! What stays true: a request is answered only after its batch is committed and
+//! synced; ids are taken on one connection in turn order, so the batch's events
+//! are in id order and handed over in one piece; a request that fails rolls back
+//! its own savepoint; a batch whose `COMMIT` fails fails every member (none of
+//! them was answered yet). A single-statement unit (a standalone append) needs no
+//! savepoint: a statement is atomic by itself; if such a seat is dropped after
+//! its statement ran, the writer cannot undo just that part and fails the batch.
+//!
+//! Why sqlx and not rusqlite on a thread: every storage module speaks sqlx's
+//! `AnyConnection` on both backends, and the two crates cannot share one
+//! `Cargo.lock` (both link sqlite3). The win here is the batching, which keeps
+//! that code unchanged; see docs/architecture.md.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use sqlx::{AnyConnection, Connection, Executor};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Db, StoredEvent};
+
+/// Most requests committed in one transaction: a bound on how long the first
+/// member of a batch waits for the others.
+const MAX_BATCH: usize = 128;
+
+/// Longest a request waits for its turn on the connection (a request that holds
+/// a transaction and begins another would otherwise wait for ever).
+const TURN_WAIT: Duration = Duration::from_secs(30);
+
+/// What a batch member hears once the batch is committed: the WAL-sync ticket to
+/// wait for, or why the batch failed.
+type Committed = Result<Option<u64>, String>;
+
+/// What the holder of a seat tells the writer when it gives the connection back.
+pub(super) enum Finish {
+    /// Keep the work: commit it with the batch, hand `events` on, forget the
+    /// sessions of `sessions`, and tell `done`.
+    Commit {
+        events: Vec<StoredEvent>,
+        sessions: Vec<i64>,
+        done: oneshot::Sender<Committed>,
+    },
+    /// Nothing was written (a single statement that matched no row).
+    Nothing,
+    /// Undo the work (refused, failed, or dropped).
+    Rollback,
+}
+
+struct Returned {
+    conn: AnyConnection,
+    finish: Finish,
+}
+
+/// A request's turn on the write connection. Dropping it gives the connection
+/// back with [`Finish::Rollback`].
+pub struct Seat {
+    held: Option<(AnyConnection, oneshot::Sender<Returned>)>,
+}
+
+impl Seat {
+    pub(super) fn conn(&mut self) -> &mut AnyConnection {
+        match &mut self.held {
+            Some((conn, _)) => conn,
+            // `held` is taken only by `finish`, which consumes the seat.
+            None => unreachable!("a seat holds its connection until finished"),
+        }
+    }
+
+    /// Gives the connection back.
+    pub(super) fn finish(mut self, finish: Finish) {
+        if let Some((conn, back)) = self.held.take() {
+            let _ = back.send(Returned { conn, finish });
+        }
+    }
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        if let Some((conn, back)) = self.held.take() {
+            let _ = back.send(Returned {
+                conn,
+                finish: Finish::Rollback,
+            });
+        }
+    }
+}
+
+struct Turn {
+    savepoint: bool,
+    seat: oneshot::Sender<anyhow::Result<Seat>>,
+}
+
+enum Job {
+    Turn(Turn),
+    Close(oneshot::Sender<()>),
+}
+
+/// Handle to the writer task.
+pub(super) struct Writer {
+    jobs: mpsc::UnboundedSender<Job>,
+    /// Batches committed so far.
+    batches: Arc<AtomicU64>,
+}
+
+impl Writer {
+    /// Starts the writer on `conn`; `db` (a handle without a writer of its own)
+    /// counts each batch's commit for the WAL sync and hands its events on.
+    pub fn start(conn: AnyConnection, url: String, db: Db) -> Self {
+        let (jobs, rx) = mpsc::unbounded_channel();
+        let batches = Arc::new(AtomicU64::new(0));
+        tokio::spawn(run(conn, url, rx, db, Arc::clone(&batches)));
+        Self { jobs, batches }
+    }
+
+    /// Batches committed so far.
+    pub fn batches(&self) -> u64 {
+        self.batches.load(Ordering::Relaxed)
+    }
+
+    /// Waits for a turn on the connection, inside the writer's transaction; with
+    /// `savepoint`, under a savepoint of its own.
+    pub async fn seat(&self, savepoint: bool) -> anyhow::Result<Seat> {
+        let (seat, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Turn(Turn { savepoint, seat }))
+            .map_err(|_| anyhow!("the database writer has stopped"))?;
+        tokio::time::timeout(TURN_WAIT, rx)
+            .await
+            .context("waiting for the database writer")?
+            .context("the database writer has stopped")?
+    }
+
+    /// Commits what is queued, then closes the connection.
+    pub async fn close(&self) {
+        let (done, rx) = oneshot::channel();
+        if self.jobs.send(Job::Close(done)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+async fn run(
+    mut conn: AnyConnection,
+    url: String,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+    db: Db,
+    batches: Arc<AtomicU64>,
+) {
+    while let Some(job) = jobs.recv().await {
+        let turn = match job {
+            Job::Turn(t) => t,
+            Job::Close(done) => {
+                let _ = conn.close().await;
+                let _ = done.send(());
+                return;
+            }
+        };
+        let (back, close) = batch(conn, turn, &mut jobs, &db, &batches).await;
+        conn = match back {
+            Some(c) => c,
+            // A seat was lost with the connection in it (it cannot be dropped
+            // without giving it back, so this is a leak): open another.
+            None => match reopen(&url).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = ?e, "the SQLite writer cannot reopen its connection");
+                    return;
+                }
+            },
+        };
+        if let Some(done) = close {
+            let _ = conn.close().await;
+            let _ = done.send(());
+            return;
+        }
+    }
+}
+
+/// Opens a write connection with the pragmas every SQLite connection gets.
+pub(super) async fn reopen(url: &str) -> anyhow::Result<AnyConnection> {
+    let mut conn = AnyConnection::connect(url)
+        .await
+        .with_context(|| format!("opening SQLite database {url}"))?;
+    conn.execute(sqlx::raw_sql(super::SQLITE_PRAGMAS)).await?;
+    Ok(conn)
+}
+
+/// A member of the batch being built.
+struct Member {
+    events: Vec<StoredEvent>,
+    sessions: Vec<i64>,
+    done: oneshot::Sender<Committed>,
+}
+
+/// Serves turns, starting with `first`, in one transaction until nobody waits
+/// (or [`MAX_BATCH`]), then commits. Returns the connection (unless a seat lost
+/// it) and a close request that arrived meanwhile.
+async fn batch(
+    conn: AnyConnection,
+    first: Turn,
+    jobs: &mut mpsc::UnboundedReceiver<Job>,
+    db: &Db,
+    batches: &AtomicU64,
+) -> (Option<AnyConnection>, Option<oneshot::Sender<()>>) {
+    let mut conn = conn;
+    let mut members: Vec<Member> = Vec::new();
+    let mut begun = false;
+    // A released member's savepoint is still open (released lazily, together
+    // with the next member's `SAVEPOINT`, to save a round trip).
+    let mut open_savepoint = false;
+    let mut failure: Option<String> = None;
+    let mut close = None;
+    let mut next = Some(first);
+    let mut served = 0;
+    while let Some(turn) = next.take() {
+        served += 1;
+        let prepare = match (begun, open_savepoint, turn.savepoint) {
+            (false, _, true) => "BEGIN IMMEDIATE; SAVEPOINT w",
+            (false, _, false) => "BEGIN IMMEDIATE",
+            (true, true, true) => "RELEASE w; SAVEPOINT w",
+            (true, true, false) => "RELEASE w",
+            (true, false, true) => "SAVEPOINT w",
+            (true, false, false) => "",
+        };
+        if !prepare.is_empty()
+            && let Err(e) = conn.execute(sqlx::raw_sql(prepare)).await
+        {
+            let e = anyhow::Error::from(e).context("starting a write turn");
+            let _ = turn.seat.send(Err(anyhow!("{e:#}")));
+            failure = Some(format!("{e:#}"));
+            break;
+        }
+        begun = true;
+        open_savepoint = turn.savepoint;
+        let (back, returned) = oneshot::channel();
+        let seat = Seat {
+            held: Some((conn, back)),
+        };
+        // A requester that gave up: the seat comes back at once (dropped inside
+        // the failed send, or with the receiver), as a rollback.
+        drop(turn.seat.send(Ok(seat)));
+        let Ok(Returned { conn: c, finish }) = returned.await else {
+            fail(members, "the write connection was lost");
+            return (None, close);
+        };
+        conn = c;
+        match finish {
+            Finish::Commit {
+                events,
+                sessions,
+                done,
+            } => members.push(Member {
+                events,
+                sessions,
+                done,
+            }),
+            Finish::Nothing => {}
+            Finish::Rollback if turn.savepoint => {
+                open_savepoint = false;
+                if let Err(e) = conn
+                    .execute(sqlx::raw_sql("ROLLBACK TO w; RELEASE w"))
+                    .await
+                {
+                    failure = Some(format!("rolling back a request's part: {e}"));
+                    break;
+                }
+            }
+            Finish::Rollback => {
+                failure = Some("a single-statement write was abandoned after it ran".into());
+                break;
+            }
+        }
+        if served < MAX_BATCH {
+            next = match jobs.try_recv() {
+                Ok(Job::Turn(t)) => Some(t),
+                Ok(Job::Close(done)) => {
+                    close = Some(done);
+                    None
+                }
+                Err(_) => None,
+            };
+        }
+    }
+    if !begun {
+        return (Some(conn), close);
+    }
+    if members.is_empty() && failure.is_none() {
+        // Every turn was undone or wrote nothing: nothing to commit or sync.
+        let _ = conn.execute(sqlx::raw_sql("ROLLBACK")).await;
+        return (Some(conn), close);
+    }
+    if let Some(why) = failure {
+        let _ = conn.execute(sqlx::raw_sql("ROLLBACK")).await;
+        fail(members, &why);
+        return (Some(conn), close);
+    }
+    if let Err(e) = conn.execute(sqlx::raw_sql("COMMIT")).await {
+        let _ = conn.execute(sqlx::raw_sql("ROLLBACK")).await;
+        fail(members, &format!("committing: {e}"));
+        return (Some(conn), close);
+    }
+    // Committed: one commit for the WAL sync, whose events are every member's in
+    // turn order, which is id order.
+    let tailing = db.publication.is_tailing();
+    let mut events = Vec::new();
+    let mut dones = Vec::with_capacity(members.len());
+    for m in members {
+        events.extend(m.events);
+        for user in m.sessions {
+            db.sessions.forget_user(user);
+        }
+        dones.push(m.done);
+    }
+    // Counted per transaction (what `/metrics` calls commits), synced once.
+    let ticket = db.count_commit(dones.len() as u64, events, tailing);
+    batches.fetch_add(1, Ordering::Relaxed);
+    for done in dones {
+        let _ = done.send(Ok(ticket));
+    }
+    (Some(conn), close)
+}
+
+fn fail(members: Vec<Member>, why: &str) {
+    tracing::error!(
+        error = why,
+        members = members.len(),
+        "a SQLite write batch failed"
+    );
+    for m in members {
+        let _ = m.done.send(Err(why.to_string()));
+    }
+}

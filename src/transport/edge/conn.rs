@@ -1,0 +1,99 @@
+//! One accepted connection, from its first byte to its close: which path serves
+//! each of its requests.
+//!
+//! Every request head is read here first ([`read::next`], readiness-driven, by a
+//! deadline, under the unfinished-heads semaphore). A plain stream goes to the
+//! lean SSE loop for the rest of the connection; a plain poll is answered by the
+//! lean poll loop and the connection comes back here for its next request;
+//! anything else goes to actix over a [`Wire`], which gives the connection back
+//! when its next request is a plain stream or poll. So a stream costs the same
+//! whether it opens a connection or follows a page load on a kept-alive one.
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::web;
+use bytes::BytesMut;
+use futures_util::future::LocalBoxFuture;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+
+use super::head;
+use super::read::{self, Next, Wait};
+use super::wire::{Handback, Wire};
+use super::{Route, poll, sse};
+use crate::state::AppState;
+
+/// Serves a connection over actix's HTTP/1 dispatcher, until it ends or hands the
+/// connection back through its [`Wire`].
+pub type Actix = Rc<dyn Fn(Wire, Option<SocketAddr>) -> LocalBoxFuture<'static, ()>>;
+
+/// What every connection of a worker shares.
+pub struct Edge {
+    pub state: web::Data<AppState>,
+    pub actix: Actix,
+    /// Permits for connections reading a request head (see [`read`]).
+    pub heads: Arc<Semaphore>,
+}
+
+/// Serves one accepted connection (see the module doc).
+pub async fn serve(mut io: TcpStream, edge: Rc<Edge>) {
+    let peer = io.peer_addr().ok();
+    let mut buf = BytesMut::new();
+    let mut first = true;
+    loop {
+        let next = Box::pin(next_request(&io, &mut buf, &edge, first)).await;
+        first = false;
+        match next {
+            Next::Lean(Route::Stream, request) => {
+                let _ = io.set_nodelay(true);
+                let extra = buf.len();
+                drop(buf);
+                sse::serve(io, edge.state.clone(), request, extra).await;
+                return;
+            }
+            Next::Lean(Route::Poll, request) => {
+                let _ = io.set_nodelay(true);
+                // Boxed: a waiting poll's state would otherwise size every
+                // stream's future too.
+                if !Box::pin(poll::answer(&mut io, &edge.state, request, peer)).await {
+                    Box::pin(head::close_gently(&mut io)).await;
+                    return;
+                }
+            }
+            Next::Lean(Route::Actix, _) | Next::Actix => {
+                let back = Handback::default();
+                let wire = Wire::new(io, std::mem::take(&mut buf), Rc::clone(&back));
+                (edge.actix)(wire, peer).await;
+                let Some((socket, rest)) = back.take() else {
+                    return;
+                };
+                (io, buf) = (socket, rest);
+            }
+            Next::Gone => return,
+            Next::TimedOut => {
+                if io.write_all(&head::timeout_response()).await.is_ok() {
+                    Box::pin(head::close_gently(&mut io)).await;
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// Waits for the connection's next request head ([`read::next`]): the first
+/// within [`head::HEAD_TIMEOUT`] of the accept; a later one after at most
+/// [`poll::KEEP_ALIVE`] of idleness. A head already buffered is decided at once.
+async fn next_request(io: &TcpStream, buf: &mut BytesMut, edge: &Edge, first: bool) -> Next {
+    let wait = if first {
+        Wait::First
+    } else {
+        Wait::Later {
+            idle: poll::KEEP_ALIVE,
+            stop: edge.state.shutdown.clone(),
+        }
+    };
+    read::next(io, buf, &edge.heads, wait).await
+}

@@ -1,0 +1,124 @@
+//! The durable write path under concurrency, at the storage handle: SQLite's
+//! group-commit writer commits many requests' transactions at once and undoes
+//! only a failed one's part; PostgreSQL's readers never pass an id that a
+//! still-open transaction holds.
+
+use pointcast::db::Db;
+use serde_json::json;
+
+use crate::helpers::TestDb;
+
+/// Writes one `meta` row and one event in `tx`.
+async fn write(tx: &mut pointcast::db::Tx, i: usize) -> i64 {
+    sqlx::query("INSERT INTO meta (key, value) VALUES ($1, 'x')")
+        .bind(format!("group-{i}"))
+        .execute(tx.conn())
+        .await
+        .unwrap();
+    tx.append_json("announcements", "app.test", &json!({ "i": i }))
+        .await
+        .unwrap()
+}
+
+async fn meta_keys(db: &Db) -> Vec<String> {
+    sqlx::query_scalar("SELECT key FROM meta WHERE key LIKE 'group-%' ORDER BY key")
+        .fetch_all(db.reader())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn queued_transactions_share_one_commit_and_a_failed_one_undoes_only_its_part() {
+    let t = TestDb::new().await;
+    if t.is_postgres() {
+        return; // PostgreSQL commits each transaction itself; see the test below.
+    }
+    let db = Db::connect(&t.url).await.unwrap();
+    let (commits_before, syncs_before) = db.group_commit_counts().unwrap();
+    let batches_before = db.write_batches().unwrap();
+    // The first transaction holds the writer while nine more queue for it.
+    let mut first = db.begin().await.unwrap();
+    let others: Vec<_> = (1..10)
+        .map(|i| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut tx = db.begin().await.unwrap();
+                let id = write(&mut tx, i).await;
+                if i % 3 == 0 {
+                    drop(tx); // refused: its row and event must go, nobody else's
+                    None
+                } else {
+                    tx.commit().await.unwrap();
+                    Some(id)
+                }
+            })
+        })
+        .collect();
+    // A pass of this single-threaded runtime: each task asks for its turn (its
+    // first poll queues it).
+    for _ in 0..4 {
+        tokio::task::yield_now().await;
+    }
+    let first_id = write(&mut first, 0).await;
+    first.commit().await.unwrap();
+    let mut committed = vec![first_id];
+    for task in others {
+        committed.extend(task.await.unwrap());
+    }
+    let (commits_after, syncs_after) = db.group_commit_counts().unwrap();
+    assert_eq!(
+        db.write_batches().unwrap() - batches_before,
+        1,
+        "ten transactions queued together commit once"
+    );
+    assert_eq!(syncs_after - syncs_before, 1, "and share one WAL sync");
+    assert_eq!(commits_after - commits_before, 7, "seven of them kept");
+    let keys = meta_keys(&db).await;
+    assert_eq!(
+        keys,
+        [
+            "group-0", "group-1", "group-2", "group-4", "group-5", "group-7", "group-8"
+        ]
+    );
+    let logged: Vec<i64> = db
+        .log()
+        .after(0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(logged, committed, "the kept events, durable, in id order");
+}
+
+#[tokio::test]
+async fn a_reader_never_passes_an_id_that_an_open_transaction_holds() {
+    let t = TestDb::new().await;
+    if !t.is_postgres() {
+        return; // one SQLite writer: a second transaction cannot even start.
+    }
+    let db = Db::connect(&t.url).await.unwrap();
+    let mut slow = db.begin().await.unwrap();
+    let held = write(&mut slow, 0).await;
+    let mut quick = db.begin().await.unwrap();
+    let later = write(&mut quick, 1).await;
+    assert!(later > held);
+    quick.commit().await.unwrap();
+    let visible: Vec<i64> = db
+        .log()
+        .after(0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert!(
+        visible.is_empty(),
+        "{later} is committed but {held} is still open: nothing past it may be read, got {visible:?}"
+    );
+    slow.commit().await.unwrap();
+    // Its lock went with its commit: the horizon moves past both.
+    let all = db.log().after(0, 100).await.unwrap();
+    let ids: Vec<i64> = all.iter().map(|e| e.id).collect();
+    assert_eq!(ids, vec![held, later]);
+}
