@@ -97,6 +97,9 @@ pub struct ShopArgs {
     /// Language of the client (default: from LANG).
     #[arg(long, value_enum)]
     pub lang: Option<crate::client::Lang>,
+    /// PEM file of private CAs to trust for an https:// URL (besides the public roots).
+    #[arg(long, env = "POINTCAST_CA_FILE")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl ShopArgs {
@@ -106,6 +109,7 @@ impl ShopArgs {
             login: self.login,
             password: self.password,
             lang: crate::client::Lang::pick(self.lang, std::env::var("LANG").ok().as_deref()),
+            ca_file: self.ca_file,
         }
     }
 }
@@ -125,9 +129,14 @@ pub struct ServeArgs {
     /// The bootstrap admin's token (otherwise generated and printed on first start).
     #[arg(long, env = "POINTCAST_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
-    /// SMTP server for inquiry mail, e.g. smtp://127.0.0.1:2525
-    #[arg(long, env = "POINTCAST_SMTP_URL")]
+    /// SMTP server for inquiry mail: smtp://127.0.0.1:2525 (plain),
+    /// submission://user:password@host (STARTTLS, 587), smtp://user:password@host:port?tls=starttls,
+    /// or smtps://user:password@host (implicit TLS, 465).
+    #[arg(long, env = "POINTCAST_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
+    /// PEM file of extra CAs trusted for the SMTP server's certificate (a private relay).
+    #[arg(long, env = "POINTCAST_MAIL_CA_FILE")]
+    pub mail_ca_file: Option<std::path::PathBuf>,
     /// The From of inquiry mail, e.g. "Gangnam Records <help@shop.example>" (the
     /// name may be Korean).
     #[arg(long, env = "POINTCAST_MAIL_FROM")]
@@ -242,6 +251,7 @@ impl ServeArgs {
         if let Some(from) = self.mail_from.filter(|f| !f.trim().is_empty()) {
             s.mail.from = from;
         }
+        s.mail.ca_file = self.mail_ca_file;
         s.push.heartbeat = std::time::Duration::from_secs(self.heartbeat_secs.max(1));
         s.push.queue_capacity = self.queue_capacity.max(1);
         s.push.max_streams_per_principal = self.max_streams.max(1);

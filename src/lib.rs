@@ -63,6 +63,7 @@ pub mod state;
 pub mod stores;
 pub mod support;
 pub mod time;
+pub mod tls;
 pub mod transport;
 
 pub use settings::Settings;

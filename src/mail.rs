@@ -22,35 +22,156 @@ use crate::db::outbox::OutboxMail;
 use crate::settings::MailSettings;
 use crate::time::now_millis;
 
-/// Where mail goes: `smtp://host[:port]` (plain SMTP; the build carries no TLS).
-#[derive(Clone, Debug, PartialEq)]
+/// How the SMTP conversation is protected.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SmtpSecurity {
+    /// Plain SMTP (a relay on the same host or network); no login allowed.
+    Plain,
+    /// STARTTLS, required: the mail is not sent if the server does not offer it.
+    StartTls,
+    /// Implicit TLS from the first byte (`smtps://`, usually port 465).
+    Tls,
+}
+
+/// Where mail goes, from `--smtp-url`:
+/// - `smtp://host[:port]` plain (port 25);
+/// - `smtp://user:password@host:587?tls=starttls` or `submission://user:password@host`
+///   (port 587): STARTTLS, required;
+/// - `smtps://user:password@host` (port 465): implicit TLS.
+///
+/// User and password are percent-decoded. A login is refused on plain SMTP so
+/// that a password never crosses the network in clear.
+#[derive(Clone, PartialEq)]
 pub struct SmtpTarget {
     pub host: String,
     pub port: u16,
+    pub security: SmtpSecurity,
+    /// User and password for AUTH PLAIN/LOGIN.
+    pub login: Option<(String, String)>,
+}
+
+/// Never prints the password (the target is logged at start-up).
+impl std::fmt::Debug for SmtpTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpTarget")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("user", &self.login.as_ref().map(|(u, _)| u))
+            .finish()
+    }
 }
 
 impl SmtpTarget {
-    pub fn parse(url: &str) -> anyhow::Result<Self> {
-        let rest = url
-            .strip_prefix("smtp://")
-            .with_context(|| format!("SMTP URL {url:?} must start with smtp://"))?;
-        let authority = rest.trim_end_matches('/');
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) => (
-                h,
-                p.parse()
-                    .with_context(|| format!("bad port in SMTP URL {url:?}"))?,
-            ),
-            None => (authority, 25),
+    pub fn parse(raw: &str) -> anyhow::Result<Self> {
+        let shape = "smtp://host[:port], smtp://user:password@host:587?tls=starttls, \
+                     submission://user:password@host or smtps://user:password@host";
+        let url = url::Url::parse(raw)
+            .with_context(|| format!("SMTP URL {raw:?} must look like {shape}"))?;
+        let (mut security, default_port) = match url.scheme() {
+            "smtp" => (SmtpSecurity::Plain, 25),
+            "submission" => (SmtpSecurity::StartTls, 587),
+            "smtps" => (SmtpSecurity::Tls, 465),
+            other => anyhow::bail!("SMTP URL scheme {other:?} is not one of {shape}"),
         };
-        if host.is_empty() || host.contains(['/', '@', '?']) {
-            anyhow::bail!("SMTP URL {url:?} must be smtp://host[:port]");
+        for (key, value) in url.query_pairs() {
+            match (&*key, &*value) {
+                ("tls", "starttls" | "required") if url.scheme() == "smtp" => {
+                    security = SmtpSecurity::StartTls;
+                }
+                ("tls", "none") if url.scheme() == "smtp" => {}
+                _ => anyhow::bail!(
+                    "SMTP URL {raw:?}: unknown option {key}={value} (only tls=starttls on smtp://)"
+                ),
+            }
+        }
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .with_context(|| format!("SMTP URL {raw:?} has no host"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        if !matches!(url.path(), "" | "/") {
+            anyhow::bail!("SMTP URL {raw:?} must not have a path");
+        }
+        let login = match (url.username(), url.password()) {
+            ("", None) => None,
+            (user, Some(password)) if !user.is_empty() => Some((
+                percent_decode(user)
+                    .with_context(|| format!("SMTP URL {raw:?}: bad %-escape in the user"))?,
+                percent_decode(password)
+                    .with_context(|| format!("SMTP URL {raw:?}: bad %-escape in the password"))?,
+            )),
+            _ => anyhow::bail!("SMTP URL {raw:?}: a login needs both user and password"),
+        };
+        if login.is_some() && security == SmtpSecurity::Plain {
+            anyhow::bail!(
+                "SMTP URL {raw:?}: a login over plain SMTP would send the password in clear; \
+                 use ?tls=starttls, submission:// or smtps://"
+            );
         }
         Ok(Self {
-            host: host.to_string(),
-            port,
+            host,
+            port: url.port().unwrap_or(default_port),
+            security,
+            login,
         })
     }
+}
+
+/// Percent-decoding that keeps `+` as `+` (URL userinfo is not form data).
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The lettre transport for a target: TLS trusts the Mozilla roots plus the
+/// certificates in `--mail-ca-file`; a login offers AUTH PLAIN and LOGIN.
+pub fn transport(
+    target: &SmtpTarget,
+    settings: &MailSettings,
+) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+    use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&target.host)
+        .port(target.port)
+        .timeout(Some(settings.send_timeout));
+    if target.security != SmtpSecurity::Plain {
+        let mut params = TlsParameters::builder(target.host.clone());
+        if let Some(path) = &settings.ca_file {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("cannot read --mail-ca-file {}", path.display()))?;
+            params =
+                params
+                    .add_root_certificate(Certificate::from_pem(&pem).with_context(|| {
+                        format!("--mail-ca-file {} is not PEM", path.display())
+                    })?);
+        }
+        let params = params.build_rustls().context("SMTP TLS settings")?;
+        builder = builder.tls(match target.security {
+            SmtpSecurity::Tls => Tls::Wrapper(params),
+            _ => Tls::Required(params),
+        });
+    }
+    if let Some((user, password)) = &target.login {
+        builder = builder
+            .credentials(Credentials::new(user.clone(), password.clone()))
+            .authentication(vec![Mechanism::Plain, Mechanism::Login]);
+    }
+    Ok(builder.build())
 }
 
 /// Checks the configured From (`--mail-from`) at start-up, so a typo stops the
@@ -76,11 +197,15 @@ pub async fn run(
     wake: Arc<Notify>,
     shutdown: CancellationToken,
 ) {
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&target.host)
-        .port(target.port)
-        .timeout(Some(settings.send_timeout))
-        .build();
-    tracing::info!(host = %target.host, port = target.port, "mailer started");
+    let transport = match transport(&target, &settings) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "mailer not started");
+            return;
+        }
+    };
+    tracing::info!(host = %target.host, port = target.port, security = ?target.security,
+        user = target.login.as_ref().map(|(u, _)| u.as_str()), "mailer started");
     while !shutdown.is_cancelled() {
         if let Err(e) = drain(&db, &transport, &settings, &shutdown).await {
             tracing::warn!(error = ?e, "mailer: reading the outbox failed");
@@ -159,11 +284,18 @@ async fn send(
         .header(lettre::message::header::ContentType::TEXT_PLAIN)
         .body(mail.body.clone())
         .context("building the mail")?;
-    transport
-        .send(message)
-        .await
-        .context("the SMTP server did not accept the mail")?;
-    Ok(())
+    match transport.send(message).await {
+        Ok(_) => Ok(()),
+        // Said plainly: an untrusted certificate is a configuration problem
+        // (wrong host, or a private CA that needs --mail-ca-file), not a hiccup.
+        Err(e) => match crate::tls::certificate_problem(&e) {
+            Some(problem) => Err(anyhow::anyhow!(
+                "the SMTP server's TLS certificate is not trusted ({problem}); \
+                 check the host name, or pass its CA with --mail-ca-file"
+            )),
+            None => Err(anyhow::Error::new(e).context("the SMTP server did not accept the mail")),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -176,11 +308,23 @@ mod tests {
             SmtpTarget::parse("smtp://127.0.0.1:2525").unwrap(),
             SmtpTarget {
                 host: "127.0.0.1".into(),
-                port: 2525
+                port: 2525,
+                security: SmtpSecurity::Plain,
+                login: None,
             }
         );
         assert_eq!(SmtpTarget::parse("smtp://mail.local").unwrap().port, 25);
-        assert!(SmtpTarget::parse("smtps://x:465").is_err());
+        let s = SmtpTarget::parse("smtps://me%40shop.example:p%2Bw+d@mail.example").unwrap();
+        assert_eq!((s.port, s.security), (465, SmtpSecurity::Tls));
+        assert_eq!(s.login, Some(("me@shop.example".into(), "p+w+d".into())));
+        assert!(!format!("{s:?}").contains("p+w+d"));
+        let s = SmtpTarget::parse("submission://u:p@mail.example").unwrap();
+        assert_eq!((s.port, s.security), (587, SmtpSecurity::StartTls));
+        let s = SmtpTarget::parse("smtp://u:p@mail.example:2587?tls=starttls").unwrap();
+        assert_eq!((s.port, s.security), (2587, SmtpSecurity::StartTls));
+        assert!(SmtpTarget::parse("smtp://u:p@mail.example").is_err());
+        assert!(SmtpTarget::parse("smtp://x?tls=maybe").is_err());
+        assert!(SmtpTarget::parse("http://x").is_err());
         assert!(SmtpTarget::parse("smtp://x:port").is_err());
         assert!(SmtpTarget::parse("smtp://").is_err());
     }

@@ -129,6 +129,9 @@ pub struct MailSettings {
     pub poll_interval: Duration,
     /// One SMTP conversation may take this long before it counts as failed.
     pub send_timeout: Duration,
+    /// Extra CAs (PEM) trusted for the SMTP server's certificate, besides the
+    /// Mozilla roots: for a private mail relay (and the tests' own CA).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for MailSettings {
@@ -139,6 +142,7 @@ impl Default for MailSettings {
             retry_max: Duration::from_secs(15 * 60),
             poll_interval: Duration::from_secs(30),
             send_timeout: Duration::from_secs(20),
+            ca_file: None,
         }
     }
 }

@@ -68,6 +68,7 @@ impl Shutdown {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        crate::tls::install_provider();
         let cors = Cors::new(&settings.cors_origins)?;
         // The hand-over between this instance's commits and its tailer.
         let publication = Arc::new(Publication::default());
@@ -115,6 +116,8 @@ impl Application {
         if let (Some(url), Some(_)) = (&settings.smtp_url, &settings.admin_email) {
             let target = mail::SmtpTarget::parse(url)?;
             mail::check_from(&settings.mail.from)?;
+            // A CA file that cannot be read stops the server now, not every mail later.
+            mail::transport(&target, &settings.mail)?;
             let (db, wake, mail) = (db.clone(), Arc::clone(&mail_wake), settings.mail.clone());
             tokio::spawn(mail::run(db, target, mail, wake, shutdown.clone()));
         }

@@ -9,6 +9,9 @@ use serde_json::{Value, json};
 pub enum CallError {
     /// No answer at all (server down, wrong URL, connection cut).
     Unreachable(String),
+    /// The server answered TLS with a certificate this client does not trust
+    /// (a wrong host, or a private CA not given with `--ca-file`).
+    BadCertificate(String),
     /// The server refused, with its error object (`{code, message, ...}`).
     Refused {
         status: StatusCode,
@@ -71,9 +74,16 @@ pub struct MyStore {
 }
 
 impl Api {
-    pub fn new(url: &str) -> anyhow::Result<Self> {
+    /// `ca_file`: PEM of private CAs trusted besides the Mozilla roots, for an
+    /// `https://` server whose certificate a public CA did not sign.
+    pub fn new(url: &str, ca_file: Option<&std::path::Path>) -> anyhow::Result<Self> {
+        let extra = match ca_file {
+            Some(path) => crate::tls::read_ca_file(path)?,
+            None => Vec::new(),
+        };
         let client = Client::builder()
             .timeout(std::time::Duration::from_secs(30))
+            .tls_backend_preconfigured(crate::tls::client_config(&extra)?)
             .build()?;
         Ok(Self {
             client,
@@ -206,7 +216,10 @@ impl Api {
         let resp = req
             .send()
             .await
-            .map_err(|e| CallError::Unreachable(e.to_string()))?;
+            .map_err(|e| match crate::tls::certificate_problem(&e) {
+                Some(problem) => CallError::BadCertificate(problem),
+                None => CallError::Unreachable(e.to_string()),
+            })?;
         let status = resp.status();
         let body: Value = resp.json().await.map_err(|e| {
             if e.is_decode() {

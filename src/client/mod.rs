@@ -20,6 +20,8 @@ pub struct ClientOptions {
     pub login: Option<String>,
     pub password: Option<String>,
     pub lang: Lang,
+    /// PEM of private CAs to trust for an `https://` URL (`--ca-file`).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// How many passwords a person may try before the client gives up.
@@ -56,7 +58,8 @@ where
     R: AsyncBufRead + Unpin,
     W: Write,
 {
-    let api = Api::new(&opts.url)?;
+    crate::tls::install_provider();
+    let api = Api::new(&opts.url, opts.ca_file.as_deref())?;
     let mut shop = Shop {
         api,
         lang: opts.lang,

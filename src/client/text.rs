@@ -52,6 +52,16 @@ impl Lang {
                     format!("서버({url})에 연결할 수 없습니다. 서버가 켜져 있는지 확인하세요.")
                 }
             },
+            CallError::BadCertificate(why) => match self {
+                Lang::En => format!(
+                    "The server at {url} answered with a TLS certificate this client does not \
+                     trust ({why}). Check the address, or pass its CA with --ca-file."
+                ),
+                Lang::Ko => format!(
+                    "서버({url})의 TLS 인증서를 신뢰할 수 없습니다 ({why}). 주소를 확인하거나 \
+                     --ca-file 로 인증 기관(CA) 파일을 지정하세요."
+                ),
+            },
             CallError::BadAnswer(why) => match self {
                 Lang::En => {
                     format!("The server gave an answer this client does not understand ({why}).")

@@ -13,6 +13,7 @@ fn options(app: &TestApp, login: &str) -> ClientOptions {
         login: Some(login.to_string()),
         password: None,
         lang: Lang::En,
+        ca_file: None,
     }
 }
 

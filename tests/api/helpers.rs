@@ -27,6 +27,8 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn new() -> Self {
+        // reqwest is built without its own rustls provider (see src/tls.rs).
+        pointcast::tls::install_provider();
         match std::env::var("POINTCAST_TEST_PG")
             .ok()
             .filter(|s| !s.is_empty())

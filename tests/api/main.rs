@@ -6,6 +6,7 @@ mod helpers;
 
 mod asyncapi;
 mod auth;
+mod certs;
 mod client;
 mod console;
 mod controls;
@@ -36,4 +37,5 @@ mod shop;
 mod smtp_sink;
 mod stores;
 mod support;
+mod tls;
 mod watches;

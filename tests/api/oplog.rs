@@ -48,6 +48,7 @@ async fn a_grant_writes_a_json_line_naming_the_staff_login_and_the_member() {
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let up = line_where(&mut lines, |v| v["message"] == "pointcast listening").await;
     let base = format!("http://127.0.0.1:{}/api/v1", up["port"]);
+    pointcast::tls::install_provider();
     let http = reqwest::Client::new();
     let call = |method: reqwest::Method, path: &str, auth: &str, body: Value| {
         http.request(method, format!("{base}{path}"))

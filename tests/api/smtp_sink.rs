@@ -2,12 +2,18 @@
 //! client such as lettre (greeting, EHLO/HELO, MAIL FROM, RCPT TO, DATA ... `.`,
 //! RSET, NOOP, QUIT), records every accepted message, and can be "down": it then
 //! answers `421` at the greeting and closes, as a server in trouble would.
+//!
+//! Started with [`SinkTls`], it behaves like a mail provider's submission port:
+//! it offers STARTTLS (a real rustls handshake with the test's certificate), and
+//! only inside TLS offers AUTH PLAIN and LOGIN and accepts mail after a login.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, Notify};
 
@@ -18,6 +24,22 @@ pub struct Received {
     pub to: Vec<String>,
     /// The DATA section, dot-unstuffed, lines joined with `\n`.
     pub data: String,
+    /// Whether the message came over TLS.
+    pub tls: bool,
+    /// The user that logged in, if any.
+    pub login: Option<String>,
+}
+
+/// What a TLS sink demands: STARTTLS with this certificate, then this login.
+pub struct SinkTls {
+    pub acceptor: tokio_rustls::TlsAcceptor,
+    pub user: String,
+    pub password: String,
+}
+
+enum Outcome<S> {
+    Done,
+    StartTls(S),
 }
 
 impl Received {
@@ -54,6 +76,8 @@ pub struct SmtpSink {
     arrived: Arc<Notify>,
     /// Connections refused while down (so a test can wait for a failed attempt).
     refused: Arc<AtomicUsize>,
+    /// STARTTLS handshakes that failed (the client rejected the certificate).
+    handshakes_failed: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -65,26 +89,39 @@ impl Drop for SmtpSink {
 
 impl SmtpSink {
     pub async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// A sink that requires STARTTLS and a login.
+    pub async fn start_tls(tls: SinkTls) -> Self {
+        Self::start_with(Some(Arc::new(tls))).await
+    }
+
+    async fn start_with(tls: Option<Arc<SinkTls>>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind sink");
         let port = listener.local_addr().expect("addr").port();
         let down = Arc::new(AtomicBool::new(false));
         let messages = Arc::new(Mutex::new(Vec::new()));
         let arrived = Arc::new(Notify::new());
         let refused = Arc::new(AtomicUsize::new(0));
+        let handshakes_failed = Arc::new(AtomicUsize::new(0));
         let task = tokio::spawn({
-            let (down, messages, arrived, refused) = (
+            let (down, messages, arrived, refused, failed) = (
                 Arc::clone(&down),
                 Arc::clone(&messages),
                 Arc::clone(&arrived),
                 Arc::clone(&refused),
+                Arc::clone(&handshakes_failed),
             );
             async move {
                 while let Ok((socket, _)) = listener.accept().await {
-                    let (down, messages, arrived, refused) = (
+                    let (down, messages, arrived, refused, failed, tls) = (
                         Arc::clone(&down),
                         Arc::clone(&messages),
                         Arc::clone(&arrived),
                         Arc::clone(&refused),
+                        Arc::clone(&failed),
+                        tls.clone(),
                     );
                     tokio::spawn(async move {
                         if down.load(Ordering::SeqCst) {
@@ -95,7 +132,21 @@ impl SmtpSink {
                             refused.fetch_add(1, Ordering::SeqCst);
                             return;
                         }
-                        session(socket, &messages, &arrived).await;
+                        let tls = tls.as_deref();
+                        if let Outcome::StartTls(socket) =
+                            session(socket, tls, false, &messages, &arrived).await
+                            && let Some(t) = tls
+                        {
+                            match t.acceptor.accept(socket).await {
+                                Ok(s) => {
+                                    session(s, tls, true, &messages, &arrived).await;
+                                }
+                                Err(_) => {
+                                    failed.fetch_add(1, Ordering::SeqCst);
+                                    arrived.notify_waiters();
+                                }
+                            }
+                        }
                     });
                 }
             }
@@ -106,7 +157,27 @@ impl SmtpSink {
             messages,
             arrived,
             refused,
+            handshakes_failed,
             task,
+        }
+    }
+
+    /// STARTTLS handshakes the client broke off (an untrusted certificate).
+    pub fn handshakes_failed(&self) -> usize {
+        self.handshakes_failed.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `n` STARTTLS handshakes failed; panics after 10 s.
+    pub async fn wait_for_failed_handshakes(&self, n: usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let notified = self.arrived.notified();
+            if self.handshakes_failed() >= n {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("expected {n} failed TLS handshake(s) within 10 s");
+            }
         }
     }
 
@@ -143,47 +214,134 @@ impl SmtpSink {
     }
 }
 
-/// Serves one SMTP session, recording each message as its DATA ends.
-async fn session(
-    socket: tokio::net::TcpStream,
+/// Reads one line without its line end; `None` at end of input or on error.
+async fn read_line<S: AsyncRead + Unpin>(r: &mut BufReader<S>) -> Option<String> {
+    let mut line = String::new();
+    match r.read_line(&mut line).await {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(line.trim_end_matches(['\r', '\n']).to_string()),
+    }
+}
+
+/// Serves one SMTP session (or its part after STARTTLS, when `secure`),
+/// recording each message as its DATA ends. Returns the socket when the client
+/// asked for STARTTLS, so the caller can run the handshake and go on.
+async fn session<S: AsyncRead + AsyncWrite + Unpin>(
+    socket: S,
+    tls: Option<&SinkTls>,
+    secure: bool,
     messages: &Mutex<Vec<Received>>,
     arrived: &Notify,
-) -> Option<()> {
-    let (read, mut write) = socket.into_split();
-    let mut lines = BufReader::new(read).lines();
+) -> Outcome<S> {
+    let mut io = BufReader::new(socket);
     let (mut from, mut to) = (None::<String>, Vec::new());
-    write
-        .write_all(b"220 sink.test ESMTP ready\r\n")
-        .await
-        .ok()?;
-    while let Some(line) = lines.next_line().await.ok()? {
+    let mut login = None::<String>;
+    if !secure
+        && io
+            .write_all(b"220 sink.test ESMTP ready\r\n")
+            .await
+            .is_err()
+    {
+        return Outcome::Done;
+    }
+    while let Some(line) = read_line(&mut io).await {
         let upper = line.to_ascii_uppercase();
-        let reply: &[u8] = if upper.starts_with("EHLO") {
-            b"250-sink.test\r\n250 8BITMIME\r\n"
+        let reply: Vec<u8> = if upper.starts_with("EHLO") {
+            let ext = match (tls, secure) {
+                (Some(_), false) => "250-STARTTLS\r\n",
+                (Some(_), true) => "250-AUTH PLAIN LOGIN\r\n",
+                (None, _) => "",
+            };
+            format!("250-sink.test\r\n{ext}250 8BITMIME\r\n").into_bytes()
         } else if upper.starts_with("HELO") {
-            b"250 sink.test\r\n"
+            b"250 sink.test\r\n".to_vec()
+        } else if upper == "STARTTLS" && tls.is_some() && !secure {
+            if io.write_all(b"220 Go ahead\r\n").await.is_err() || io.flush().await.is_err() {
+                return Outcome::Done;
+            }
+            return Outcome::StartTls(io.into_inner());
+        } else if upper.starts_with("AUTH ") && secure {
+            let Some(t) = tls else { return Outcome::Done };
+            let mut words = line.split_whitespace().skip(1);
+            let mechanism = words.next().unwrap_or("").to_ascii_uppercase();
+            let inline = words.next().map(str::to_string);
+            let creds = match mechanism.as_str() {
+                "PLAIN" => {
+                    let arg = match inline {
+                        Some(a) => Some(a),
+                        None => {
+                            if io.write_all(b"334 \r\n").await.is_err() {
+                                return Outcome::Done;
+                            }
+                            read_line(&mut io).await
+                        }
+                    };
+                    arg.and_then(|a| B64.decode(a.trim()).ok()).and_then(|raw| {
+                        let parts: Vec<&[u8]> = raw.split(|b| *b == 0).collect();
+                        match parts[..] {
+                            [_, user, pass] => Some((
+                                String::from_utf8_lossy(user).into_owned(),
+                                String::from_utf8_lossy(pass).into_owned(),
+                            )),
+                            _ => None,
+                        }
+                    })
+                }
+                "LOGIN" => {
+                    let mut ask = async |prompt: &[u8]| -> Option<String> {
+                        io.write_all(prompt).await.ok()?;
+                        let l = read_line(&mut io).await?;
+                        String::from_utf8(B64.decode(l.trim()).ok()?).ok()
+                    };
+                    let user = match inline {
+                        Some(u) => String::from_utf8(B64.decode(u).unwrap_or_default()).ok(),
+                        None => ask(b"334 VXNlcm5hbWU6\r\n").await,
+                    };
+                    match user {
+                        Some(u) => ask(b"334 UGFzc3dvcmQ6\r\n").await.map(|p| (u, p)),
+                        None => None,
+                    }
+                }
+                _ => None,
+            };
+            match creds {
+                Some((u, p)) if u == t.user && p == t.password => {
+                    login = Some(u);
+                    b"235 2.7.0 Authentication successful\r\n".to_vec()
+                }
+                _ => b"535 5.7.8 Authentication credentials invalid\r\n".to_vec(),
+            }
         } else if upper.starts_with("MAIL FROM:") {
-            from = Some(address(&line["MAIL FROM:".len()..]));
-            to.clear();
-            b"250 OK\r\n"
+            if tls.is_some() && login.is_none() {
+                b"530 5.7.0 Authentication required\r\n".to_vec()
+            } else {
+                from = Some(address(&line["MAIL FROM:".len()..]));
+                to.clear();
+                b"250 OK\r\n".to_vec()
+            }
         } else if upper.starts_with("RCPT TO:") {
             if from.is_none() {
-                b"503 MAIL first\r\n"
+                b"503 MAIL first\r\n".to_vec()
             } else {
                 to.push(address(&line["RCPT TO:".len()..]));
-                b"250 OK\r\n"
+                b"250 OK\r\n".to_vec()
             }
         } else if upper == "DATA" {
             if to.is_empty() {
-                b"503 RCPT first\r\n"
+                b"503 RCPT first\r\n".to_vec()
             } else {
-                write
+                if io
                     .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
                     .await
-                    .ok()?;
+                    .is_err()
+                {
+                    return Outcome::Done;
+                }
                 let mut data = Vec::new();
                 loop {
-                    let l = lines.next_line().await.ok()??;
+                    let Some(l) = read_line(&mut io).await else {
+                        return Outcome::Done;
+                    };
                     if l == "." {
                         break;
                     }
@@ -193,24 +351,28 @@ async fn session(
                     from: from.take().unwrap_or_default(),
                     to: std::mem::take(&mut to),
                     data: data.join("\n"),
+                    tls: secure,
+                    login: login.clone(),
                 });
                 arrived.notify_waiters();
-                b"250 OK queued\r\n"
+                b"250 OK queued\r\n".to_vec()
             }
         } else if upper == "RSET" {
             (from, to) = (None, Vec::new());
-            b"250 OK\r\n"
+            b"250 OK\r\n".to_vec()
         } else if upper == "NOOP" {
-            b"250 OK\r\n"
+            b"250 OK\r\n".to_vec()
         } else if upper == "QUIT" {
-            let _ = write.write_all(b"221 Bye\r\n").await;
+            let _ = io.write_all(b"221 Bye\r\n").await;
             break;
         } else {
-            b"502 Command not implemented\r\n"
+            b"502 Command not implemented\r\n".to_vec()
         };
-        write.write_all(reply).await.ok()?;
+        if io.write_all(&reply).await.is_err() {
+            return Outcome::Done;
+        }
     }
-    Some(())
+    Outcome::Done
 }
 
 /// `<a@b>` (maybe with parameters after it) -> `a@b`.
