@@ -135,13 +135,29 @@ impl Lang {
                         "서버가 바쁩니다. 잠시 후 다시 시도하세요.",
                     )
                     .into(),
-                (code, m) => match self {
-                    Lang::En => format!("The server refused: {m} ({code})."),
-                    Lang::Ko => format!("서버가 요청을 거절했습니다: {m} ({code})."),
+                (code, m) => match (sentence(code, self), self) {
+                    (Some(said), _) => said.to_string(),
+                    (None, Lang::En) => format!("The server refused: {m} ({code})."),
+                    (None, Lang::Ko) => format!("서버가 요청을 거절했습니다: {m} ({code})."),
                 },
             },
         }
     }
+}
+
+/// The pages' sentence for an error code in this language (`web/js/errors.json`,
+/// compiled in), so the terminal client and the pages word a refusal alike; `None`
+/// for a code the file lacks (a newer server), when the server's message is shown.
+fn sentence(code: &str, lang: Lang) -> Option<&'static str> {
+    static SENTENCES: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    let all = SENTENCES.get_or_init(|| {
+        serde_json::from_str(include_str!("../../web/js/errors.json")).unwrap_or_default()
+    });
+    let key = match lang {
+        Lang::En => "en",
+        Lang::Ko => "ko",
+    };
+    all.get(code)?.get(key)?.as_str()
 }
 
 #[cfg(test)]
@@ -174,5 +190,30 @@ mod tests {
         };
         assert!(Lang::En.error(&e, "u").contains("only 2 left"));
         assert!(Lang::Ko.error(&e, "u").contains("2장"));
+    }
+
+    #[test]
+    fn every_other_refusal_is_worded_like_the_pages() {
+        let e = CallError::Refused {
+            status: reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+            code: "coupon_expired".into(),
+            message: "the coupon has expired".into(),
+            available: None,
+        };
+        assert_eq!(
+            Lang::Ko.error(&e, "u"),
+            sentence("coupon_expired", Lang::Ko).unwrap_or("?")
+        );
+        assert!(
+            !Lang::Ko.error(&e, "u").contains("coupon"),
+            "no English in Korean"
+        );
+        let unknown = CallError::Refused {
+            status: reqwest::StatusCode::CONFLICT,
+            code: "from_a_newer_server".into(),
+            message: "something new".into(),
+            available: None,
+        };
+        assert!(Lang::En.error(&unknown, "u").contains("something new"));
     }
 }

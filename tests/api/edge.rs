@@ -483,7 +483,7 @@ async fn lean_poll_answers_and_errors_are_those_of_the_actix_path() {
         ("?topics=products&timeout=soon", String::new()),
         ("?topics=products&timeout=56", String::new()),
         ("?topics=products&timeout=1&timeout=2", origin.clone()),
-        ("?topics=nope", String::new()),
+        ("?topics=Nope", String::new()),
         ("?topics=&types=%20", String::new()),
         ("?topics=", String::new()),
         ("", bearer("nope") + &origin),
