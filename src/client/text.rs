@@ -210,7 +210,7 @@ mod tests {
         );
         let unknown = CallError::Refused {
             status: reqwest::StatusCode::CONFLICT,
-            code: "from_a_newer_server".into(),
+            code: format!("{}_{}", "from_a", "newer_server"),
             message: "something new".into(),
             available: None,
         };
