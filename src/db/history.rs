@@ -9,35 +9,20 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::Db;
-use crate::mileage::model::{Actor, Converted, Entry, HistoryEntry, LotRef, Page};
+use crate::mileage::model::{Actor, Converted, HistoryEntry, LotRef, Page};
 use crate::time::rfc3339;
 
 fn row_to_history(r: &AnyRow) -> anyhow::Result<HistoryEntry> {
-    let entry = Entry {
-        id: r.try_get(0)?,
-        store_id: r.try_get(1)?,
-        user_id: r.try_get(2)?,
-        kind: r.try_get(3)?,
-        points: r.try_get(4)?,
-        balance_after: r.try_get(5)?,
-        reason: r.try_get(6)?,
-        actor_id: r.try_get(7)?,
-        created_at: rfc3339(r.try_get(8)?),
-        order_id: r.try_get(9)?,
-        expires_at: r.try_get::<Option<i64>, _>(10)?.map(rfc3339),
-        remaining: r.try_get(11)?,
-        reason_code: r.try_get(12)?,
-        api_key_id: r.try_get(17)?,
-    };
-    let actor = match (entry.actor_id, r.try_get::<Option<String>, _>(15)?) {
+    let entry = super::ledger::entry_from_row(r)?;
+    let actor = match (entry.actor_id, r.try_get::<Option<String>, _>(16)?) {
         (Some(id), Some(name)) => Some(Actor {
             id,
             name,
-            login: r.try_get(16)?,
+            login: r.try_get(17)?,
         }),
         _ => None,
     };
-    let source: Option<i64> = r.try_get(13)?;
+    let source: Option<i64> = r.try_get(14)?;
     let lot = match (entry.kind.as_str(), source) {
         ("expiry", Some(id)) => Some(LotRef {
             id,
@@ -49,7 +34,7 @@ fn row_to_history(r: &AnyRow) -> anyhow::Result<HistoryEntry> {
         _ => None,
     };
     Ok(HistoryEntry {
-        store_name: r.try_get(14)?,
+        store_name: r.try_get(15)?,
         actor,
         converted: None,
         coupon_ids: Vec::new(),
@@ -69,7 +54,7 @@ pub async fn history(
     let rows = sqlx::query(
         "SELECT e.id, e.store_id, e.user_id, e.kind, e.points, e.balance_after, e.reason,
                 e.actor_id, e.created_at, e.order_id, e.expires_at, e.remaining, e.reason_code,
-                e.source_id, s.name, u.name, u.login, e.api_key_id
+                e.api_key_id, e.source_id, s.name, u.name, u.login
          FROM mileage_entries e JOIN stores s ON s.id = e.store_id
          LEFT JOIN users u ON u.id = e.actor_id
          WHERE e.user_id = $1 AND ($2 = 0 OR e.store_id = $2) AND e.id < $3

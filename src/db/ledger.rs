@@ -29,7 +29,9 @@ macro_rules! entry_columns {
     };
 }
 
-fn entry_from_row(r: &AnyRow) -> anyhow::Result<Entry> {
+/// An entry from a row whose first columns are those of `entry_columns!()`, in order
+/// (the history reads more columns after them).
+pub(super) fn entry_from_row(r: &AnyRow) -> anyhow::Result<Entry> {
     Ok(Entry {
         id: r.try_get(0)?,
         store_id: r.try_get(1)?,
