@@ -7,10 +7,6 @@
 //! that the token itself never has to be in a URL. Sessions are judged by the app
 //! clock (`Settings.clock`), the same everywhere.
 
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
-use futures_util::future::LocalBoxFuture;
-
 use super::{Principal, SessionRef, is_ticket, token_hash};
 use crate::db::tickets;
 use crate::error::ApiError;
@@ -91,24 +87,4 @@ pub async fn stream_caller(
     caller
         .map(Some)
         .ok_or(ApiError::Unauthorized("invalid or expired token"))
-}
-
-/// The actix extractor of [`stream_caller`], for the stream and poll handlers.
-pub struct MaybeCaller(pub Option<Caller>);
-
-impl FromRequest for MaybeCaller {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let credential = super::token_from_request(req);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        Box::pin(async move {
-            if credential.is_none() {
-                return Ok(Self(None));
-            }
-            let state = state.ok_or_else(|| anyhow::anyhow!("app state missing"))?;
-            Ok(Self(stream_caller(&state, credential).await?))
-        })
-    }
 }
