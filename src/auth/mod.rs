@@ -65,6 +65,11 @@ pub struct Principal {
     pub user_id: i64,
     pub role: Role,
     pub name: String,
+    /// The person's member number (customers) or login name (staff), for the
+    /// operator's log ([`crate::oplog`]); empty when not known. Read with the
+    /// session (or key, or token subject) so a logged action needs no read of
+    /// its own.
+    pub login: String,
     /// Set when the caller is an API key rather than a person: then `user_id` is
     /// the key's creator, `role` is `Owner` whatever the creator's role (a key acts
     /// only where [`keys::KeyGrant::may_act_at`] says) and `name` is the key's
@@ -82,9 +87,16 @@ impl Principal {
             user_id,
             role,
             name,
+            login: String::new(),
             key: None,
             expires_at: None,
         }
+    }
+
+    /// The same caller, with its member number or login for the log.
+    pub fn with_login(mut self, login: String) -> Self {
+        self.login = login;
+        self
     }
 
     pub fn is_admin(&self) -> bool {

@@ -133,7 +133,8 @@ pub async fn revoke(tx: &mut Tx, id: i64, at: i64) -> anyhow::Result<()> {
 /// revoked key. Read from the database on every request, never cached.
 pub async fn principal(db: &Db, secret: &str) -> anyhow::Result<Option<Principal>> {
     let r = sqlx::query(
-        "SELECT k.id, k.name, k.scopes, k.store_ids, k.last_used_at, u.id, u.role
+        "SELECT k.id, k.name, k.scopes, k.store_ids, k.last_used_at, u.id, u.role,
+                COALESCE(u.member_no, u.login, '')
          FROM api_keys k JOIN users u ON u.id = k.created_by
          WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
     )
@@ -161,6 +162,7 @@ pub async fn principal(db: &Db, secret: &str) -> anyhow::Result<Option<Principal
         user_id: r.try_get(5)?,
         role: Role::Owner,
         name: grant.actor_name(),
+        login: r.try_get(7)?,
         key: Some(Arc::new(grant)),
         expires_at: None,
     }))

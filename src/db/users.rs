@@ -330,7 +330,8 @@ impl Db {
         }
         let epoch = self.sessions.epoch();
         let row = sqlx::query(
-            "SELECT u.id, u.role, u.name, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
+            "SELECT u.id, u.role, u.name, s.expires_at, COALESCE(u.member_no, u.login, '')
+             FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
         .bind(hash)
@@ -344,6 +345,7 @@ impl Db {
             user_id: r.try_get(0)?,
             role: Role::parse(&role).with_context(|| format!("unknown role {role:?}"))?,
             name: r.try_get(2)?,
+            login: r.try_get(4)?,
             key: None,
             expires_at: None,
         };
@@ -365,10 +367,10 @@ impl Db {
     ) -> anyhow::Result<Option<Principal>> {
         let sql = match subject {
             auth::jwt::Subject::MemberNo => {
-                "SELECT id, name FROM users WHERE member_no = $1 AND role = 'customer'"
+                "SELECT id, name, COALESCE(member_no, '') FROM users WHERE member_no = $1 AND role = 'customer'"
             }
             auth::jwt::Subject::ExternalId => {
-                "SELECT id, name FROM users WHERE external_id = $1 AND role = 'customer'"
+                "SELECT id, name, COALESCE(member_no, '') FROM users WHERE external_id = $1 AND role = 'customer'"
             }
         };
         let row = sqlx::query(sql)
@@ -377,11 +379,10 @@ impl Db {
             .await
             .context("looking up a token's subject")?;
         row.map(|r| {
-            Ok(Principal::person(
-                r.try_get(0)?,
-                Role::Customer,
-                r.try_get(1)?,
-            ))
+            Ok(
+                Principal::person(r.try_get(0)?, Role::Customer, r.try_get(1)?)
+                    .with_login(r.try_get(2)?),
+            )
         })
         .transpose()
     }

@@ -66,7 +66,7 @@ pub async fn redeem(
     .await?;
     emit_both(&mut tx, coupon.user_id, coupon.store_id, &event).await?;
     tx.commit().await?;
-    let staff_login = crate::oplog::who(db, by.user_id).await.login;
+    let staff_login = &by.login;
     let member = crate::oplog::who(db, coupon.user_id).await;
     tracing::info!(
         target: "pointcast::action",

@@ -70,19 +70,35 @@ pub async fn grant(db: &Db, g: &Grant<'_>) -> Result<Outcome<Granted>, MileageEr
         key: g.key,
         hash: &hash,
     };
-    let result = idempotency::once(db, req, async |tx: &mut Tx| credit(tx, g).await).await;
-    log(db, g, &result).await;
+    // The member as the log names them, read with the membership check.
+    let mut member = None;
+    let result = idempotency::once(db, req, async |tx: &mut Tx| {
+        credit(tx, g, &mut member).await
+    })
+    .await;
+    log(db, g, member, &result).await;
     result
 }
 
 /// The operator's line for a grant or correction (not for a replayed retry).
-async fn log(db: &Db, g: &Grant<'_>, result: &Result<Outcome<Granted>, MileageError>) {
-    if matches!(result, Ok(o) if o.replayed) {
+///
+/// `member` is who the grant's transaction found; only a grant refused before
+/// that (not a member, no such store) costs a read here.
+async fn log(
+    db: &Db,
+    g: &Grant<'_>,
+    member: Option<crate::oplog::Who>,
+    result: &Result<Outcome<Granted>, MileageError>,
+) {
+    if matches!(result, Ok(o) if o.replayed) || !crate::oplog::enabled() {
         return;
     }
     let action = if g.points < 0 { "correction" } else { "grant" };
-    let staff_login = crate::oplog::who(db, g.by.user_id).await.login;
-    let member = crate::oplog::who(db, g.user_id).await;
+    let staff_login = &g.by.login;
+    let member = match member {
+        Some(m) => m,
+        None => crate::oplog::who(db, g.user_id).await,
+    };
     match result {
         Ok(o) => tracing::info!(
             target: "pointcast::action",
@@ -116,13 +132,19 @@ async fn log(db: &Db, g: &Grant<'_>, result: &Result<Outcome<Granted>, MileageEr
 }
 
 /// The grant's work inside its transaction.
-async fn credit(tx: &mut Tx, g: &Grant<'_>) -> Result<Granted, MileageError> {
+/// `member` gets the member's name and number for the log once read.
+async fn credit(
+    tx: &mut Tx,
+    g: &Grant<'_>,
+    member: &mut Option<crate::oplog::Who>,
+) -> Result<Granted, MileageError> {
     let store = coupons::issuing_store(tx, g.store_id)
         .await?
         .ok_or(MileageError::NoSuchStore)?;
-    if !members::is_member(tx, g.store_id, g.user_id).await? {
+    let Some((name, login)) = members::member_named(tx, g.store_id, g.user_id).await? else {
         return Err(MileageError::NotAMember);
-    }
+    };
+    *member = Some(crate::oplog::Who { name, login });
     let by = Person {
         id: g.by.user_id,
         name: g.by.name.clone(),

@@ -324,6 +324,7 @@ async fn buyer(
         user_id,
         role: crate::auth::Role::Customer,
         name: user.name,
+        login: user.member_no.or(user.login).unwrap_or_default(),
         key: Some(key),
         expires_at: None,
     })

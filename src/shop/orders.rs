@@ -67,7 +67,7 @@ pub async fn place_order(
         hash: &hash,
     };
     let result = idempotency::once(db, req, async |tx: &mut Tx| buy(tx, buyer, o).await).await;
-    let member_no = crate::oplog::who(db, buyer.user_id).await.login;
+    let member_no = &buyer.login;
     match &result {
         Ok(out) if out.replayed => {}
         Ok(out) => tracing::info!(

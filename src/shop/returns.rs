@@ -103,7 +103,7 @@ pub async fn return_order(db: &Db, r: &ReturnRequest<'_>) -> Result<Outcome<Retu
         give_back(tx, r).await
     })
     .await;
-    let by_login = crate::oplog::who(db, r.by.user_id).await.login;
+    let by_login = &r.by.login;
     match &result {
         Ok(out) if out.replayed => {}
         Ok(out) => tracing::info!(

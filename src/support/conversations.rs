@@ -110,7 +110,7 @@ pub async fn open(
     };
     tx.emit_to(&[&customer, &staff], &opened).await?;
     tx.commit().await?;
-    log_message(db, who, &conversation, "conversation opened").await;
+    log_message(who, &conversation, "conversation opened");
     Ok(Opened {
         conversation,
         message,
@@ -145,14 +145,14 @@ pub async fn write(
     };
     tx.emit_to(&[&customer, &staff], &written).await?;
     tx.commit().await?;
-    log_message(db, who, &conversation, "chat message").await;
+    log_message(who, &conversation, "chat message");
     Ok(message)
 }
 
 /// The operator's line for a chat message: who wrote, in which conversation, to
 /// which store (never the text: it is the customer's).
-async fn log_message(db: &Db, who: &Principal, c: &Conversation, what: &str) {
-    let login = crate::oplog::who(db, who.user_id).await.login;
+fn log_message(who: &Principal, c: &Conversation, what: &str) {
+    let login = &who.login;
     tracing::info!(
         target: "pointcast::action",
         action = "chat_message",
