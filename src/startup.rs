@@ -21,6 +21,7 @@ use actix_web::http::KeepAlive;
 use actix_web::{App, web};
 use anyhow::Context;
 use futures_util::FutureExt;
+use futures_util::future::LocalBoxFuture;
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -262,12 +263,15 @@ fn worker_service(
                     heads,
                 });
                 Ok(fn_service(move |io: TcpStream| {
-                    let edge = Rc::clone(&edge);
-                    async move {
-                        socket::configure(&io, stalled);
-                        conn::serve(io, edge).await;
-                        Ok(())
-                    }
+                    socket::configure(&io, stalled);
+                    // Boxed, and the box is all actix-server's task holds: its
+                    // spawned `async move { f.await }` keeps a moved-in future
+                    // twice (the captured value and the awaited one), so an
+                    // unboxed connection future would be paid for two times
+                    // over by every idle stream (docs/performance.md).
+                    let serve: LocalBoxFuture<'static, ()> =
+                        Box::pin(conn::serve(io, Rc::clone(&edge)));
+                    serve.map(Ok::<(), ()>)
                 }))
             }
         })

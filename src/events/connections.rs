@@ -96,7 +96,9 @@ struct Entry {
 /// The registry. Shared by every worker.
 pub struct Connections {
     next_id: AtomicU64,
-    open: DashMap<u64, Entry>,
+    /// Boxed: an entry is a few hundred bytes, and a hash table keeps up to
+    /// half its slots empty after it grows; empty slots of a pointer cost 8.
+    open: DashMap<u64, Box<Entry>>,
     /// Principal key (`user:{id}` or `ip:{addr}`) -> connections it holds.
     per_principal: DashMap<String, usize>,
     max_per_principal: usize,
@@ -181,12 +183,12 @@ impl Connections {
         }
         self.open.insert(
             id,
-            Entry {
+            Box::new(Entry {
                 info,
                 grant,
                 closer: None,
                 ended: false,
-            },
+            }),
         );
         Ok(ConnectionGuard {
             registry: Arc::clone(self),

@@ -18,6 +18,7 @@ use super::connections::{
 };
 use super::hub::{Hub, Subscription};
 use super::params::{self, ParamError, StreamQuery, Topic, TypeFilter};
+use super::queue::TryRecv;
 use super::{Event, channel, types};
 use crate::auth::keys::Scope;
 use crate::auth::{Principal, Role, SessionRef};
@@ -306,11 +307,11 @@ impl Feed {
             // off or shuts down.
             if !wait {
                 match self.subscription.queue.try_recv() {
-                    Ok(e) => {
+                    TryRecv::Event(e) => {
                         self.pending.push_back(e);
                         continue;
                     }
-                    Err(_) => return Ok(None),
+                    TryRecv::Empty | TryRecv::Closed => return Ok(None),
                 }
             }
             match self.subscription.queue.recv().await {

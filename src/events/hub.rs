@@ -10,12 +10,12 @@ use std::sync::{Arc, Mutex};
 
 use dashmap::DashMap;
 use indexmap::IndexMap;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::Event;
 use super::channel;
 use super::params::TypeFilter;
+use super::queue::{self, SendError};
 
 /// One live reader's end of the hub, held only by the channel lists: when it is
 /// removed from them (overflow, shutdown) its queue's sender drops, and the reader
@@ -23,7 +23,7 @@ use super::params::TypeFilter;
 /// watch on every event.
 struct Subscriber {
     id: u64,
-    queue: mpsc::Sender<Arc<Event>>,
+    queue: queue::Sender,
     types: TypeFilter,
     keys: Arc<[String]>,
     /// Set on overflow; checked before every delivery (an atomic load, where the
@@ -71,7 +71,7 @@ pub struct Subscription {
     id: u64,
     keys: Arc<[String]>,
     cut: CancellationToken,
-    pub queue: mpsc::Receiver<Arc<Event>>,
+    pub queue: queue::Receiver,
 }
 
 impl Subscription {
@@ -154,7 +154,7 @@ impl Hub {
     /// Registers a reader of `keys` (channel names, or [`channel::ALL_STORES`]).
     /// Register before reading any backlog, so nothing published meanwhile is missed.
     pub fn subscribe(self: &Arc<Self>, keys: Vec<String>, types: TypeFilter) -> Subscription {
-        let (tx, rx) = mpsc::channel(self.queue_capacity);
+        let (tx, rx) = queue::bounded(self.queue_capacity);
         let id = self.next_subscriber.fetch_add(1, Ordering::Relaxed);
         let keys: Arc<[String]> = keys.into();
         let cut = self.shutdown.child_token();
@@ -250,14 +250,14 @@ impl Hub {
                 Ok(()) => {
                     self.stats.delivered.fetch_add(1, Ordering::Relaxed);
                 }
-                Err(mpsc::error::TrySendError::Full(_)) => {
+                Err(SendError::Full) => {
                     tracing::warn!(subscriber = s.id, "subscriber queue full: cutting it off");
                     self.stats.overflows.fetch_add(1, Ordering::Relaxed);
                     s.overflowed.store(true, Ordering::Relaxed);
                     s.cut.cancel();
                     overflowed.push(Arc::clone(s));
                 }
-                Err(mpsc::error::TrySendError::Closed(_)) => {}
+                Err(SendError::Closed) => {}
             }
         }
     }
@@ -329,7 +329,7 @@ mod tests {
         let mut b = hub.subscribe(vec!["user:2".into()], TypeFilter::default());
         hub.publish(&[ev(1, "user:1")]);
         assert_eq!(a.queue.recv().await.unwrap().id, 1);
-        assert!(b.queue.try_recv().is_err());
+        assert!(matches!(b.queue.try_recv(), queue::TryRecv::Empty));
         assert_eq!(hub.head(), 1);
     }
 
@@ -339,7 +339,7 @@ mod tests {
         let mut admin = hub.subscribe(vec![channel::ALL_STORES.into()], TypeFilter::default());
         hub.publish(&[ev(1, "store:9"), ev(2, "user:1")]);
         assert_eq!(admin.queue.recv().await.unwrap().channel, "store:9");
-        assert!(admin.queue.try_recv().is_err());
+        assert!(matches!(admin.queue.try_recv(), queue::TryRecv::Empty));
     }
 
     #[tokio::test]

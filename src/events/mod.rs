@@ -21,6 +21,7 @@ pub mod hub;
 pub mod listener;
 pub mod params;
 pub mod publication;
+pub mod queue;
 pub mod retention;
 pub mod tailer;
 
