@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use anyhow::Context;
 use sqlx::{AnyConnection, Row};
 
-use super::writer::Finish;
+use super::writer::Append;
 use super::{Backend, Db};
 use crate::events::Payload;
 use crate::time::now_millis;
@@ -136,15 +136,15 @@ impl EventLog<'_> {
     /// of their own (nothing else changes with them), and returns the last id once
     /// they are durable and live here, as [`super::Tx::commit`] does. With
     /// `only_if_user`, appends nothing and returns `None` unless that user exists
-    /// (checked in the same statement, so no separate read).
+    /// (checked in the same transaction).
     ///
     /// Why not `begin`, `append`, `commit`: on SQLite each of those is a round trip
     /// to the writer connection's thread, and for an announcement they were most
-    /// of its cost. Here one `INSERT` of all the rows is one statement: one
-    /// round trip, atomic like any single statement, taking its turn on the group
-    /// writer without a savepoint of its own. PostgreSQL, and more channels than
-    /// one statement should carry, take the ordinary path (on PostgreSQL the
-    /// append lock needs the transaction anyway).
+    /// of its cost. Here the group writer runs the append itself, as part of one
+    /// `INSERT` with every append queued beside it ([`super::writer::Append`]): a
+    /// burst of announcements is a statement and a commit, not one each.
+    /// PostgreSQL, and more channels than one append should carry, take the
+    /// ordinary path (on PostgreSQL the append lock needs the transaction anyway).
     pub async fn append_alone<P: Payload>(
         self,
         channels: &[String],
@@ -174,73 +174,25 @@ impl EventLog<'_> {
             return Ok(last);
         }
         let started = std::time::Instant::now();
-        let at = now_millis();
-        let mut sql = String::from(
-            "INSERT INTO events (channel, type, at, data) SELECT column1, $1, $2, $3 FROM (VALUES ",
-        );
-        for i in 0..channels.len() {
-            let sep = if i == 0 { "" } else { ", " };
-            let _ = write!(sql, "{sep}(${})", i + 5);
-        }
-        sql.push_str(
-            ") WHERE $4 IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = $4) \
-             RETURNING id, channel",
-        );
-        let (channels, event_type) = (channels.to_vec(), P::TYPE);
+        let Some(group) = &self.db.group else {
+            anyhow::bail!("this handle has no SQLite writer");
+        };
         let tailing = self.db.publication.is_tailing();
-        // A task of its own: a caller that goes away mid-statement must not drop
-        // a turn without a savepoint after its statement ran (the writer would
-        // have to fail the whole batch to undo it).
-        let db = self.db.clone();
-        let (last, ticket) = tokio::spawn(async move {
-            let Some(group) = &db.group else {
-                anyhow::bail!("this handle has no SQLite writer");
-            };
-            let mut seat = group.seat(false).await?;
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(event_type)
-                .bind(at)
-                .bind(&data)
-                .bind(only_if_user);
-            for c in &channels {
-                q = q.bind(c.as_str());
-            }
-            let rows = q.fetch_all(seat.conn()).await.context("appending events")?;
-            // RETURNING gives rows in no promised order; the tailer wants ids'.
-            let mut events = rows
-                .iter()
-                .map(|r| {
-                    Ok(StoredEvent {
-                        id: r.try_get(0)?,
-                        channel: r.try_get(1)?,
-                        event_type: event_type.to_string(),
-                        at,
-                        data: data.clone(),
-                    })
-                })
-                .collect::<Result<Vec<_>, sqlx::Error>>()?;
-            events.sort_unstable_by_key(|e| e.id);
-            let last = events.last().map_or(0, |e| e.id);
-            if last == 0 {
-                // No row (the recipient does not exist): nothing was written, so
-                // nothing waits for a sync.
-                seat.finish(Finish::Nothing);
-                return Ok((0, None));
-            }
-            let (done, committed) = tokio::sync::oneshot::channel();
-            seat.finish(Finish::Commit {
-                events,
-                sessions: Vec::new(),
-                done,
-            });
-            let ticket = committed
-                .await
-                .context("the database writer stopped")?
-                .map_err(|e| anyhow::anyhow!("committing: {e}"))?;
-            Ok::<_, anyhow::Error>((last, ticket))
-        })
-        .await
-        .context("the append task failed")??;
+        // The writer runs it, batched with the appends queued next to it; a
+        // caller that goes away leaves it to finish (nothing waits to undo it).
+        let (done, appended) = tokio::sync::oneshot::channel();
+        group.append(Append {
+            channels: channels.to_vec(),
+            event_type: P::TYPE,
+            at: now_millis(),
+            data,
+            only_if_user,
+            done,
+        })?;
+        let (last, ticket) = appended
+            .await
+            .context("the database writer stopped")?
+            .map_err(|e| anyhow::anyhow!("appending events: {e}"))?;
         self.db.settle(ticket, last, tailing, started).await;
         Ok((last > 0).then_some(last))
     }
@@ -446,6 +398,72 @@ mod tests {
             .unwrap();
         let got = db.log().append_alone(&one, &HI, Some(kim.id)).await;
         assert!(got.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn concurrent_appends_share_statements_and_each_gets_its_own_rows() {
+        let (_dir, db) = sqlite().await;
+        let kim = db
+            .create_user(
+                &super::super::users::NewUser {
+                    role: crate::auth::Role::Customer,
+                    login: None,
+                    name: "Kim",
+                    phone: None,
+                    password_hash: None,
+                },
+                &[],
+            )
+            .await
+            .unwrap();
+        let batches_before = db.write_batches().unwrap();
+        // 200 appends at once, of one to three channels; every third names a
+        // user who does not exist, and so writes nothing.
+        let appends = (0..200u32).map(|i| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let channels: Vec<String> = (0..=i % 3).map(|k| format!("user:{i}-{k}")).collect();
+                let user = if i % 3 == 2 { 424_242 } else { kim.id };
+                let last = db
+                    .log()
+                    .append_alone(&channels, &HI, Some(user))
+                    .await
+                    .unwrap();
+                (i, channels, last)
+            })
+        });
+        let mut answered = Vec::new();
+        for a in appends.collect::<Vec<_>>() {
+            answered.push(a.await.unwrap());
+        }
+        let rows = db.log().after(0, 1000).await.unwrap();
+        let mut expected = 0;
+        for (i, channels, last) in answered {
+            if i % 3 == 2 {
+                assert_eq!(last, None, "append {i} for a missing user wrote");
+                continue;
+            }
+            let last = last.unwrap();
+            assert!(db.durable_event() >= last, "answered before it was on disk");
+            // Its rows: its channels in order, consecutive ids, ending at `last`.
+            let first = last - channels.len() as i64 + 1;
+            let mine: Vec<&str> = rows
+                .iter()
+                .filter(|r| (first..=last).contains(&r.id))
+                .map(|r| r.channel.as_str())
+                .collect();
+            assert_eq!(mine, channels, "append {i}");
+            expected += channels.len();
+        }
+        assert_eq!(rows.len(), expected);
+        assert!(rows.windows(2).all(|w| w[0].id < w[1].id));
+        let batches_after = db.write_batches().unwrap();
+        // Queued together, they are committed together (at most 128 a batch).
+        assert!(
+            batches_after - batches_before < 50,
+            "200 appends took {} batches: not batched",
+            batches_after - batches_before
+        );
     }
 
     #[tokio::test]

@@ -18,9 +18,14 @@
 //! synced; ids are taken on one connection in turn order, so the batch's events
 //! are in id order and handed over in one piece; a request that fails rolls back
 //! its own savepoint; a batch whose `COMMIT` fails fails every member (none of
-//! them was answered yet). A single-statement unit (a standalone append) needs no
-//! savepoint: a statement is atomic by itself; if such a seat is dropped after
-//! its statement ran, the writer cannot undo just that part and fails the batch.
+//! them was answered yet).
+//!
+//! Standalone appends (announcements) take no seat: the writer runs them itself
+//! ([`Append`], `appends.rs`), every append queued next to another in one
+//! multi-row `INSERT`, so a burst of them costs one round trip to the
+//! connection's thread, not one each. A seat without a savepoint is still
+//! possible for a single-statement unit: dropped after its statement ran, the
+//! writer cannot undo just that part and fails the batch.
 //!
 //! Why sqlx and not rusqlite on a thread: every storage module speaks sqlx's
 //! `AnyConnection` on both backends, and the two crates cannot share one
@@ -36,6 +41,8 @@ use sqlx::{AnyConnection, Connection, Executor};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Db, StoredEvent};
+
+mod appends;
 
 /// Most requests committed in one transaction: a bound on how long the first
 /// member of a batch waits for the others.
@@ -58,8 +65,6 @@ pub(super) enum Finish {
         sessions: Vec<i64>,
         done: oneshot::Sender<Committed>,
     },
-    /// Nothing was written (a single statement that matched no row).
-    Nothing,
     /// Undo the work (refused, failed, or dropped).
     Rollback,
 }
@@ -108,8 +113,27 @@ struct Turn {
     seat: oneshot::Sender<anyhow::Result<Seat>>,
 }
 
+/// A standalone append ([`super::EventLog::append_alone`]): rows of one payload
+/// on some channels. The writer runs it itself, in one `INSERT` with every other
+/// append queued next to it: a run of announcements is one statement (one round
+/// trip to the connection's thread), not one each.
+pub(super) struct Append {
+    pub channels: Vec<String>,
+    pub event_type: &'static str,
+    pub at: i64,
+    pub data: String,
+    /// Append nothing unless this user exists.
+    pub only_if_user: Option<i64>,
+    pub done: oneshot::Sender<Appended>,
+}
+
+/// What an append's requester hears: the last id it appended (0 when it
+/// appended nothing, its user being gone) and the WAL-sync ticket to wait for.
+pub(super) type Appended = Result<(i64, Option<u64>), String>;
+
 enum Job {
     Turn(Turn),
+    Append(Append),
     Close(oneshot::Sender<()>),
 }
 
@@ -148,6 +172,13 @@ impl Writer {
             .context("the database writer has stopped")?
     }
 
+    /// Queues a standalone append; its answer comes on `append.done`.
+    pub fn append(&self, append: Append) -> anyhow::Result<()> {
+        self.jobs
+            .send(Job::Append(append))
+            .map_err(|_| anyhow!("the database writer has stopped"))
+    }
+
     /// Commits what is queued, then closes the connection.
     pub async fn close(&self) {
         let (done, rx) = oneshot::channel();
@@ -165,15 +196,16 @@ async fn run(
     batches: Arc<AtomicU64>,
 ) {
     while let Some(job) = jobs.recv().await {
-        let turn = match job {
-            Job::Turn(t) => t,
+        let first = match job {
+            Job::Turn(t) => Work::Turn(t),
+            Job::Append(a) => Work::Append(a),
             Job::Close(done) => {
                 let _ = conn.close().await;
                 let _ = done.send(());
                 return;
             }
         };
-        let (back, close) = batch(conn, turn, &mut jobs, &db, &batches).await;
+        let (back, close) = batch(conn, first, &mut jobs, &db, &batches).await;
         conn = match back {
             Some(c) => c,
             // A seat was lost with the connection in it (it cannot be dropped
@@ -207,7 +239,29 @@ pub(super) async fn reopen(url: &str) -> anyhow::Result<AnyConnection> {
 struct Member {
     events: Vec<StoredEvent>,
     sessions: Vec<i64>,
-    done: oneshot::Sender<Committed>,
+    done: Done,
+}
+
+/// Whom a member tells how the batch ended.
+enum Done {
+    Turn(oneshot::Sender<Committed>),
+    /// An append, with the last id it appended.
+    Append(oneshot::Sender<Appended>, i64),
+}
+
+impl Done {
+    fn send(self, committed: Committed) {
+        match self {
+            Done::Turn(tx) => drop(tx.send(committed)),
+            Done::Append(tx, last) => drop(tx.send(committed.map(|ticket| (last, ticket)))),
+        }
+    }
+}
+
+/// The next piece of work in a batch.
+enum Work {
+    Turn(Turn),
+    Append(Append),
 }
 
 /// Serves turns, starting with `first`, in one transaction until nobody waits
@@ -215,7 +269,7 @@ struct Member {
 /// it) and a close request that arrived meanwhile.
 async fn batch(
     conn: AnyConnection,
-    first: Turn,
+    first: Work,
     jobs: &mut mpsc::UnboundedReceiver<Job>,
     db: &Db,
     batches: &AtomicU64,
@@ -230,7 +284,53 @@ async fn batch(
     let mut close = None;
     let mut next = Some(first);
     let mut served = 0;
-    while let Some(turn) = next.take() {
+    while let Some(work) = next.take() {
+        let turn = match work {
+            Work::Turn(turn) => turn,
+            Work::Append(first) => {
+                // Every append queued right behind the first joins its statement.
+                let mut run = vec![first];
+                while served + run.len() < MAX_BATCH {
+                    match jobs.try_recv() {
+                        Ok(Job::Append(a)) => run.push(a),
+                        Ok(Job::Turn(t)) => {
+                            next = Some(Work::Turn(t));
+                            break;
+                        }
+                        Ok(Job::Close(done)) => {
+                            close = Some(done);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                served += run.len();
+                if !begun {
+                    if let Err(e) = conn.execute(sqlx::raw_sql("BEGIN IMMEDIATE")).await {
+                        let why = format!("starting a write batch: {e}");
+                        for a in run {
+                            let _ = a.done.send(Err(why.clone()));
+                        }
+                        failure = Some(why);
+                        break;
+                    }
+                    begun = true;
+                }
+                // A savepoint left open by the previous turn stays open: its
+                // work is kept, and the `COMMIT` (or the next `RELEASE`) ends it.
+                match appends::run(&mut conn, run).await {
+                    Ok(appended) => members.extend(appended),
+                    Err(why) => {
+                        failure = Some(why);
+                        break;
+                    }
+                }
+                if next.is_none() && close.is_none() && served < MAX_BATCH {
+                    next = next_work(jobs, &mut close);
+                }
+                continue;
+            }
+        };
         served += 1;
         let prepare = match (begun, open_savepoint, turn.savepoint) {
             (false, _, true) => "BEGIN IMMEDIATE; SAVEPOINT w",
@@ -270,9 +370,8 @@ async fn batch(
             } => members.push(Member {
                 events,
                 sessions,
-                done,
+                done: Done::Turn(done),
             }),
-            Finish::Nothing => {}
             Finish::Rollback if turn.savepoint => {
                 open_savepoint = false;
                 if let Err(e) = conn
@@ -289,14 +388,7 @@ async fn batch(
             }
         }
         if served < MAX_BATCH {
-            next = match jobs.try_recv() {
-                Ok(Job::Turn(t)) => Some(t),
-                Ok(Job::Close(done)) => {
-                    close = Some(done);
-                    None
-                }
-                Err(_) => None,
-            };
+            next = next_work(jobs, &mut close);
         }
     }
     if !begun {
@@ -333,9 +425,26 @@ async fn batch(
     let ticket = db.count_commit(dones.len() as u64, events, tailing);
     batches.fetch_add(1, Ordering::Relaxed);
     for done in dones {
-        let _ = done.send(Ok(ticket));
+        done.send(Ok(ticket));
     }
     (Some(conn), close)
+}
+
+/// The next queued job, if any, as work for this batch (a close request is
+/// kept in `close`, and ends the batch).
+fn next_work(
+    jobs: &mut mpsc::UnboundedReceiver<Job>,
+    close: &mut Option<oneshot::Sender<()>>,
+) -> Option<Work> {
+    match jobs.try_recv() {
+        Ok(Job::Turn(t)) => Some(Work::Turn(t)),
+        Ok(Job::Append(a)) => Some(Work::Append(a)),
+        Ok(Job::Close(done)) => {
+            *close = Some(done);
+            None
+        }
+        Err(_) => None,
+    }
 }
 
 fn fail(members: Vec<Member>, why: &str) {
@@ -345,6 +454,6 @@ fn fail(members: Vec<Member>, why: &str) {
         "a SQLite write batch failed"
     );
     for m in members {
-        let _ = m.done.send(Err(why.to_string()));
+        m.done.send(Err(why.to_string()));
     }
 }
