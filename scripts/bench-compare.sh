@@ -134,7 +134,7 @@ start_pointcast() { # round [database url]
   # RUST_LOG=warn: no line per request, as nginx runs with access_log off.
   RUST_LOG=warn POINTCAST_ADMIN_TOKEN=$ADMIN_TOKEN taskset -c 0 "$PC_BIN" serve \
     --listen "127.0.0.1:$PC_PORT" --database-url "${2:-sqlite://$TMP/bench-$1.db}" \
-    --bench-endpoints --max-streams 1000000 >>"$TMP/pointcast.log" 2>&1 &
+    --bench-endpoints --max-streams 1000000 --max-anonymous-streams 1000000 >>"$TMP/pointcast.log" 2>&1 &
   PC_PID=$!
   wait_http "http://127.0.0.1:$PC_PORT/healthz" 30
 }
