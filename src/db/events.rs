@@ -341,6 +341,21 @@ mod tests {
         (dir, db)
     }
 
+    async fn customer(db: &Db, name: &'static str) -> super::super::users::User {
+        db.create_user(
+            &super::super::users::NewUser {
+                role: crate::auth::Role::Customer,
+                login: None,
+                name,
+                phone: None,
+                password_hash: None,
+            },
+            &[],
+        )
+        .await
+        .unwrap()
+    }
+
     #[tokio::test]
     async fn a_standalone_append_writes_one_event_per_channel_in_id_order() {
         let (_dir, db) = sqlite().await;
@@ -383,19 +398,7 @@ mod tests {
             commits,
             "nothing written, nothing to sync"
         );
-        let kim = db
-            .create_user(
-                &super::super::users::NewUser {
-                    role: crate::auth::Role::Customer,
-                    login: None,
-                    name: "Kim",
-                    phone: None,
-                    password_hash: None,
-                },
-                &[],
-            )
-            .await
-            .unwrap();
+        let kim = customer(&db, "Kim").await;
         let got = db.log().append_alone(&one, &HI, Some(kim.id)).await;
         assert!(got.unwrap().is_some());
     }
@@ -403,19 +406,7 @@ mod tests {
     #[tokio::test]
     async fn concurrent_appends_share_statements_and_each_gets_its_own_rows() {
         let (_dir, db) = sqlite().await;
-        let kim = db
-            .create_user(
-                &super::super::users::NewUser {
-                    role: crate::auth::Role::Customer,
-                    login: None,
-                    name: "Kim",
-                    phone: None,
-                    password_hash: None,
-                },
-                &[],
-            )
-            .await
-            .unwrap();
+        let kim = customer(&db, "Kim").await;
         let batches_before = db.write_batches().unwrap();
         // 200 appends at once, of one to three channels; every third names a
         // user who does not exist, and so writes nothing.
