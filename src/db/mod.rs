@@ -228,15 +228,9 @@ impl Db {
     /// Starts a write transaction. Append events with [`Tx::emit`] and finish with
     /// [`Tx::commit`]; dropping it rolls back.
     pub async fn begin(&self) -> anyhow::Result<Tx> {
-        self.begin_with(true).await
-    }
-
-    /// Starts a write transaction; on SQLite without a savepoint of its own when
-    /// it is one statement (see [`writer`]).
-    async fn begin_with(&self, savepoint: bool) -> anyhow::Result<Tx> {
         let started = std::time::Instant::now();
         let conn = match &self.group {
-            Some(group) => TxConn::Turn(group.seat(savepoint).await?),
+            Some(group) => TxConn::Turn(group.seat().await?),
             None => TxConn::Pg(
                 self.writer
                     .begin()

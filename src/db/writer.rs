@@ -23,9 +23,7 @@
 //! Standalone appends (announcements) take no seat: the writer runs them itself
 //! ([`Append`], `appends.rs`), every append queued next to another in one
 //! multi-row `INSERT`, so a burst of them costs one round trip to the
-//! connection's thread, not one each. A seat without a savepoint is still
-//! possible for a single-statement unit: dropped after its statement ran, the
-//! writer cannot undo just that part and fails the batch.
+//! connection's thread, not one each.
 //!
 //! Why sqlx and not rusqlite on a thread: every storage module speaks sqlx's
 //! `AnyConnection` on both backends, and the two crates cannot share one
@@ -108,10 +106,8 @@ impl Drop for Seat {
     }
 }
 
-struct Turn {
-    savepoint: bool,
-    seat: oneshot::Sender<anyhow::Result<Seat>>,
-}
+/// A request waiting for its [`Seat`].
+type Turn = oneshot::Sender<anyhow::Result<Seat>>;
 
 /// A standalone append ([`super::EventLog::append_alone`]): rows of one payload
 /// on some channels. The writer runs it itself, in one `INSERT` with every other
@@ -159,12 +155,12 @@ impl Writer {
         self.batches.load(Ordering::Relaxed)
     }
 
-    /// Waits for a turn on the connection, inside the writer's transaction; with
-    /// `savepoint`, under a savepoint of its own.
-    pub async fn seat(&self, savepoint: bool) -> anyhow::Result<Seat> {
+    /// Waits for a turn on the connection, inside the writer's transaction and
+    /// under a savepoint of its own.
+    pub async fn seat(&self) -> anyhow::Result<Seat> {
         let (seat, rx) = oneshot::channel();
         self.jobs
-            .send(Job::Turn(Turn { savepoint, seat }))
+            .send(Job::Turn(seat))
             .map_err(|_| anyhow!("the database writer has stopped"))?;
         tokio::time::timeout(TURN_WAIT, rx)
             .await
@@ -196,16 +192,12 @@ async fn run(
     batches: Arc<AtomicU64>,
 ) {
     while let Some(job) = jobs.recv().await {
-        let first = match job {
-            Job::Turn(t) => Work::Turn(t),
-            Job::Append(a) => Work::Append(a),
-            Job::Close(done) => {
-                let _ = conn.close().await;
-                let _ = done.send(());
-                return;
-            }
-        };
-        let (back, close) = batch(conn, first, &mut jobs, &db, &batches).await;
+        if let Job::Close(done) = job {
+            let _ = conn.close().await;
+            let _ = done.send(());
+            return;
+        }
+        let (back, close) = batch(conn, job, &mut jobs, &db, &batches).await;
         conn = match back {
             Some(c) => c,
             // A seat was lost with the connection in it (it cannot be dropped
@@ -258,18 +250,12 @@ impl Done {
     }
 }
 
-/// The next piece of work in a batch.
-enum Work {
-    Turn(Turn),
-    Append(Append),
-}
-
-/// Serves turns, starting with `first`, in one transaction until nobody waits
-/// (or [`MAX_BATCH`]), then commits. Returns the connection (unless a seat lost
-/// it) and a close request that arrived meanwhile.
+/// Serves turns and appends, starting with `first`, in one transaction until
+/// nobody waits (or [`MAX_BATCH`]), then commits. A close request ends the batch
+/// and is returned, with the connection (unless a seat lost it).
 async fn batch(
     conn: AnyConnection,
-    first: Work,
+    first: Job,
     jobs: &mut mpsc::UnboundedReceiver<Job>,
     db: &Db,
     batches: &AtomicU64,
@@ -277,8 +263,8 @@ async fn batch(
     let mut conn = conn;
     let mut members: Vec<Member> = Vec::new();
     let mut begun = false;
-    // A released member's savepoint is still open (released lazily, together
-    // with the next member's `SAVEPOINT`, to save a round trip).
+    // A kept member's savepoint is still open (released lazily, together with
+    // the next member's `SAVEPOINT`, to save a round trip; `COMMIT` ends it too).
     let mut open_savepoint = false;
     let mut failure: Option<String> = None;
     let mut close = None;
@@ -286,19 +272,19 @@ async fn batch(
     let mut served = 0;
     while let Some(work) = next.take() {
         let turn = match work {
-            Work::Turn(turn) => turn,
-            Work::Append(first) => {
+            Job::Close(done) => {
+                close = Some(done);
+                break;
+            }
+            Job::Turn(turn) => turn,
+            Job::Append(first) => {
                 // Every append queued right behind the first joins its statement.
                 let mut run = vec![first];
                 while served + run.len() < MAX_BATCH {
                     match jobs.try_recv() {
                         Ok(Job::Append(a)) => run.push(a),
-                        Ok(Job::Turn(t)) => {
-                            next = Some(Work::Turn(t));
-                            break;
-                        }
-                        Ok(Job::Close(done)) => {
-                            close = Some(done);
+                        Ok(other) => {
+                            next = Some(other);
                             break;
                         }
                         Err(_) => break,
@@ -325,38 +311,33 @@ async fn batch(
                         break;
                     }
                 }
-                if next.is_none() && close.is_none() && served < MAX_BATCH {
-                    next = next_work(jobs, &mut close);
+                if next.is_none() && served < MAX_BATCH {
+                    next = jobs.try_recv().ok();
                 }
                 continue;
             }
         };
         served += 1;
-        let prepare = match (begun, open_savepoint, turn.savepoint) {
-            (false, _, true) => "BEGIN IMMEDIATE; SAVEPOINT w",
-            (false, _, false) => "BEGIN IMMEDIATE",
-            (true, true, true) => "RELEASE w; SAVEPOINT w",
-            (true, true, false) => "RELEASE w",
-            (true, false, true) => "SAVEPOINT w",
-            (true, false, false) => "",
+        let prepare = match (begun, open_savepoint) {
+            (false, _) => "BEGIN IMMEDIATE; SAVEPOINT w",
+            (true, true) => "RELEASE w; SAVEPOINT w",
+            (true, false) => "SAVEPOINT w",
         };
-        if !prepare.is_empty()
-            && let Err(e) = conn.execute(sqlx::raw_sql(prepare)).await
-        {
+        if let Err(e) = conn.execute(sqlx::raw_sql(prepare)).await {
             let e = anyhow::Error::from(e).context("starting a write turn");
-            let _ = turn.seat.send(Err(anyhow!("{e:#}")));
+            let _ = turn.send(Err(anyhow!("{e:#}")));
             failure = Some(format!("{e:#}"));
             break;
         }
         begun = true;
-        open_savepoint = turn.savepoint;
+        open_savepoint = true;
         let (back, returned) = oneshot::channel();
         let seat = Seat {
             held: Some((conn, back)),
         };
         // A requester that gave up: the seat comes back at once (dropped inside
         // the failed send, or with the receiver), as a rollback.
-        drop(turn.seat.send(Ok(seat)));
+        drop(turn.send(Ok(seat)));
         let Ok(Returned { conn: c, finish }) = returned.await else {
             fail(members, "the write connection was lost");
             return (None, close);
@@ -372,7 +353,7 @@ async fn batch(
                 sessions,
                 done: Done::Turn(done),
             }),
-            Finish::Rollback if turn.savepoint => {
+            Finish::Rollback => {
                 open_savepoint = false;
                 if let Err(e) = conn
                     .execute(sqlx::raw_sql("ROLLBACK TO w; RELEASE w"))
@@ -382,13 +363,9 @@ async fn batch(
                     break;
                 }
             }
-            Finish::Rollback => {
-                failure = Some("a single-statement write was abandoned after it ran".into());
-                break;
-            }
         }
         if served < MAX_BATCH {
-            next = next_work(jobs, &mut close);
+            next = jobs.try_recv().ok();
         }
     }
     if !begun {
@@ -428,23 +405,6 @@ async fn batch(
         done.send(Ok(ticket));
     }
     (Some(conn), close)
-}
-
-/// The next queued job, if any, as work for this batch (a close request is
-/// kept in `close`, and ends the batch).
-fn next_work(
-    jobs: &mut mpsc::UnboundedReceiver<Job>,
-    close: &mut Option<oneshot::Sender<()>>,
-) -> Option<Work> {
-    match jobs.try_recv() {
-        Ok(Job::Turn(t)) => Some(Work::Turn(t)),
-        Ok(Job::Append(a)) => Some(Work::Append(a)),
-        Ok(Job::Close(done)) => {
-            *close = Some(done);
-            None
-        }
-        Err(_) => None,
-    }
 }
 
 fn fail(members: Vec<Member>, why: &str) {
