@@ -10,6 +10,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use serde_json::json;
 
@@ -90,6 +91,15 @@ impl Audience {
         }
         keys
     }
+}
+
+/// What [`Feed::poll_ready`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    /// `next(false)` has something to look at.
+    Ready,
+    /// The feed has ended and holds nothing more.
+    Ended,
 }
 
 /// What the reader learns when its feed opens.
@@ -318,6 +328,29 @@ impl Feed {
                 Some(e) => self.pending.push_back(e),
                 None => return Ok(None),
             }
+        }
+    }
+
+    /// Whether [`Feed::next`] has work without waiting: [`Readiness::Ready`] when
+    /// an event may be there (queued, pending, or a backlog to read: `next(false)`
+    /// then gives it, or `None` when none passes the reader's filter),
+    /// [`Readiness::Ended`] when the feed has ended (cut off, shut down, session
+    /// gone) with nothing left. Pending registers `cx` for the next event.
+    ///
+    /// What an idle lean stream waits on: a poll holds no future, where waiting
+    /// in `next(true)` keeps that future (the backlog read's included) in every
+    /// idle reader's state.
+    pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Readiness> {
+        if !self.pending.is_empty() || self.backlog_after.is_some() {
+            return Poll::Ready(Readiness::Ready);
+        }
+        match self.subscription.queue.poll_recv(cx) {
+            Poll::Ready(Some(e)) => {
+                self.pending.push_back(e);
+                Poll::Ready(Readiness::Ready)
+            }
+            Poll::Ready(None) => Poll::Ready(Readiness::Ended),
+            Poll::Pending => Poll::Pending,
         }
     }
 

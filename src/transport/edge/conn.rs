@@ -39,7 +39,27 @@ pub struct Edge {
 }
 
 /// Serves one accepted connection (see the module doc).
-pub async fn serve(mut io: TcpStream, edge: Rc<Edge>) {
+///
+/// Not an `async fn`: its arguments would stay in its state for the whole
+/// connection. Reading heads and handing requests to actix take more state than
+/// an idle stream, and the returned future is what every stream's task keeps, so
+/// that part runs boxed, and the box is freed when the connection becomes a
+/// stream.
+pub fn serve(io: TcpStream, edge: Rc<Edge>) -> impl Future<Output = ()> {
+    let requests = Box::pin(requests(io, edge));
+    async move {
+        let Some(mut stream) = requests.await else {
+            return;
+        };
+        // By reference: moved into `run`, the stream would take its space twice.
+        sse::run(&mut stream).await;
+    }
+}
+
+/// Serves the connection's requests until it ends, or until one is a stream,
+/// which is returned opened (its head and preamble written) to run for the rest
+/// of the connection.
+async fn requests(mut io: TcpStream, edge: Rc<Edge>) -> Option<sse::Stream> {
     let peer = io.peer_addr().ok();
     let mut buf = BytesMut::new();
     let mut first = true;
@@ -51,8 +71,7 @@ pub async fn serve(mut io: TcpStream, edge: Rc<Edge>) {
                 let _ = io.set_nodelay(true);
                 let extra = buf.len();
                 drop(buf);
-                sse::serve(io, edge.state.clone(), request, extra).await;
-                return;
+                return sse::open(io, edge.state.clone(), request, extra).await;
             }
             Next::Lean(Route::Poll, request) => {
                 let _ = io.set_nodelay(true);
@@ -60,24 +79,22 @@ pub async fn serve(mut io: TcpStream, edge: Rc<Edge>) {
                 // stream's future too.
                 if !Box::pin(poll::answer(&mut io, &edge.state, request, peer)).await {
                     Box::pin(head::close_gently(&mut io)).await;
-                    return;
+                    return None;
                 }
             }
             Next::Lean(Route::Actix, _) | Next::Actix => {
                 let back = Handback::default();
                 let wire = Wire::new(io, std::mem::take(&mut buf), Rc::clone(&back));
                 (edge.actix)(wire, peer).await;
-                let Some((socket, rest)) = back.take() else {
-                    return;
-                };
-                (io, buf) = (socket, rest);
+                // Not given back: actix served the connection to its end.
+                (io, buf) = back.take()?;
             }
-            Next::Gone => return,
+            Next::Gone => return None,
             Next::TimedOut => {
                 if io.write_all(&head::timeout_response()).await.is_ok() {
                     Box::pin(head::close_gently(&mut io)).await;
                 }
-                return;
+                return None;
             }
         }
     }

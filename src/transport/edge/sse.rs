@@ -6,7 +6,8 @@
 //! `Connection: close` with the headers of [`protocol::HEADERS`] and writes the raw
 //! event stream, no chunking, until the client goes, the feed is cut (overflow,
 //! shutdown) or a write fails. While idle it holds its socket, its feed and a
-//! timer: no buffer.
+//! timer, and waits by polling them ([`run`]): no buffer, and no future of the
+//! feed's or the write's size (those are boxed while they run).
 //!
 //! After the head the client has nothing more to send. The loop still waits on the
 //! socket's readiness, to notice at once a client that closes (its slot is freed
@@ -15,23 +16,25 @@
 //! so a flood costs a few reads, not a core.
 
 use std::net::SocketAddr;
-use std::task::Poll;
-use std::time::Instant;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use actix_http::Request;
 use actix_web::HttpMessage;
 use actix_web::ResponseError;
 use actix_web::web;
+use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio_util::sync::CancellationToken;
+use tokio::time::Sleep;
 use tracing::Instrument;
 
 use super::head;
 use crate::cors::Cors;
 use crate::error::ApiError;
 use crate::events::connections::Transport;
-use crate::events::feed::Feed;
+use crate::events::feed::{Feed, Readiness};
 use crate::state::AppState;
 use crate::transport::protocol::sse::{self as protocol, Heartbeat};
 use crate::transport::request::feed_request;
@@ -41,34 +44,48 @@ const PATH: &str = "/api/v1/events";
 /// The most bytes a stream's client may send after its request head.
 pub const MAX_AFTER_HEAD: usize = 1024;
 
-/// Serves a stream request whose head has been read; `extra` bytes of the
-/// connection were read past it.
-pub async fn serve(
+/// A stream whose response head and preamble are written: all that an idle
+/// stream holds, besides its heartbeat timer ([`run`]).
+pub struct Stream {
+    io: TcpStream,
+    feed: Feed,
+    heartbeat: Heartbeat,
+    /// Bytes the client has sent past its request head (see [`MAX_AFTER_HEAD`]).
+    received: usize,
+    /// The `retry:` base and spread of the farewell at shutdown.
+    farewell: (Duration, Duration),
+}
+
+/// Opens the stream for a request whose head has been read (`extra` bytes of the
+/// connection were read past it): the feed, the response head and preamble. An
+/// error is answered here, and then there is no stream.
+pub async fn open(
     mut io: TcpStream,
     state: web::Data<AppState>,
     request: Box<Request>,
     extra: usize,
-) {
+) -> Option<Stream> {
     let heartbeat = Heartbeat::new(state.settings.push.heartbeat);
-    let (state_retry, state_spread) = (
+    let farewell = (
         state.settings.push.retry,
         state.settings.push.restart_spread,
     );
     let peer = io.peer_addr().ok();
     // Boxed: authorising and opening need far more state than streaming, and that
     // state (the request head included) is freed before the stream starts.
-    let Some(mut feed) = Box::pin(open(&mut io, state, request, peer)).await else {
-        return;
-    };
-    // By reference: moved into `pump`, the socket and feed would take their space
-    // twice in this future.
-    let farewell = (state_retry, state_spread);
-    pump(&mut io, &mut feed, heartbeat, extra, farewell).await;
+    let feed = Box::pin(open_feed(&mut io, state, request, peer)).await?;
+    Some(Stream {
+        io,
+        feed,
+        heartbeat,
+        received: extra,
+        farewell,
+    })
 }
 
 /// Opens the feed and writes the response head and preamble; or writes the error
 /// and returns `None`.
-async fn open(
+async fn open_feed(
     io: &mut TcpStream,
     state: web::Data<AppState>,
     request: Box<Request>,
@@ -120,71 +137,108 @@ fn stream_head(cors: &str) -> Vec<u8> {
     out
 }
 
-/// Streams until the client goes (or sends too much), the feed is cut, or a write
-/// fails; what to write next comes from [`protocol::next_chunk`], the loop step
-/// both paths share.
-async fn pump(
-    io: &mut TcpStream,
-    feed: &mut Feed,
-    mut heartbeat: Heartbeat,
-    extra: usize,
-    (retry, spread): (std::time::Duration, std::time::Duration),
-) {
-    let cut = feed.cut_token();
-    let beat = heartbeat.timer();
+/// What woke an idle stream.
+enum Wake {
+    /// The feed may have events ([`Feed::poll_ready`]).
+    Ready,
+    /// A heartbeat comment is due.
+    Due(Bytes),
+    /// The feed has ended (cut off, shut down, session gone).
+    Ended,
+    /// The client closed, failed, or sent too much.
+    Gone,
+}
+
+/// Streams until the client goes (or sends too much), the feed ends, or a write
+/// fails: the rule of [`protocol::next_chunk`], written as a poll so that an idle
+/// stream holds only its socket, feed, heartbeat and timer. What runs once it
+/// wakes (reading a backlog, batching events, a write the socket could not take
+/// at once) is boxed, for as long as it runs.
+pub async fn run(s: &mut Stream) {
+    let beat = s.heartbeat.timer();
     tokio::pin!(beat);
-    let mut received = extra;
     loop {
-        let gone = client_gone(io, &mut received);
-        let Some((bytes, _)) =
-            protocol::next_chunk(feed, &mut heartbeat, beat.as_mut(), gone).await
-        else {
-            break;
+        let wake = std::future::poll_fn(|cx| s.poll_wake(beat.as_mut(), cx)).await;
+        let chunk = match wake {
+            Wake::Ended | Wake::Gone => break,
+            Wake::Due(comment) => comment,
+            Wake::Ready => {
+                match Box::pin(protocol::ready_chunk(&mut s.feed, &mut s.heartbeat)).await {
+                    Ok(Some(events)) => events,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "stream ended by an error");
+                        break;
+                    }
+                }
+            }
         };
-        if !write_frame(io, &bytes, &cut).await {
+        let written = match s.io.try_write(&chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+            Err(_) => break,
+        };
+        // Almost always the socket takes the chunk at once, and nothing is
+        // registered to wait on; else the rest is written boxed (a client that
+        // is not reading is rare, and its wait is large).
+        if written < chunk.len()
+            && !Box::pin(write_rest(&mut s.io, chunk.slice(written..), &s.feed)).await
+        {
             break;
         }
     }
-    if feed.shutting_down() {
+    if s.feed.shutting_down() {
         // The server stops: say when to come back (best effort: the client may
         // be gone already).
-        let _ = io.try_write(&protocol::farewell(retry, spread));
+        let (retry, spread) = s.farewell;
+        let _ = s.io.try_write(&protocol::farewell(retry, spread));
     }
-    let _ = io.shutdown().await;
+    let _ = s.io.shutdown().await;
 }
 
-/// Writes `bytes` whole; false when the client is gone or the feed was cut while
-/// the client was not reading. Almost always the socket buffer takes the frame at
-/// once, and then nothing is registered to wait on.
-async fn write_frame(io: &mut TcpStream, bytes: &[u8], cut: &CancellationToken) -> bool {
-    let rest = match io.try_write(bytes) {
-        Ok(n) if n == bytes.len() => return true,
-        Ok(n) => &bytes[n..],
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => bytes,
-        Err(_) => return false,
-    };
-    tokio::select! {
-        r = io.write_all(rest) => r.is_ok(),
-        () = cut.cancelled() => false,
+impl Stream {
+    /// The idle wait, in [`protocol::next_chunk`]'s order: the feed first, then
+    /// the client, then the heartbeat. The socket's readiness is watched to
+    /// notice at once a client that closes (its slot is freed then, not at the
+    /// next failed heartbeat).
+    fn poll_wake(&mut self, beat: Pin<&mut Sleep>, cx: &mut Context<'_>) -> Poll<Wake> {
+        if let Poll::Ready(readiness) = self.feed.poll_ready(cx) {
+            return Poll::Ready(match readiness {
+                Readiness::Ready => Wake::Ready,
+                Readiness::Ended => Wake::Ended,
+            });
+        }
+        if self.poll_gone(cx).is_ready() {
+            return Poll::Ready(Wake::Gone);
+        }
+        self.heartbeat.poll_due(beat, cx).map(Wake::Due)
     }
-}
 
-/// Resolves when the client has closed, failed, or sent more than
-/// [`MAX_AFTER_HEAD`] bytes in all (`received` counts them across calls). Waits on
-/// the socket's readiness.
-fn client_gone<'a>(io: &'a TcpStream, received: &'a mut usize) -> impl Future<Output = ()> + 'a {
-    // `poll_read_ready` rather than `readable()`: no waiter node in the future,
-    // which every idle stream keeps.
-    std::future::poll_fn(move |cx| {
+    /// Ready when the client has closed, failed, or sent more than
+    /// [`MAX_AFTER_HEAD`] bytes in all. `poll_read_ready` rather than
+    /// `readable()`: no waiter node kept in every idle stream.
+    fn poll_gone(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
-            match io.poll_read_ready(cx) {
+            match self.io.poll_read_ready(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Err(_)) => return Poll::Ready(()),
-                Poll::Ready(Ok(())) if drained_and_gone(io, received) => return Poll::Ready(()),
+                Poll::Ready(Ok(())) if drained_and_gone(&self.io, &mut self.received) => {
+                    return Poll::Ready(());
+                }
                 Poll::Ready(Ok(())) => {}
             }
         }
-    })
+    }
+}
+
+/// Writes the rest of a chunk that the socket could not take at once; false
+/// when the client is gone or the feed was cut while the client was not reading.
+async fn write_rest(io: &mut TcpStream, rest: Bytes, feed: &Feed) -> bool {
+    let cut = feed.cut_token();
+    tokio::select! {
+        r = io.write_all(&rest) => r.is_ok(),
+        () = cut.cancelled() => false,
+    }
 }
 
 /// Reads what the client sent, into a small buffer that lives only here; true

@@ -8,6 +8,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -69,6 +70,17 @@ impl Heartbeat {
         timer.reset(tokio::time::Instant::now() + self.period);
         (!std::mem::take(&mut self.wrote)).then_some(Bytes::from_static(HEARTBEAT))
     }
+
+    /// Ready with the comment when one is due, as a poll (the lean stream's idle
+    /// wait): fires that follow an event only re-arm the timer.
+    pub fn poll_due(&mut self, mut timer: Pin<&mut Sleep>, cx: &mut Context<'_>) -> Poll<Bytes> {
+        loop {
+            ready!(timer.as_mut().poll(cx));
+            if let Some(comment) = self.fired(timer.as_mut()) {
+                return Poll::Ready(comment);
+            }
+        }
+    }
 }
 
 /// What every stream starts with: the `retry:` hint, `stream.open`, and
@@ -126,8 +138,7 @@ pub async fn next_chunk(
             biased;
             next = feed.next(true) => {
                 let first = first_event(next)?;
-                heartbeat.wrote();
-                return Some((with_ready(first, feed).await, true));
+                return Some((events_chunk(first, feed, heartbeat).await, true));
             }
             () = &mut gone => return None,
             () = &mut timer => {
@@ -137,6 +148,25 @@ pub async fn next_chunk(
             }
         }
     }
+}
+
+/// The lean stream's step once [`Feed::poll_ready`] said ready: the events
+/// ready now, batched; `Ok(None)` when none passed the reader's filter.
+pub async fn ready_chunk(
+    feed: &mut Feed,
+    heartbeat: &mut Heartbeat,
+) -> Result<Option<Bytes>, FeedError> {
+    match feed.next(false).await? {
+        Some(first) => Ok(Some(events_chunk(first, feed, heartbeat).await)),
+        None => Ok(None),
+    }
+}
+
+/// The chunk that starts with `first`, just taken from the feed; the heartbeat
+/// learns that an event went out.
+async fn events_chunk(first: Arc<Event>, feed: &mut Feed, heartbeat: &mut Heartbeat) -> Bytes {
+    heartbeat.wrote();
+    with_ready(first, feed).await
 }
 
 /// `first` and whatever else is ready without waiting, as one buffer to write at
