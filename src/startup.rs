@@ -41,7 +41,7 @@ use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::settings::Settings;
 use crate::state::AppState;
-use crate::transport::edge::{self, conn, wire::Wire};
+use crate::transport::edge::{self, beat::Beats, conn, wire::Wire};
 use crate::transport::socket;
 use crate::{guard, mail, routes};
 
@@ -257,10 +257,12 @@ fn worker_service(
                         let _ = h1.call((wire, peer)).await;
                     })
                 });
+                let beats = Beats::start(state.settings.push.heartbeat);
                 let edge = Rc::new(conn::Edge {
                     state,
                     actix,
                     heads,
+                    beats,
                 });
                 Ok(fn_service(move |io: TcpStream| {
                     socket::configure(&io, stalled);

@@ -15,6 +15,11 @@ pub fn rfc3339(millis: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// Serializes milliseconds since the epoch as [`rfc3339`] text.
+pub fn serialize_rfc3339<S: serde::Serializer>(millis: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*millis))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

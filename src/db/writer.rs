@@ -26,9 +26,11 @@
 //! connection's thread, not one each.
 //!
 //! Why sqlx and not rusqlite on a thread: every storage module speaks sqlx's
-//! `AnyConnection` on both backends, and the two crates cannot share one
-//! `Cargo.lock` (both link sqlite3). The win here is the batching, which keeps
-//! that code unchanged; see docs/architecture.md.
+//! `AnyConnection` on both backends, so the statements of a request cannot run
+//! on the connection's own thread without a second storage layer for the hot
+//! flows (the crates themselves could share a `Cargo.lock`: sqlx 0.9 and
+//! rusqlite 0.39 both build on libsqlite3-sys 0.37). The win here is the
+//! batching, which keeps that code unchanged; see docs/architecture.md.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

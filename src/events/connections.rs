@@ -25,6 +25,7 @@
 //! A reconnect with the ended session is refused (401).
 
 use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -69,9 +70,24 @@ pub struct ConnectionInfo {
     pub name: Option<String>,
     pub role: Option<Role>,
     pub transport: Transport,
-    /// RFC 3339.
-    pub since: String,
-    pub remote_addr: String,
+    /// RFC 3339 (kept as milliseconds, written out when listed: every open
+    /// connection holds one).
+    #[serde(serialize_with = "crate::time::serialize_rfc3339")]
+    #[schema(value_type = String)]
+    pub since: i64,
+    /// The client's address, `unknown` when there is none.
+    #[serde(serialize_with = "serialize_remote")]
+    #[schema(value_type = String)]
+    pub remote_addr: Option<IpAddr>,
+}
+
+/// A client's address as the list and the logs write it.
+pub fn remote_text(addr: Option<IpAddr>) -> String {
+    addr.map_or_else(|| "unknown".to_string(), |a| a.to_string())
+}
+
+fn serialize_remote<S: serde::Serializer>(addr: &Option<IpAddr>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&remote_text(*addr))
 }
 
 /// What a connection was opened with, beyond what the list shows: what decides
@@ -168,7 +184,7 @@ impl Connections {
                     user_id = info.user_id.unwrap_or(0),
                     role = info.role.map_or("visitor", Role::as_str),
                     transport = info.transport.as_str(),
-                    remote = %info.remote_addr,
+                    remote = %remote_text(info.remote_addr),
                     "connected"
                 )
             };
@@ -435,8 +451,8 @@ mod tests {
             name: None,
             role: Some(Role::Customer),
             transport: Transport::Sse,
-            since: String::new(),
-            remote_addr: "127.0.0.1".into(),
+            since: 0,
+            remote_addr: Some(std::net::Ipv4Addr::LOCALHOST.into()),
         }
     }
 

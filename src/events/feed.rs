@@ -62,6 +62,7 @@ impl Audience {
             // it has the read scope), never its creator's own.
             exact.extend(staff_stores.iter().map(|s| channel::store(*s)));
             exact.extend(topics.iter().map(|t| t.channel().to_string()));
+            exact.shrink_to_fit();
             return Self { exact, all_stores };
         }
         if let Some(p) = principal {
@@ -76,6 +77,8 @@ impl Audience {
             }
         }
         exact.extend(topics.iter().map(|t| t.channel().to_string()));
+        // Kept for the reader's life: no spare slots (a first push reserves four).
+        exact.shrink_to_fit();
         Self { exact, all_stores }
     }
 
@@ -213,12 +216,9 @@ impl Feed {
             return Err(FeedError::NoChannels);
         }
 
-        let remote = remote
-            .map(|a| a.to_string())
-            .unwrap_or_else(|| "unknown".into());
         let key = match &principal {
             Some(p) => format!("user:{}", p.user_id),
-            None => format!("ip:{remote}"),
+            None => format!("ip:{}", super::connections::remote_text(remote)),
         };
         let info = ConnectionInfo {
             id: 0,
@@ -226,7 +226,7 @@ impl Feed {
             name: principal.as_ref().map(|p| p.name.clone()),
             role: principal.as_ref().map(|p| p.role),
             transport,
-            since: crate::time::rfc3339(crate::time::now_millis()),
+            since: crate::time::now_millis(),
             remote_addr: remote,
         };
         let grant = Grant {
@@ -255,12 +255,12 @@ impl Feed {
         // through the same closer a session's end uses.
         if let Some(exp) = principal.as_ref().and_then(|p| p.expires_at) {
             let left = u64::try_from(exp - crate::time::now_millis()).unwrap_or(0);
-            let (closer, cut) = (subscription.closer(), subscription.cut().clone());
+            let (closer, watch) = (subscription.closer(), subscription.queue.watch());
             tokio::spawn(async move {
                 tokio::select! {
                     () = tokio::time::sleep(std::time::Duration::from_millis(left)) => closer.close(),
                     // Gone already: cut, shut down, or dropped by its reader.
-                    () = cut.cancelled() => {}
+                    () = watch.closed() => {}
                 }
             });
         }
@@ -360,9 +360,10 @@ impl Feed {
         self.feeds.hub.shutdown_token().is_cancelled()
     }
 
-    /// The token that fires when this feed is cut (overflow or shutdown).
-    pub fn cut_token(&self) -> tokio_util::sync::CancellationToken {
-        self.subscription.cut().clone()
+    /// Ready once this feed is cut off (overflow, shutdown, its session ended),
+    /// whatever it still holds: for a reader blocked on its client.
+    pub fn poll_cut(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.subscription.queue.poll_closed(cx)
     }
 
     async fn load_backlog(&mut self, after: i64) -> Result<(), FeedError> {

@@ -26,13 +26,9 @@ struct Subscriber {
     queue: queue::Sender,
     types: TypeFilter,
     keys: Arc<[String]>,
-    /// Set on overflow; checked before every delivery (an atomic load, where the
-    /// cancellation token below would take a lock) so nothing is queued after a gap.
+    /// Set on overflow; checked before every delivery (an atomic load) so
+    /// nothing is queued after a gap.
     overflowed: AtomicBool,
-    /// Cancelled on overflow (and, as a child of the shutdown token, at shutdown),
-    /// for a reader blocked writing to a client that stopped reading. Such a client
-    /// is otherwise ended by the kernel (see [`crate::transport::socket`]).
-    cut: CancellationToken,
 }
 
 /// Counters the hub keeps for `/metrics`.
@@ -66,20 +62,18 @@ pub struct Hub {
 
 /// A registered reader. Its queue ends (`recv` gives `None` once drained) when the
 /// hub cuts it off or shuts down. Dropping it unregisters it.
+///
+/// Being cut off is the queue's close ([`queue::Receiver::poll_closed`],
+/// [`queue::Receiver::watch`]): a reader blocked writing to a client that stopped
+/// reading learns it there, with no token of its own to keep.
 pub struct Subscription {
     hub: Arc<Hub>,
     id: u64,
     keys: Arc<[String]>,
-    cut: CancellationToken,
     pub queue: queue::Receiver,
 }
 
 impl Subscription {
-    /// Resolves when this reader is cut off (overflow) or the server shuts down.
-    pub fn cut(&self) -> &CancellationToken {
-        &self.cut
-    }
-
     /// A handle that ends this reader from elsewhere (its session ended), as an
     /// overflow does: what is queued is read, then the feed ends.
     pub fn closer(&self) -> Closer {
@@ -87,7 +81,6 @@ impl Subscription {
             hub: Arc::clone(&self.hub),
             id: self.id,
             keys: Arc::clone(&self.keys),
-            cut: self.cut.clone(),
         }
     }
 }
@@ -99,21 +92,17 @@ pub struct Closer {
     hub: Arc<Hub>,
     id: u64,
     keys: Arc<[String]>,
-    cut: CancellationToken,
 }
 
 impl Closer {
     /// Ends the reader's queue (a no-op for a reader already gone).
     pub fn close(&self) {
-        self.cut.cancel();
         self.hub.unregister(self.id, &self.keys);
     }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        // Also ends an [`Subscription::end_at`] task waiting for this reader.
-        self.cut.cancel();
         self.hub.unregister(self.id, &self.keys);
     }
 }
@@ -157,14 +146,12 @@ impl Hub {
         let (tx, rx) = queue::bounded(self.queue_capacity);
         let id = self.next_subscriber.fetch_add(1, Ordering::Relaxed);
         let keys: Arc<[String]> = keys.into();
-        let cut = self.shutdown.child_token();
         let subscriber = Arc::new(Subscriber {
             id,
             queue: tx,
             types,
             keys: Arc::clone(&keys),
             overflowed: AtomicBool::new(false),
-            cut: cut.clone(),
         });
         for key in keys.iter() {
             self.channels
@@ -182,7 +169,6 @@ impl Hub {
             hub: Arc::clone(self),
             id,
             keys,
-            cut,
             queue: rx,
         }
     }
@@ -254,7 +240,6 @@ impl Hub {
                     tracing::warn!(subscriber = s.id, "subscriber queue full: cutting it off");
                     self.stats.overflows.fetch_add(1, Ordering::Relaxed);
                     s.overflowed.store(true, Ordering::Relaxed);
-                    s.cut.cancel();
                     overflowed.push(Arc::clone(s));
                 }
                 Err(SendError::Closed) => {}
@@ -351,8 +336,8 @@ mod tests {
             hub.publish(&[ev(id, "products")]);
             assert_eq!(fast.queue.recv().await.unwrap().id, id);
         }
-        assert!(slow.cut().is_cancelled());
-        assert!(!fast.cut().is_cancelled());
+        assert!(slow.queue.is_closed());
+        assert!(!fast.queue.is_closed());
         assert_eq!(hub.stats.overflows.load(Ordering::Relaxed), 1);
         // The cut reader gets what was queued before the gap, then its end.
         assert_eq!(slow.queue.recv().await.unwrap().id, 1);

@@ -36,6 +36,8 @@ struct Shared {
 struct State {
     events: VecDeque<Arc<Event>>,
     closed: bool,
+    /// A [`Watch`] waiting for the close.
+    watcher: Option<std::task::Waker>,
 }
 
 /// The hub's end. Dropping it closes the queue.
@@ -73,6 +75,7 @@ pub fn bounded(capacity: usize) -> (Sender, Receiver) {
         state: Mutex::new(State {
             events: VecDeque::new(),
             closed: false,
+            watcher: None,
         }),
         waker: AtomicWaker::new(),
         capacity: capacity.max(1),
@@ -90,6 +93,18 @@ impl Shared {
         // A panic while holding the lock leaves a consistent queue (each
         // operation is one push or pop), so a poisoned lock is still usable.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Marks the queue closed and wakes its [`Watch`].
+    fn close(&self) {
+        let watcher = {
+            let mut state = self.state();
+            state.closed = true;
+            state.watcher.take()
+        };
+        if let Some(w) = watcher {
+            w.wake();
+        }
     }
 }
 
@@ -113,7 +128,7 @@ impl Sender {
 
 impl Drop for Sender {
     fn drop(&mut self) {
-        self.shared.state().closed = true;
+        self.shared.close();
         self.shared.waker.wake();
     }
 }
@@ -121,9 +136,9 @@ impl Drop for Sender {
 impl Drop for Receiver {
     fn drop(&mut self) {
         // Nothing more will be read: free what is queued, refuse what comes.
-        let mut state = self.shared.state();
-        state.closed = true;
-        state.events = VecDeque::new();
+        let queued = std::mem::take(&mut self.shared.state().events);
+        drop(queued);
+        self.shared.close();
     }
 }
 
@@ -148,6 +163,35 @@ impl Receiver {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
 
+    /// Whether the queue is closed (the hub cut this reader off or shut down),
+    /// whatever it still holds.
+    pub fn is_closed(&self) -> bool {
+        self.shared.state().closed
+    }
+
+    /// Ready once the queue is closed, whatever it still holds: how a reader
+    /// blocked on something else (a client that is not reading) learns that it
+    /// was cut off. Registers the reader's waker, as [`Receiver::poll_recv`] does.
+    pub fn poll_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.is_closed() {
+            return Poll::Ready(());
+        }
+        self.shared.waker.register(cx.waker());
+        if self.is_closed() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// A handle that learns when the queue closes, from either end (the hub's
+    /// cut, or the reader gone), for a task that outlives neither.
+    pub fn watch(&self) -> Watch {
+        Watch {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
     /// [`Receiver::recv`] as a poll.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Arc<Event>>> {
         match self.try_recv() {
@@ -162,6 +206,27 @@ impl Receiver {
             TryRecv::Closed => Poll::Ready(None),
             TryRecv::Empty => Poll::Pending,
         }
+    }
+}
+
+/// Learns when a queue closes ([`Receiver::watch`]); one waiter at a time.
+pub struct Watch {
+    shared: Arc<Shared>,
+}
+
+impl Watch {
+    /// Resolves once the queue is closed: the hub cut its reader off or shut
+    /// down, or the reader is gone.
+    pub async fn closed(&self) {
+        std::future::poll_fn(|cx| {
+            let mut state = self.shared.state();
+            if state.closed {
+                return Poll::Ready(());
+            }
+            state.watcher = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
     }
 }
 
@@ -215,6 +280,26 @@ mod tests {
         }
         sender.join().unwrap();
         assert!(rx.recv().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_watch_hears_the_close_from_either_end() {
+        let (tx, rx) = bounded(4);
+        tx.try_send(ev(1)).unwrap();
+        let watch = rx.watch();
+        let waiting = tokio::spawn(async move { watch.closed().await });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        drop(tx);
+        waiting.await.unwrap();
+        assert!(rx.is_closed(), "closed while it still holds an event");
+
+        let (_tx, rx) = bounded(4);
+        let watch = rx.watch();
+        let waiting = tokio::spawn(async move { watch.closed().await });
+        tokio::task::yield_now().await;
+        drop(rx);
+        waiting.await.unwrap();
     }
 
     #[test]

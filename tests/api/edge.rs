@@ -237,8 +237,8 @@ async fn the_lean_path_ends_streams_at_shutdown() {
 }
 
 /// An idle stream gets a comment every heartbeat period; one that just carried an
-/// event gets the next comment within two periods (the timer is not re-armed per
-/// event, see `edge::pump`).
+/// event gets the next comment within two periods (the worker's clock is not
+/// re-armed per event, see `edge::beat`).
 #[tokio::test]
 async fn the_lean_path_sends_heartbeats_while_idle_and_after_events() {
     let period = Duration::from_millis(250);

@@ -20,6 +20,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
+use super::beat::Beats;
 use super::head;
 use super::read::{self, Next, Wait};
 use super::wire::{Handback, Wire};
@@ -36,6 +37,8 @@ pub struct Edge {
     pub actix: Actix,
     /// Permits for connections reading a request head (see [`read`]).
     pub heads: Arc<Semaphore>,
+    /// The worker's heartbeat clock for its streams.
+    pub beats: Rc<Beats>,
 }
 
 /// Serves one accepted connection (see the module doc).
@@ -71,7 +74,8 @@ async fn requests(mut io: TcpStream, edge: Rc<Edge>) -> Option<sse::Stream> {
                 let _ = io.set_nodelay(true);
                 let extra = buf.len();
                 drop(buf);
-                return sse::open(io, edge.state.clone(), request, extra).await;
+                let beats = Rc::clone(&edge.beats);
+                return sse::open(io, edge.state.clone(), beats, request, extra).await;
             }
             Next::Lean(Route::Poll, request) => {
                 let _ = io.set_nodelay(true);

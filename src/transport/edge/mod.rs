@@ -9,7 +9,7 @@
 //! [`head::decide`]) is served here, everything else by actix, which gives the
 //! connection back when its next request is ours ([`wire`]).
 //!
-//! - [`conn`]: one connection's life; [`read`]: reading a head (readiness, deadline,
+//! - [`conn`]: one connection's life; [`beat`]: the worker's heartbeat clock; [`read`]: reading a head (readiness, deadline,
 //!   the unfinished-heads bound); [`wire`]: the socket as actix sees it;
 //! - [`head`]: deciding a head, writing response heads and errors;
 //! - [`sse`]: the SSE loop; [`poll`]: one long-poll.
@@ -22,6 +22,7 @@
 //! [`crate::metrics::Metrics::log_request`]. While idle or waiting, a connection
 //! holds its socket, its feed and a timer: no buffer.
 
+pub mod beat;
 pub mod conn;
 pub mod head;
 pub mod poll;

@@ -16,7 +16,7 @@
 //! so a flood costs a few reads, not a core.
 
 use std::net::SocketAddr;
-use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -27,16 +27,16 @@ use actix_web::web;
 use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::time::Sleep;
 use tracing::Instrument;
 
+use super::beat::{Beat, Beats};
 use super::head;
 use crate::cors::Cors;
 use crate::error::ApiError;
 use crate::events::connections::Transport;
 use crate::events::feed::{Feed, Readiness};
 use crate::state::AppState;
-use crate::transport::protocol::sse::{self as protocol, Heartbeat};
+use crate::transport::protocol::sse as protocol;
 use crate::transport::request::feed_request;
 
 /// The route's path, for the request log.
@@ -45,11 +45,12 @@ const PATH: &str = "/api/v1/events";
 pub const MAX_AFTER_HEAD: usize = 1024;
 
 /// A stream whose response head and preamble are written: all that an idle
-/// stream holds, besides its heartbeat timer ([`run`]).
+/// stream holds ([`run`]).
 pub struct Stream {
     io: TcpStream,
     feed: Feed,
-    heartbeat: Heartbeat,
+    /// Its heartbeat, on the worker's shared clock.
+    beat: Beat,
     /// Bytes the client has sent past its request head (see [`MAX_AFTER_HEAD`]).
     received: usize,
     /// The `retry:` base and spread of the farewell at shutdown.
@@ -62,10 +63,10 @@ pub struct Stream {
 pub async fn open(
     mut io: TcpStream,
     state: web::Data<AppState>,
+    beats: Rc<Beats>,
     request: Box<Request>,
     extra: usize,
 ) -> Option<Stream> {
-    let heartbeat = Heartbeat::new(state.settings.push.heartbeat);
     let farewell = (
         state.settings.push.retry,
         state.settings.push.restart_spread,
@@ -77,7 +78,7 @@ pub async fn open(
     Some(Stream {
         io,
         feed,
-        heartbeat,
+        beat: Beat::new(beats),
         received: extra,
         farewell,
     })
@@ -151,27 +152,26 @@ enum Wake {
 
 /// Streams until the client goes (or sends too much), the feed ends, or a write
 /// fails: the rule of [`protocol::next_chunk`], written as a poll so that an idle
-/// stream holds only its socket, feed, heartbeat and timer. What runs once it
+/// stream holds only its socket, feed and heartbeat. What runs once it
 /// wakes (reading a backlog, batching events, a write the socket could not take
 /// at once) is boxed, for as long as it runs.
 pub async fn run(s: &mut Stream) {
-    let beat = s.heartbeat.timer();
-    tokio::pin!(beat);
     loop {
-        let wake = std::future::poll_fn(|cx| s.poll_wake(beat.as_mut(), cx)).await;
+        let wake = std::future::poll_fn(|cx| s.poll_wake(cx)).await;
         let chunk = match wake {
             Wake::Ended | Wake::Gone => break,
             Wake::Due(comment) => comment,
-            Wake::Ready => {
-                match Box::pin(protocol::ready_chunk(&mut s.feed, &mut s.heartbeat)).await {
-                    Ok(Some(events)) => events,
-                    Ok(None) => continue,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "stream ended by an error");
-                        break;
-                    }
+            Wake::Ready => match Box::pin(protocol::ready_chunk(&mut s.feed)).await {
+                Ok(Some(events)) => {
+                    s.beat.wrote();
+                    events
                 }
-            }
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "stream ended by an error");
+                    break;
+                }
+            },
         };
         let written = match s.io.try_write(&chunk) {
             Ok(n) => n,
@@ -201,7 +201,7 @@ impl Stream {
     /// the client, then the heartbeat. The socket's readiness is watched to
     /// notice at once a client that closes (its slot is freed then, not at the
     /// next failed heartbeat).
-    fn poll_wake(&mut self, beat: Pin<&mut Sleep>, cx: &mut Context<'_>) -> Poll<Wake> {
+    fn poll_wake(&mut self, cx: &mut Context<'_>) -> Poll<Wake> {
         if let Poll::Ready(readiness) = self.feed.poll_ready(cx) {
             return Poll::Ready(match readiness {
                 Readiness::Ready => Wake::Ready,
@@ -211,7 +211,7 @@ impl Stream {
         if self.poll_gone(cx).is_ready() {
             return Poll::Ready(Wake::Gone);
         }
-        self.heartbeat.poll_due(beat, cx).map(Wake::Due)
+        self.beat.poll_due(cx).map(Wake::Due)
     }
 
     /// Ready when the client has closed, failed, or sent more than
@@ -234,10 +234,9 @@ impl Stream {
 /// Writes the rest of a chunk that the socket could not take at once; false
 /// when the client is gone or the feed was cut while the client was not reading.
 async fn write_rest(io: &mut TcpStream, rest: Bytes, feed: &Feed) -> bool {
-    let cut = feed.cut_token();
     tokio::select! {
         r = io.write_all(&rest) => r.is_ok(),
-        () = cut.cancelled() => false,
+        () = std::future::poll_fn(|cx| feed.poll_cut(cx)) => false,
     }
 }
 

@@ -8,7 +8,6 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -68,19 +67,15 @@ impl Heartbeat {
     /// write, or `None` when an event went out since the last fire.
     pub fn fired(&mut self, timer: Pin<&mut Sleep>) -> Option<Bytes> {
         timer.reset(tokio::time::Instant::now() + self.period);
-        (!std::mem::take(&mut self.wrote)).then_some(Bytes::from_static(HEARTBEAT))
+        fired(&mut self.wrote)
     }
+}
 
-    /// Ready with the comment when one is due, as a poll (the lean stream's idle
-    /// wait): fires that follow an event only re-arm the timer.
-    pub fn poll_due(&mut self, mut timer: Pin<&mut Sleep>, cx: &mut Context<'_>) -> Poll<Bytes> {
-        loop {
-            ready!(timer.as_mut().poll(cx));
-            if let Some(comment) = self.fired(timer.as_mut()) {
-                return Poll::Ready(comment);
-            }
-        }
-    }
+/// The rule at a fire, for a clock of any kind (the lean path shares one per
+/// worker, `edge::beat`): the comment, unless an event went out since the last
+/// fire (`wrote`, which the fire clears).
+pub fn fired(wrote: &mut bool) -> Option<Bytes> {
+    (!std::mem::take(wrote)).then_some(Bytes::from_static(HEARTBEAT))
 }
 
 /// What every stream starts with: the `retry:` hint, `stream.open`, and
@@ -138,7 +133,8 @@ pub async fn next_chunk(
             biased;
             next = feed.next(true) => {
                 let first = first_event(next)?;
-                return Some((events_chunk(first, feed, heartbeat).await, true));
+                heartbeat.wrote();
+                return Some((with_ready(first, feed).await, true));
             }
             () = &mut gone => return None,
             () = &mut timer => {
@@ -152,21 +148,11 @@ pub async fn next_chunk(
 
 /// The lean stream's step once [`Feed::poll_ready`] said ready: the events
 /// ready now, batched; `Ok(None)` when none passed the reader's filter.
-pub async fn ready_chunk(
-    feed: &mut Feed,
-    heartbeat: &mut Heartbeat,
-) -> Result<Option<Bytes>, FeedError> {
+pub async fn ready_chunk(feed: &mut Feed) -> Result<Option<Bytes>, FeedError> {
     match feed.next(false).await? {
-        Some(first) => Ok(Some(events_chunk(first, feed, heartbeat).await)),
+        Some(first) => Ok(Some(with_ready(first, feed).await)),
         None => Ok(None),
     }
-}
-
-/// The chunk that starts with `first`, just taken from the feed; the heartbeat
-/// learns that an event went out.
-async fn events_chunk(first: Arc<Event>, feed: &mut Feed, heartbeat: &mut Heartbeat) -> Bytes {
-    heartbeat.wrote();
-    with_ready(first, feed).await
 }
 
 /// `first` and whatever else is ready without waiting, as one buffer to write at
