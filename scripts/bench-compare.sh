@@ -91,7 +91,9 @@ cleanup() {
   [ -n "$NGINX_PID" ] && kill -QUIT "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
   rm -rf "$TMP"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# Stopped: clean up and stop (a handler that returns would let the loop go on).
+trap 'exit 130' INT TERM
 
 # Every connection is a descriptor, on both sides.
 ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -124,9 +126,9 @@ if want pointcast; then
   [ -n "$PC_BIN" ] && TARGETS+=(pointcast)
 fi
 
-# Each round starts every server afresh (pointcast on a new database), so memory
-# per connection is measured from a cold process every time, not from a heap
-# that an earlier run already grew.
+# Each round starts every server afresh (pointcast on a new database), and each
+# idle run gets a server of its own, so memory per connection is measured from a
+# cold process every time, not from a heap that an earlier run already grew.
 start_pointcast() { # round [database url]
   echo "== starting pointcast on 127.0.0.1:$PC_PORT (core 0)"
   # --max-streams: anonymous readers are capped per address (16 by default);
@@ -252,11 +254,17 @@ run() { # target, scenario args...
 for round in $(seq 1 "$REPEAT"); do
   echo "== round $round of $REPEAT"
   for t in "${TARGETS[@]}"; do
-    "start_$t" "$round"
-    for n in $IDLE; do run "$t" idle "$n" --hold-secs "$HOLD"; done
+    # Idle memory: a fresh server per size, as a heap that an earlier run grew
+    # hides the next run's growth (neither server gives its peak back).
+    for n in $IDLE; do
+      "start_$t" "$round-i$n"; run "$t" idle "$n" --hold-secs "$HOLD"; "stop_$t"
+    done
     if [ "$AFTER_REQUEST" = 1 ]; then
-      for n in $IDLE; do run "$t" idle "$n" --hold-secs "$HOLD" --after-request; done
+      for n in $IDLE; do
+        "start_$t" "$round-k$n"; run "$t" idle "$n" --hold-secs "$HOLD" --after-request; "stop_$t"
+      done
     fi
+    "start_$t" "$round"
     for n in $FANOUT; do run "$t" fanout "$n" --publishes "$PUBLISHES" --interval-ms "$INTERVAL_MS"; done
     if [ "$AFTER_REQUEST" = 1 ]; then
       for n in $FANOUT; do run "$t" fanout "$n" --publishes "$PUBLISHES" --interval-ms "$INTERVAL_MS" --after-request; done

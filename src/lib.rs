@@ -65,6 +65,7 @@ pub mod support;
 pub mod time;
 pub mod tls;
 pub mod transport;
+pub mod trim;
 
 pub use settings::Settings;
 pub use startup::{Application, Shutdown};

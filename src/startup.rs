@@ -127,6 +127,7 @@ impl Application {
             push.max_streams_per_principal,
             push.max_anonymous_per_address,
         ));
+        tokio::spawn(crate::trim::run(shutdown.clone()));
         tokio::spawn(connections::watch(
             Arc::clone(&connections),
             db.clone(),
