@@ -86,7 +86,7 @@ mod tests {
             conn < stream + 256,
             "edge::conn::serve future is {conn} bytes"
         );
-        assert!(conn < 640, "edge::conn::serve future is {conn} bytes");
+        assert!(conn < 512, "edge::conn::serve future is {conn} bytes");
     }
 
     fn conn_future_size<A, B, F: Future>(_: fn(A, B) -> F) -> usize {
