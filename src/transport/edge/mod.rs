@@ -20,7 +20,8 @@
 //! says, answer errors with the usual JSON, echo an `Origin` the CORS setting lists
 //! as actix's middleware ([`crate::guard`]) does, and log each request with
 //! [`crate::metrics::Metrics::log_request`]. While idle or waiting, a connection
-//! holds its socket, its feed and a timer: no buffer.
+//! holds its socket and its feed, and a poll its timeout's timer, a stream a slot
+//! on its worker's heartbeat clock ([`beat`]): no buffer.
 
 pub mod beat;
 pub mod conn;
@@ -38,7 +39,7 @@ const POLL_SUFFIX: &[u8] = b"/poll";
 /// Which route a request's target names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
-    /// `/api/v1/events`: the lean SSE loop ([`sse::serve`]).
+    /// `/api/v1/events`: the lean SSE loop ([`sse::run`]).
     Stream,
     /// `/api/v1/events/poll`: the lean long-poll ([`poll::answer`]).
     Poll,

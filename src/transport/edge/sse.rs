@@ -6,8 +6,9 @@
 //! `Connection: close` with the headers of [`protocol::HEADERS`] and writes the raw
 //! event stream, no chunking, until the client goes, the feed is cut (overflow,
 //! shutdown) or a write fails. While idle it holds its socket, its feed and a
-//! timer, and waits by polling them ([`run`]): no buffer, and no future of the
-//! feed's or the write's size (those are boxed while they run).
+//! slot on its worker's heartbeat clock ([`super::beat`]), and waits by polling
+//! them ([`run`]): no buffer, no timer of its own, and no future of the feed's
+//! or the write's size (those are boxed while they run).
 //!
 //! After the head the client has nothing more to send. The loop still waits on the
 //! socket's readiness, to notice at once a client that closes (its slot is freed
