@@ -250,9 +250,21 @@ async fn long_poll_answers_at_once_waits_to_be_woken_and_times_out_empty() {
 
 #[tokio::test]
 async fn a_reader_that_never_reads_is_cut_off_without_delaying_the_others() {
+    stalled_reader_is_cut_off(Duration::from_secs(1)).await;
+}
+
+/// With the kernel's stalled-connection timeout far beyond the test's 10 s, the
+/// stalled reader's end comes from the hub's cut alone: its blocked write sees
+/// its queue close (`Feed::poll_cut`).
+#[tokio::test]
+async fn a_reader_blocked_writing_ends_when_the_hub_cuts_it_off_not_at_the_kernels_timeout() {
+    stalled_reader_is_cut_off(Duration::from_secs(120)).await;
+}
+
+async fn stalled_reader_is_cut_off(stalled: Duration) {
     let app = spawn_app_with(|s| {
         s.push.queue_capacity = 64;
-        s.push.stalled_timeout = std::time::Duration::from_secs(1);
+        s.push.stalled_timeout = stalled;
     })
     .await;
     let mut fast = app.sse("topics=announcements", None, None).await;
