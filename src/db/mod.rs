@@ -526,8 +526,12 @@ fn normalise_url(url: &str) -> anyhow::Result<(Backend, String)> {
 /// What every SQLite connection runs first. synchronous=NORMAL: a commit does not
 /// fsync by itself; `durable` syncs the WAL once for every group of commits before
 /// any of them is answered. busy_timeout covers the readers' rare checkpoint waits.
+/// temp_store=MEMORY keeps the savepoint journal in memory: the group writer runs
+/// every request under a savepoint of its own, and SQLite journals each page a
+/// savepoint first touches; past 64 KiB a batch's journal spilled to a temporary
+/// file, and its `pwrite`s were a tenth of the server's time during grants.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
-     PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+     PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA temp_store=MEMORY;";
 
 async fn sqlite_pool(url: &str, size: u32) -> anyhow::Result<AnyPool> {
     AnyPoolOptions::new()
