@@ -61,21 +61,19 @@ pub struct IssuingStore {
     pub coupon_valid_days: i64,
 }
 
-/// The store's name, coupon policy and current design, read in `tx`.
-pub async fn issuing_store(tx: &mut Tx, store_id: i64) -> anyhow::Result<Option<IssuingStore>> {
-    let Some(row) = sqlx::query(
-        "SELECT name, coupon_threshold, coupon_shape, coupon_color, coupon_label,
-                earn_percent, coupon_value, coupon_valid_days
-         FROM stores WHERE id = $1",
-    )
-    .bind(store_id)
-    .fetch_optional(tx.conn())
-    .await
-    .context("reading the store")?
-    else {
-        return Ok(None);
+/// The columns [`issuing_from_row`] reads, first in a row (from `stores s`).
+macro_rules! issuing_columns {
+    () => {
+        "s.name, s.coupon_threshold, s.coupon_shape, s.coupon_color, s.coupon_label, \
+         s.earn_percent, s.coupon_value, s.coupon_valid_days"
     };
-    Ok(Some(IssuingStore {
+}
+
+/// How many columns [`issuing_columns`] names.
+const ISSUING_COLUMNS: usize = 8;
+
+fn issuing_from_row(row: &AnyRow) -> anyhow::Result<IssuingStore> {
+    Ok(IssuingStore {
         name: row.try_get(0)?,
         threshold: row.try_get(1)?,
         design: CouponDesign {
@@ -86,6 +84,69 @@ pub async fn issuing_store(tx: &mut Tx, store_id: i64) -> anyhow::Result<Option<
         earn_percent: row.try_get::<i64, _>(5)?,
         coupon_value: row.try_get(6)?,
         coupon_valid_days: row.try_get(7)?,
+    })
+}
+
+/// The store's name, coupon policy and current design, read in `tx`.
+pub async fn issuing_store(tx: &mut Tx, store_id: i64) -> anyhow::Result<Option<IssuingStore>> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        issuing_columns!(),
+        " FROM stores s WHERE s.id = $1"
+    ))
+    .bind(store_id)
+    .fetch_optional(tx.conn())
+    .await
+    .context("reading the store")?;
+    row.as_ref().map(issuing_from_row).transpose()
+}
+
+/// What a grant at a store reads before it writes: the store's policy, its grant
+/// controls, and whether the user is a member (with the name and member number
+/// the operator's log names them by).
+pub struct GrantingStore {
+    pub store: IssuingStore,
+    /// IANA name of the zone whose calendar day the daily cap counts on.
+    pub time_zone: String,
+    /// Most points one owner may grant at the store in a local day.
+    pub daily_grant_cap: i64,
+    /// The member's name and number (or login); `None` if not a member.
+    pub member: Option<(String, String)>,
+}
+
+/// [`GrantingStore`] for `user_id` at `store_id`, in one statement: each statement
+/// of a SQLite write is a round trip to the connection's thread, and these three
+/// reads were three of a grant's nine.
+pub async fn granting_store(
+    tx: &mut Tx,
+    store_id: i64,
+    user_id: i64,
+) -> anyhow::Result<Option<GrantingStore>> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        issuing_columns!(),
+        ", s.time_zone, s.daily_grant_cap, u.name, COALESCE(u.member_no, u.login, '')
+         FROM stores s
+         LEFT JOIN memberships m ON m.store_id = s.id AND m.user_id = $2
+         LEFT JOIN users u ON u.id = m.user_id
+         WHERE s.id = $1"
+    ))
+    .bind(store_id)
+    .bind(user_id)
+    .fetch_optional(tx.conn())
+    .await
+    .context("reading the store, its grant controls and the membership")?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let n = ISSUING_COLUMNS;
+    let name: Option<String> = row.try_get(n + 2)?;
+    let number: Option<String> = row.try_get(n + 3)?;
+    Ok(Some(GrantingStore {
+        store: issuing_from_row(&row)?,
+        time_zone: row.try_get(n)?,
+        daily_grant_cap: row.try_get(n + 1)?,
+        member: name.zip(number),
     }))
 }
 

@@ -8,16 +8,6 @@ use sqlx::Row;
 
 use super::Tx;
 
-/// A store's grant controls: its time zone (IANA name) and daily cap.
-pub async fn controls(tx: &mut Tx, store_id: i64) -> anyhow::Result<Option<(String, i64)>> {
-    let row = sqlx::query("SELECT time_zone, daily_grant_cap FROM stores WHERE id = $1")
-        .bind(store_id)
-        .fetch_optional(tx.conn())
-        .await
-        .context("reading a store's grant controls")?;
-    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
-}
-
 /// Counts `points` against `cap` for `actor_id` at `store_id` on `day`. `Ok(Ok(()))`
 /// when they fit (and are now counted); `Ok(Err(left))` with what is left today when
 /// they do not (nothing counted).

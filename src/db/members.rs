@@ -62,25 +62,6 @@ pub async fn is_member(tx: &mut Tx, store_id: i64, user_id: i64) -> anyhow::Resu
     )
 }
 
-/// The name and member number (or login) of `user_id` if they are a member of
-/// `store_id`: the membership check a grant needs, answering also what the
-/// operator's log names them by, in the same read.
-pub async fn member_named(
-    tx: &mut Tx,
-    store_id: i64,
-    user_id: i64,
-) -> anyhow::Result<Option<(String, String)>> {
-    let row = sqlx::query(
-        "SELECT u.name, COALESCE(u.member_no, u.login, '') FROM memberships m
-         JOIN users u ON u.id = m.user_id WHERE m.store_id = $1 AND m.user_id = $2",
-    )
-    .bind(store_id)
-    .bind(user_id)
-    .fetch_optional(tx.conn())
-    .await?;
-    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
-}
-
 /// The stores `user_id` is a member of, by id.
 pub async fn stores_of(db: &Db, user_id: i64) -> anyhow::Result<Vec<i64>> {
     let rows = sqlx::query("SELECT store_id FROM memberships WHERE user_id = $1 ORDER BY store_id")

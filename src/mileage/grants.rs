@@ -17,7 +17,7 @@ use super::{MileageError, Reason, ReasonCode, emit_both};
 use crate::auth::Principal;
 use crate::db::audit::{self, NewAudit};
 use crate::db::ledger::{self, Posting};
-use crate::db::{Db, Tx, coupons, grant_days, members};
+use crate::db::{Db, Tx, coupons, grant_days};
 use crate::idempotency::{self, IdempotencyKey, Outcome, Request, request_hash};
 
 /// Idempotency scope of grants.
@@ -138,10 +138,11 @@ async fn credit(
     g: &Grant<'_>,
     member: &mut Option<crate::oplog::Who>,
 ) -> Result<Granted, MileageError> {
-    let store = coupons::issuing_store(tx, g.store_id)
+    let found = coupons::granting_store(tx, g.store_id, g.user_id)
         .await?
         .ok_or(MileageError::NoSuchStore)?;
-    let Some((name, login)) = members::member_named(tx, g.store_id, g.user_id).await? else {
+    let store = found.store;
+    let Some((name, login)) = found.member else {
         return Err(MileageError::NotAMember);
     };
     *member = Some(crate::oplog::Who { name, login });
@@ -155,12 +156,16 @@ async fn credit(
         return correct(tx, g, &store, by, at).await;
     }
     if !g.by.is_admin() {
-        let (tz, cap) = grant_days::controls(tx, g.store_id)
-            .await?
-            .ok_or(MileageError::NoSuchStore)?;
-        let day = local_day(g.now, &tz);
-        if let Err(left) =
-            grant_days::count(tx, g.by.user_id, g.store_id, &day, g.points, cap).await?
+        let day = local_day(g.now, &found.time_zone);
+        if let Err(left) = grant_days::count(
+            tx,
+            g.by.user_id,
+            g.store_id,
+            &day,
+            g.points,
+            found.daily_grant_cap,
+        )
+        .await?
         {
             return Err(MileageError::CapExceeded { left });
         }
