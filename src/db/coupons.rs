@@ -115,8 +115,8 @@ pub struct GrantingStore {
 }
 
 /// [`GrantingStore`] for `user_id` at `store_id`, in one statement: each statement
-/// of a SQLite write is a round trip to the connection's thread, and these three
-/// reads were three of a grant's nine.
+/// of a SQLite write is a round trip to the connection's thread, and these reads
+/// were two of an admin's grant's nine round trips, three of an owner's eleven.
 pub async fn granting_store(
     tx: &mut Tx,
     store_id: i64,
