@@ -576,6 +576,27 @@ mod tests {
         assert_eq!(u, "sqlite://x.db?mode=ro");
     }
 
+    /// A batch's savepoint journal must not spill to a temporary file (the
+    /// group writer's turns each run under a savepoint): every connection, the
+    /// writer's included, keeps temporary storage in memory (2).
+    #[tokio::test]
+    async fn sqlite_connections_keep_temporary_storage_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("x.db").display());
+        let db = Db::connect(&url).await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        let writer: i64 = sqlx::query_scalar("PRAGMA temp_store")
+            .fetch_one(tx.conn())
+            .await
+            .unwrap();
+        drop(tx);
+        let reader: i64 = sqlx::query_scalar("PRAGMA temp_store")
+            .fetch_one(db.reader())
+            .await
+            .unwrap();
+        assert_eq!((writer, reader), (2, 2));
+    }
+
     #[test]
     fn postgres_urls_pass_through_and_others_fail() {
         assert_eq!(
