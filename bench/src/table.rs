@@ -40,6 +40,7 @@ fn metrics(scenario: &str) -> &'static [(&'static str, &'static str)] {
             ("latency p50 (ms)", "/latency/p50_us"),
             ("latency p99 (ms)", "/latency/p99_us"),
             ("latency max (ms)", "/latency/max_us"),
+            ("server CPU per publish (us)", "/server_cpu_us_per_publish"),
         ],
         _ => &[],
     }

@@ -117,7 +117,7 @@ pub async fn wait_delivered(t: &Tally, want: u64, limit: Duration) {
     }
 }
 
-/// CPU microseconds of the server per delivery, from tick counts.
+/// CPU microseconds of the server per delivery (or per publish), from tick counts.
 pub fn cpu_per_delivery_us(
     before: Option<u64>,
     after: Option<u64>,

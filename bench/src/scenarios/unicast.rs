@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{Ctx, Outcome, connections_line, put_connections, wait_delivered};
+use super::{Ctx, Outcome, connections_line, cpu_per_delivery_us, put_connections, wait_delivered};
 use crate::api;
 use crate::cli::{PublishMode, TargetKind};
 use crate::error::Result;
@@ -81,6 +81,9 @@ pub async fn run(ctx: &Ctx, p: Params) -> Result<Outcome> {
     let errors = Arc::new(AtomicU64::new(0));
     let last_send_us = Arc::new(AtomicU64::new(0));
     let streams = Arc::new(streams);
+    // The server's CPU over the publishing and the deliveries: per publish it
+    // moves far less from run to run than the rate a closed loop achieves.
+    let cpu_before = ctx.server_cpu_ticks();
     let start = tokio::time::Instant::now();
     let start_us = stamp::now_us();
     // Publishing stops at this point whatever is left, so the run stays bounded.
@@ -129,6 +132,7 @@ pub async fn run(ctx: &Ctx, p: Params) -> Result<Outcome> {
     }
     let sent = sent_ok.load(Relaxed);
     wait_delivered(&tally, sent, Duration::from_secs(c.grace_secs)).await;
+    let cpu_after = ctx.server_cpu_ticks();
     let received = tally.delivered.load(Relaxed);
     fleet.stop().await;
 
@@ -164,6 +168,8 @@ pub async fn run(ctx: &Ctx, p: Params) -> Result<Outcome> {
     m.insert("duplicates".into(), json!(tally.duplicates.load(Relaxed)));
     m.insert("misrouted".into(), json!(tally.misrouted.load(Relaxed)));
     m.insert("latency".into(), json!(lat));
+    let cpu = cpu_per_delivery_us(cpu_before, cpu_after, sent);
+    m.insert("server_cpu_us_per_publish".into(), json!(cpu));
     let summary = vec![
         connections_line(&tally, n),
         format!(
@@ -181,6 +187,10 @@ pub async fn run(ctx: &Ctx, p: Params) -> Result<Outcome> {
             human_us(lat.p99_us),
             human_us(lat.max_us)
         ),
+        match cpu {
+            Some(us) => format!("server CPU per publish {us:.0} us"),
+            None => "server CPU per publish: no --server-pid".into(),
+        },
     ];
     let ok = lost == 0
         && publish_errors == 0
