@@ -227,6 +227,43 @@ test('a purchase on one shop page drops the stock shown on another; a sold-out b
   await buyerCtx.close();
 });
 
+test('a stock change heard while the stock list loads is not undone by that list', async () => {
+  const store = await server.store('Mangwon Records');
+  const product = await server.ok('POST', '/products', { title: 'Blue Train', artist: 'John Coltrane', price: 30000 });
+  await server.ok('PUT', `/stores/${store.id}/stock/${product.id}`, { quantity: 3 });
+  const card = `.album[data-product-id="${product.id}"]`;
+
+  const watcherCtx = await context(browser);
+  const watcher = await open(watcherCtx, `${server.base}/shop`);
+  await watcher.selectOption('#store-select', String(store.id));
+  await liveState(watcher);
+  await watcher.waitForSelector(`${card} .album-stock[data-quantity="3"]`);
+
+  // The next stock list is read now (3) and held until the page has heard the sale.
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  let asked;
+  const listAsked = new Promise((resolve) => { asked = resolve; });
+  await watcher.route((url) => url.pathname === `/api/v1/stores/${store.id}/stock`, async (route) => {
+    const response = await route.fetch();
+    asked();
+    await held;
+    await route.fulfill({ response });
+  });
+  // A product change makes the page load everything again, the stock list last.
+  await server.ok('PATCH', `/products/${product.id}`, { title: 'Blue Train (Mono)' });
+  await listAsked;
+  await server.ok('POST', '/orders', { store_id: store.id, product_id: product.id, quantity: 2 }, { token: (await server.customer('Mangwon Buyer')).token, key: randomUUID() });
+  await watcher.waitForSelector(`${card} .album-stock[data-quantity="1"]`, within);
+
+  // The list (3, read before the sale) arrives; the grid is drawn again from it.
+  release();
+  await watcher.waitForSelector(`${card}:has-text("Blue Train (Mono)")`);
+  assert.equal(await watcher.locator(`${card} .album-stock`).getAttribute('data-quantity'), '1');
+  assert.deepEqual(watcher.errors, []);
+  await watcherCtx.close();
+});
+
 test('a buy that finds the stock gone gets the 409 in words', async () => {
   const store = await server.store('Itaewon Records');
   const product = await server.ok('POST', '/products', { title: 'Blue Train', artist: 'John Coltrane', price: 30000 });

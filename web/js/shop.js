@@ -12,7 +12,8 @@ import { initLang, onLangChange, t, fmtWon, fmtNumber } from './i18n.js';
 import { $, el, toast, showError, renderState, eventText, newKey, busy, knowStores } from './ui.js';
 
 const STORE_KEY = 'pointcast.shop.store';
-const state = { user: null, stores: [], storeId: null, products: [], stock: new Map(), coupons: [], watches: new Set() };
+// `heard`: albums whose stock an event gave while a stock list was on its way.
+const state = { user: null, stores: [], storeId: null, products: [], stock: new Map(), heard: null, coupons: [], watches: new Set() };
 
 /** A colour per album, stable across loads, for the cover art. */
 function cover(title) {
@@ -38,11 +39,33 @@ async function loadProducts() {
   state.products = API.list(await API.get('/products'), 'products');
 }
 
+/**
+ * The chosen store's stock. A change heard while the list is on its way is newer
+ * than the list or the same as what it says (events carry the quantity after the
+ * change, in commit order), so the list must not undo it; and a list that a newer
+ * load replaced (another store chosen meanwhile) is dropped.
+ */
 async function loadStock() {
-  state.stock = new Map();
+  const stock = new Map();
+  const heard = new Set();
+  state.stock = stock;
+  state.heard = heard;
   if (state.storeId === null) return;
-  const data = await API.get(`/stores/${state.storeId}/stock`);
-  for (const s of API.list(data, 'stock', 'items')) state.stock.set(s.product_id, Number(s.quantity));
+  try {
+    const data = await API.get(`/stores/${state.storeId}/stock`);
+    if (state.stock !== stock) return;
+    for (const s of API.list(data, 'stock', 'items')) {
+      if (!heard.has(Number(s.product_id))) stock.set(s.product_id, Number(s.quantity));
+    }
+  } finally {
+    if (state.heard === heard) state.heard = null;
+  }
+}
+
+/** An event's stock for an album of the chosen store. */
+function heardStock(productId, quantity) {
+  state.stock.set(productId, quantity);
+  state.heard?.add(productId);
 }
 
 /** The customer's active coupons (every store); the grid offers those of the chosen store. */
@@ -287,7 +310,7 @@ function onEvent(env) {
   const d = env.data || {};
   if (env.type === 'stock.changed') {
     if (Number(d.store_id) !== state.storeId) return;
-    state.stock.set(Number(d.product_id), Number(d.quantity));
+    heardStock(Number(d.product_id), Number(d.quantity));
     const card = $(`.album[data-product-id="${d.product_id}"]`);
     if (card) renderStock(card, Number(d.quantity));
     else loadAll();
@@ -297,7 +320,7 @@ function onEvent(env) {
     state.watches.delete(watchKey(storeId, productId));
     toast(t('shop.back', { title: d.product?.title ?? '', store: d.store?.name ?? '', n: fmtNumber(d.quantity) }), 'ok', 8000);
     if (storeId !== state.storeId) return;
-    state.stock.set(productId, Number(d.quantity));
+    heardStock(productId, Number(d.quantity));
     const card = $(`.album[data-product-id="${productId}"]`);
     if (card) renderStock(card, Number(d.quantity));
   } else if (env.type === 'product.updated' || env.type === 'store.updated') {
