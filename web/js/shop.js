@@ -40,10 +40,11 @@ async function loadProducts() {
 }
 
 /**
- * The chosen store's stock. A change heard while the list is on its way is newer
- * than the list or the same as what it says (events carry the quantity after the
- * change, in commit order), so the list must not undo it; and a list that a newer
- * load replaced (another store chosen meanwhile) is dropped.
+ * The chosen store's stock. A change heard while the list is on its way wins over
+ * the list: events arrive in commit order and carry the quantity after the change,
+ * so if the list holds a still newer quantity, the event of that change comes
+ * next; the list, read before the change it did not see, must not undo it. A list
+ * that a newer load replaced (another store chosen meanwhile) is dropped.
  */
 async function loadStock() {
   const stock = new Map();
