@@ -48,10 +48,11 @@ async function loadProducts() {
  */
 async function loadStock() {
   const stock = new Map();
-  const heard = new Set();
   state.stock = stock;
-  state.heard = heard;
+  state.heard = null;
   if (state.storeId === null) return;
+  const heard = new Set();
+  state.heard = heard;
   try {
     const data = await API.get(`/stores/${state.storeId}/stock`);
     if (state.stock !== stock) return;
