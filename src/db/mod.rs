@@ -173,8 +173,11 @@ impl Db {
         if backend == Backend::Sqlite {
             // From here on one connection writes, owned by the group writer.
             db.writer.close().await;
+            // `normalise_url` refused any SQLite URL without a file.
+            let path = durable::sqlite_path(&db.url).context("SQLite must be a file")?;
+            let appender = writer::Appender::open(&path)?;
             let conn = writer::reopen(&db.url).await?;
-            let group = writer::Writer::start(conn, db.url.to_string(), db.clone());
+            let group = writer::Writer::start(conn, appender, db.url.to_string(), db.clone());
             db.group = Some(Arc::new(group));
         }
         Ok(db)
@@ -510,6 +513,12 @@ fn normalise_url(url: &str) -> anyhow::Result<(Backend, String)> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok((Backend::Postgres, url.to_string()))
     } else if let Some(rest) = url.strip_prefix("sqlite:") {
+        if durable::sqlite_path(url).is_none() {
+            anyhow::bail!(
+                "{url:?}: SQLite must be a file (sqlite://FILE); an in-memory database \
+                 cannot be shared by the server's readers and writers"
+            );
+        }
         let with_mode = if rest.contains("mode=") {
             url.to_string()
         } else if rest.contains('?') {
@@ -527,7 +536,7 @@ fn normalise_url(url: &str) -> anyhow::Result<(Backend, String)> {
 /// fsync by itself; `durable` syncs the WAL once for every group of commits before
 /// any of them is answered. busy_timeout covers the readers' rare checkpoint waits.
 /// (The group writer's connection adds `writer::WRITER_PRAGMAS`.)
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
+pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
      PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
 
 async fn sqlite_pool(url: &str, size: u32) -> anyhow::Result<AnyPool> {
@@ -602,5 +611,8 @@ mod tests {
             Backend::Postgres
         );
         assert!(normalise_url("mysql://x").is_err());
+        // Each connection would get a database of its own.
+        assert!(normalise_url("sqlite::memory:").is_err());
+        assert!(normalise_url("sqlite://").is_err());
     }
 }

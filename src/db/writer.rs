@@ -20,17 +20,17 @@
 //! its own savepoint; a batch whose `COMMIT` fails fails every member (none of
 //! them was answered yet).
 //!
-//! Standalone appends (announcements) take no seat: the writer runs them itself
-//! ([`Append`], `appends.rs`), every append queued next to another in one
-//! multi-row `INSERT`, so a burst of them costs one round trip to the
-//! connection's thread, not one each.
+//! Standalone appends (announcements) take no seat: the writer hands every
+//! append queued next to another, as one transaction, to a connection of their
+//! own (rusqlite on a thread of its own, `appends.rs`), between its batches of
+//! turns, so the two connections never wait on each other for the write lock.
 //!
-//! Why sqlx and not rusqlite on a thread: every storage module speaks sqlx's
-//! `AnyConnection` on both backends, so the statements of a request cannot run
-//! on the connection's own thread without a second storage layer for the hot
-//! flows (the crates themselves could share a `Cargo.lock`: sqlx 0.9 and
-//! rusqlite 0.39 both build on libsqlite3-sys 0.37). The win here is the
-//! batching, which keeps that code unchanged; see docs/architecture.md.
+//! Why turns stay on sqlx: every storage module speaks sqlx's `AnyConnection` on
+//! both backends, so a request's statements cannot run on the connection's own
+//! thread without a second storage layer for its flow. An append is one
+//! statement the writer builds itself, so it could move, and did: its run went
+//! from four round trips to sqlx's thread to one hand-over (sqlx 0.9 and rusqlite
+//! 0.39 share libsqlite3-sys 0.37, one bundled SQLite). See docs/architecture.md.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,6 +43,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::{Db, StoredEvent};
 
 mod appends;
+
+pub(super) use appends::Appender;
 
 /// Most requests committed in one transaction: a bound on how long the first
 /// member of a batch waits for the others.
@@ -112,9 +114,8 @@ impl Drop for Seat {
 type Turn = oneshot::Sender<anyhow::Result<Seat>>;
 
 /// A standalone append ([`super::EventLog::append_alone`]): rows of one payload
-/// on some channels. The writer runs it itself, in one `INSERT` with every other
-/// append queued next to it: a run of announcements is one statement (one round
-/// trip to the connection's thread), not one each.
+/// on some channels. The writer runs it with every other append queued next to
+/// it, in one transaction on the appending connection (`appends.rs`).
 pub(super) struct Append {
     pub channels: Vec<String>,
     pub event_type: &'static str,
@@ -143,12 +144,13 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer on `conn`; `db` (a handle without a writer of its own)
-    /// counts each batch's commit for the WAL sync and hands its events on.
-    pub fn start(conn: AnyConnection, url: String, db: Db) -> Self {
+    /// Starts the writer on `conn`, with `appender` for standalone appends; `db`
+    /// (a handle without a writer of its own) counts each batch's commit for the
+    /// WAL sync and hands its events on.
+    pub fn start(conn: AnyConnection, appender: Appender, url: String, db: Db) -> Self {
         let (jobs, rx) = mpsc::unbounded_channel();
         let batches = Arc::new(AtomicU64::new(0));
-        tokio::spawn(run(conn, url, rx, db, Arc::clone(&batches)));
+        tokio::spawn(run(conn, appender, url, rx, db, Arc::clone(&batches)));
         Self { jobs, batches }
     }
 
@@ -188,36 +190,81 @@ impl Writer {
 
 async fn run(
     mut conn: AnyConnection,
+    mut appender: Appender,
     url: String,
     mut jobs: mpsc::UnboundedReceiver<Job>,
     db: Db,
     batches: Arc<AtomicU64>,
 ) {
-    while let Some(job) = jobs.recv().await {
-        if let Job::Close(done) = job {
-            let _ = conn.close().await;
-            let _ = done.send(());
-            return;
-        }
-        let (back, close) = batch(conn, job, &mut jobs, &db, &batches).await;
-        conn = match back {
-            Some(c) => c,
-            // A seat was lost with the connection in it (it cannot be dropped
-            // without giving it back, so this is a leak): open another.
-            None => match reopen(&url).await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::error!(error = ?e, "the SQLite writer cannot reopen its connection");
-                    return;
-                }
+    let mut carried = None;
+    loop {
+        let job = match carried.take() {
+            Some(job) => job,
+            None => match jobs.recv().await {
+                Some(job) => job,
+                None => break,
             },
         };
-        if let Some(done) = close {
-            let _ = conn.close().await;
-            let _ = done.send(());
-            return;
+        let next = match job {
+            Job::Close(done) => {
+                let _ = conn.close().await;
+                appender.close().await;
+                let _ = done.send(());
+                return;
+            }
+            Job::Append(first) => appends(first, &appender, &mut jobs, &db, &batches).await,
+            Job::Turn(turn) => {
+                let (back, next) = batch(conn, turn, &mut jobs, &db, &batches).await;
+                conn = match back {
+                    Some(c) => c,
+                    // A seat was lost with the connection in it (it cannot be
+                    // dropped without giving it back, so this is a leak): open
+                    // another.
+                    None => match reopen(&url).await {
+                        Ok(c) => c,
+                        Err(e) => {
+                            tracing::error!(error = ?e, "the SQLite writer cannot reopen its connection");
+                            return;
+                        }
+                    },
+                };
+                next
+            }
+        };
+        carried = next;
+    }
+    appender.close().await;
+}
+
+/// Runs `first` and every append queued right behind it (up to [`MAX_BATCH`])
+/// as one transaction on the appending connection, then counts its commit.
+/// Returns the job that ended the run, if one did.
+async fn appends(
+    first: Append,
+    appender: &Appender,
+    jobs: &mut mpsc::UnboundedReceiver<Job>,
+    db: &Db,
+    batches: &AtomicU64,
+) -> Option<Job> {
+    let mut run = vec![first];
+    let mut next = None;
+    while run.len() < MAX_BATCH {
+        match jobs.try_recv() {
+            Ok(Job::Append(a)) => run.push(a),
+            Ok(other) => {
+                next = Some(other);
+                break;
+            }
+            Err(_) => break,
         }
     }
+    match appender.run(run).await {
+        Ok(members) if members.is_empty() => {}
+        Ok(members) => committed(members, db, batches),
+        // Every append of the run was told.
+        Err(why) => tracing::error!(error = why, "a run of appends failed"),
+    }
+    next
 }
 
 /// What the write connection runs after every connection's pragmas.
@@ -262,16 +309,17 @@ impl Done {
     }
 }
 
-/// Serves turns and appends, starting with `first`, in one transaction until
-/// nobody waits (or [`MAX_BATCH`]), then commits. A close request ends the batch
-/// and is returned, with the connection (unless a seat lost it).
+/// Serves turns, starting with `first`, in one transaction until nobody waits
+/// for one (or [`MAX_BATCH`]), then commits. An append or a close request ends
+/// the batch (appends run on their own connection, which must not wait for this
+/// one's write lock) and is returned, with the connection (unless a seat lost it).
 async fn batch(
     conn: AnyConnection,
-    first: Job,
+    first: Turn,
     jobs: &mut mpsc::UnboundedReceiver<Job>,
     db: &Db,
     batches: &AtomicU64,
-) -> (Option<AnyConnection>, Option<oneshot::Sender<()>>) {
+) -> (Option<AnyConnection>, Option<Job>) {
     let mut conn = conn;
     let mut members: Vec<Member> = Vec::new();
     let mut begun = false;
@@ -279,56 +327,10 @@ async fn batch(
     // the next member's `SAVEPOINT`, to save a round trip; `COMMIT` ends it too).
     let mut open_savepoint = false;
     let mut failure: Option<String> = None;
-    let mut close = None;
+    let mut carried = None;
     let mut next = Some(first);
     let mut served = 0;
-    while let Some(work) = next.take() {
-        let turn = match work {
-            Job::Close(done) => {
-                close = Some(done);
-                break;
-            }
-            Job::Turn(turn) => turn,
-            Job::Append(first) => {
-                // Every append queued right behind the first joins its statement.
-                let mut run = vec![first];
-                while served + run.len() < MAX_BATCH {
-                    match jobs.try_recv() {
-                        Ok(Job::Append(a)) => run.push(a),
-                        Ok(other) => {
-                            next = Some(other);
-                            break;
-                        }
-                        Err(_) => break,
-                    }
-                }
-                served += run.len();
-                if !begun {
-                    if let Err(e) = conn.execute(sqlx::raw_sql("BEGIN IMMEDIATE")).await {
-                        let why = format!("starting a write batch: {e}");
-                        for a in run {
-                            let _ = a.done.send(Err(why.clone()));
-                        }
-                        failure = Some(why);
-                        break;
-                    }
-                    begun = true;
-                }
-                // A savepoint left open by the previous turn stays open: its
-                // work is kept, and the `COMMIT` (or the next `RELEASE`) ends it.
-                match appends::run(&mut conn, run).await {
-                    Ok(appended) => members.extend(appended),
-                    Err(why) => {
-                        failure = Some(why);
-                        break;
-                    }
-                }
-                if next.is_none() && served < MAX_BATCH {
-                    next = jobs.try_recv().ok();
-                }
-                continue;
-            }
-        };
+    while let Some(turn) = next.take() {
         served += 1;
         let prepare = match (begun, open_savepoint) {
             (false, _) => "BEGIN IMMEDIATE; SAVEPOINT w",
@@ -352,7 +354,7 @@ async fn batch(
         drop(turn.send(Ok(seat)));
         let Ok(Returned { conn: c, finish }) = returned.await else {
             fail(members, "the write connection was lost");
-            return (None, close);
+            return (None, carried);
         };
         conn = c;
         match finish {
@@ -377,29 +379,38 @@ async fn batch(
             }
         }
         if served < MAX_BATCH {
-            next = jobs.try_recv().ok();
+            match jobs.try_recv() {
+                Ok(Job::Turn(turn)) => next = Some(turn),
+                Ok(other) => carried = Some(other),
+                Err(_) => {}
+            }
         }
     }
     if !begun {
-        return (Some(conn), close);
+        return (Some(conn), carried);
     }
     if members.is_empty() && failure.is_none() {
         // Every turn was undone or wrote nothing: nothing to commit or sync.
         let _ = conn.execute(sqlx::raw_sql("ROLLBACK")).await;
-        return (Some(conn), close);
+        return (Some(conn), carried);
     }
     if let Some(why) = failure {
         let _ = conn.execute(sqlx::raw_sql("ROLLBACK")).await;
         fail(members, &why);
-        return (Some(conn), close);
+        return (Some(conn), carried);
     }
     if let Err(e) = conn.execute(sqlx::raw_sql("COMMIT")).await {
         let _ = conn.execute(sqlx::raw_sql("ROLLBACK")).await;
         fail(members, &format!("committing: {e}"));
-        return (Some(conn), close);
+        return (Some(conn), carried);
     }
-    // Committed: one commit for the WAL sync, whose events are every member's in
-    // turn order, which is id order.
+    committed(members, db, batches);
+    (Some(conn), carried)
+}
+
+/// After a batch's `COMMIT`: one commit for the WAL sync, whose events are every
+/// member's in turn order, which is id order; then every member is told.
+fn committed(members: Vec<Member>, db: &Db, batches: &AtomicU64) {
     let tailing = db.publication.is_tailing();
     let mut events = Vec::new();
     let mut dones = Vec::with_capacity(members.len());
@@ -416,7 +427,6 @@ async fn batch(
     for done in dones {
         done.send(Ok(ticket));
     }
-    (Some(conn), close)
 }
 
 fn fail(members: Vec<Member>, why: &str) {

@@ -122,3 +122,86 @@ async fn a_reader_never_passes_an_id_that_an_open_transaction_holds() {
     let ids: Vec<i64> = all.iter().map(|e| e.id).collect();
     assert_eq!(ids, vec![held, later]);
 }
+
+/// A test event for standalone appends.
+#[derive(serde::Serialize)]
+struct Note {
+    i: usize,
+}
+
+impl pointcast::events::Payload for Note {
+    const TYPE: &'static str = "app.test";
+}
+
+#[tokio::test]
+async fn appends_queued_behind_a_transaction_commit_after_it_together_and_in_id_order() {
+    let t = TestDb::new().await;
+    if t.is_postgres() {
+        return; // PostgreSQL appends in a transaction of their own, each.
+    }
+    let db = Db::connect(&t.url).await.unwrap();
+    let batches_before = db.write_batches().unwrap();
+    let channels = vec!["announcements".to_string()];
+    // A transaction holds the writer while five appends (one to a user who does
+    // not exist) and then one more transaction queue behind it.
+    let mut first = db.begin().await.unwrap();
+    let appends: Vec<_> = (1..=5)
+        .map(|i| {
+            let (db, channels) = (db.clone(), channels.clone());
+            tokio::spawn(async move {
+                let gone = (i == 3).then_some(i64::MAX);
+                db.log().append_alone(&channels, &Note { i }, gone).await
+            })
+        })
+        .collect();
+    for _ in 0..4 {
+        tokio::task::yield_now().await;
+    }
+    let last = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let mut tx = db.begin().await.unwrap();
+            let id = write(&mut tx, 6).await;
+            tx.commit().await.unwrap();
+            id
+        })
+    };
+    for _ in 0..4 {
+        tokio::task::yield_now().await;
+    }
+    let first_id = write(&mut first, 0).await;
+    first.commit().await.unwrap();
+    let mut appended = Vec::new();
+    for (i, task) in appends.into_iter().enumerate() {
+        let id = task.await.unwrap().unwrap();
+        if i + 1 == 3 {
+            assert_eq!(id, None, "nothing appended for a user who does not exist");
+        } else {
+            appended.push(id.expect("appended"));
+        }
+    }
+    let last_id = last.await.unwrap();
+    assert_eq!(
+        db.write_batches().unwrap() - batches_before,
+        3,
+        "the transaction, the four appends together, the next transaction"
+    );
+    let mut expected = vec![first_id];
+    expected.extend(&appended);
+    expected.push(last_id);
+    let logged: Vec<(i64, String)> = db
+        .log()
+        .after(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.id, e.data))
+        .collect();
+    assert_eq!(
+        logged.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        expected,
+        "durable, in id order, in the order they queued"
+    );
+    assert_eq!(logged[1].1, r#"{"i":1}"#);
+    assert_eq!(logged[4].1, r#"{"i":5}"#);
+}
