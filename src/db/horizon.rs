@@ -18,7 +18,9 @@
 //! its id before step 1, so at step 2 it has either finished (a lock is let go
 //! only after the commit is visible) or is on the list. Transactions that start
 //! later take ids above `H`. Unrelated long transactions never hold the horizon
-//! back: only appenders take this lock.
+//! back: only appenders take this lock, and only this database's (advisory locks
+//! are per database, and `pg_locks` lists every database's: another pointcast
+//! database on the same server must not hold this one's readers back).
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -58,6 +60,7 @@ impl Horizon {
         if let Some((h, holders)) = pending.as_ref() {
             let row = sqlx::query(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
                  AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1 \
                  AND granted AND virtualtransaction = ANY(string_to_array($3, ','))",
             )
@@ -85,8 +88,9 @@ impl Horizon {
             if h > self.safe() {
                 let row = sqlx::query(
                     "SELECT COALESCE(string_agg(virtualtransaction, ','), '') FROM pg_locks \
-                     WHERE locktype = 'advisory' AND classid::bigint = $1 \
-                     AND objid::bigint = $2 AND objsubid = 1 AND granted",
+                     WHERE locktype = 'advisory' \
+                     AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                     AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1 AND granted",
                 )
                 .bind(LOCK_HIGH)
                 .bind(LOCK_LOW)
