@@ -205,3 +205,35 @@ async fn appends_queued_behind_a_transaction_commit_after_it_together_and_in_id_
     assert_eq!(logged[1].1, r#"{"i":1}"#);
     assert_eq!(logged[4].1, r#"{"i":5}"#);
 }
+
+#[tokio::test]
+async fn an_event_to_many_channels_holds_the_horizon_too_and_takes_ids_in_channel_order() {
+    let t = TestDb::new().await;
+    if !t.is_postgres() {
+        return; // one SQLite writer: a second transaction cannot even start.
+    }
+    let db = Db::connect(&t.url).await.unwrap();
+    // The first append of this transaction goes to three channels at once: the
+    // same statement takes the append lock before its ids.
+    let mut slow = db.begin().await.unwrap();
+    let channels = ["user:1", "store:1", "announcements"];
+    let held = slow.emit_to(&channels, &Note { i: 0 }).await.unwrap();
+    let mut quick = db.begin().await.unwrap();
+    let later = write(&mut quick, 1).await;
+    assert!(later > held);
+    quick.commit().await.unwrap();
+    let visible = db.log().after(0, 100).await.unwrap();
+    assert!(
+        visible.is_empty(),
+        "{later} is committed but the open transaction holds ids up to {held}: got {visible:?}"
+    );
+    slow.commit().await.unwrap();
+    let all = db.log().after(0, 100).await.unwrap();
+    let order: Vec<&str> = all.iter().map(|e| e.channel.as_str()).collect();
+    assert_eq!(
+        order,
+        ["user:1", "store:1", "announcements", "announcements"]
+    );
+    assert_eq!(all[2].id, held);
+    assert_eq!(all[3].id, later);
+}
