@@ -38,42 +38,24 @@ pub struct ChannelSet<'a> {
     pub all_stores: bool,
 }
 
-/// PostgreSQL: what an append's statement starts with when it must take the
-/// append lock (`lock`, the `$1` of the statement) before its ids. The CTE is
-/// materialised and its one row joined to every row inserted, so the lock is
-/// taken before the first row's id is drawn (DESIGN.md §2, [`super::horizon`]).
-const WITH_APPEND_LOCK: &str =
-    "WITH append_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared($1::bigint)) ";
-
 /// Appends one event; returns it as stored (the committer hands it to the tailer).
-/// With `lock` (PostgreSQL's first append of a transaction), the same statement
-/// takes the append lock first.
 pub(super) async fn insert(
     conn: &mut AnyConnection,
-    lock: Option<i64>,
     channel: &str,
     event_type: &str,
     data: String,
 ) -> anyhow::Result<StoredEvent> {
     let at = now_millis();
-    let query = match lock {
-        None => sqlx::query(
-            "INSERT INTO events (channel, type, at, data) VALUES ($1, $2, $3, $4) RETURNING id",
-        ),
-        Some(key) => sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{WITH_APPEND_LOCK}INSERT INTO events (channel, type, at, data) \
-             SELECT $2, $3, $4::bigint, $5 FROM append_lock RETURNING id"
-        )))
-        .bind(key),
-    };
-    let row = query
-        .bind(channel)
-        .bind(event_type)
-        .bind(at)
-        .bind(&data)
-        .fetch_one(&mut *conn)
-        .await
-        .context("appending an event")?;
+    let row = sqlx::query(
+        "INSERT INTO events (channel, type, at, data) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(channel)
+    .bind(event_type)
+    .bind(at)
+    .bind(&data)
+    .fetch_one(&mut *conn)
+    .await
+    .context("appending an event")?;
     Ok(StoredEvent {
         id: row.try_get(0)?,
         channel: channel.to_string(),
@@ -87,49 +69,24 @@ pub(super) async fn insert(
 pub(super) const MANY_MAX_CHANNELS: usize = 64;
 
 /// Appends one event per channel, all of one type and data, in one statement;
-/// returns them as stored, in id order (which is the order of `channels`). With
-/// `lock`, the statement takes the append lock first, as [`insert`] does.
+/// returns them as stored, in id order.
 pub(super) async fn insert_many(
     conn: &mut AnyConnection,
-    lock: Option<i64>,
     channels: &[&str],
     event_type: &str,
     data: String,
 ) -> anyhow::Result<Vec<StoredEvent>> {
     let at = now_millis();
-    // With the lock its key is `$1` and the rest move up by one.
-    let first = usize::from(lock.is_some()) + 1;
-    let (t, a, d) = (first, first + 1, first + 2);
-    let mut sql = String::new();
-    match lock {
-        None => {
-            sql.push_str("INSERT INTO events (channel, type, at, data) VALUES ");
-            for i in 0..channels.len() {
-                let sep = if i == 0 { "" } else { ", " };
-                let _ = write!(sql, "{sep}(${}, ${t}, ${a}, ${d})", first + 3 + i);
-            }
-        }
-        Some(_) => {
-            sql.push_str(WITH_APPEND_LOCK);
-            let _ = write!(
-                sql,
-                "INSERT INTO events (channel, type, at, data) \
-                 SELECT v.channel, ${t}, ${a}::bigint, ${d} FROM append_lock, (VALUES "
-            );
-            for i in 0..channels.len() {
-                let sep = if i == 0 { "" } else { ", " };
-                let _ = write!(sql, "{sep}({i}, ${})", first + 3 + i);
-            }
-            // Ids are drawn in this order: the order of `channels`.
-            sql.push_str(") AS v(n, channel) ORDER BY v.n");
-        }
+    let mut sql = String::from("INSERT INTO events (channel, type, at, data) VALUES ");
+    for i in 0..channels.len() {
+        let sep = if i == 0 { "" } else { ", " };
+        let _ = write!(sql, "{sep}(${}, $1, $2, $3)", i + 4);
     }
     sql.push_str(" RETURNING id, channel");
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-    if let Some(key) = lock {
-        q = q.bind(key);
-    }
-    q = q.bind(event_type).bind(at).bind(&data);
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(event_type)
+        .bind(at)
+        .bind(&data);
     for c in channels {
         q = q.bind(*c);
     }

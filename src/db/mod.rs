@@ -319,8 +319,8 @@ impl Tx {
             }
             return Ok(last);
         }
-        let lock = self.append_lock();
-        let inserted = events::insert_many(self.conn(), lock, channels, P::TYPE, data).await?;
+        self.take_append_lock().await?;
+        let inserted = events::insert_many(self.conn(), channels, P::TYPE, data).await?;
         let last = inserted.last().map_or(0, |e| e.id);
         self.appended.extend(inserted);
         Ok(last)
@@ -351,21 +351,24 @@ impl Tx {
         event_type: &str,
         data: String,
     ) -> anyhow::Result<i64> {
-        let lock = self.append_lock();
-        let event = events::insert(self.conn(), lock, channel, event_type, data).await?;
+        self.take_append_lock().await?;
+        let event = events::insert(self.conn(), channel, event_type, data).await?;
         let id = event.id;
         self.appended.push(event);
         Ok(id)
     }
 
-    /// PostgreSQL, before the transaction's first id: the append lock's key,
-    /// which that first append's statement takes, shared, before its ids (see
-    /// [`Tx::append_json`]). One statement rather than a `SELECT` of the lock
-    /// and then the `INSERT`: a round trip to PostgreSQL, one of a grant's ten,
-    /// and each a wake-up of its backend.
-    fn append_lock(&self) -> Option<i64> {
-        (self.appended.is_empty() && self.db.backend == Backend::Postgres)
-            .then_some(APPEND_LOCK_KEY)
+    /// PostgreSQL: before the transaction's first id, the append lock, shared
+    /// (see [`Tx::append_json`]).
+    async fn take_append_lock(&mut self) -> anyhow::Result<()> {
+        if self.appended.is_empty() && self.db.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
+                .bind(APPEND_LOCK_KEY)
+                .execute(self.conn())
+                .await
+                .context("taking the event append lock")?;
+        }
+        Ok(())
     }
 
     /// Marks `user_id`'s sessions (or the name they carry) as changed by this

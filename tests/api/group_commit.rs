@@ -213,8 +213,8 @@ async fn an_event_to_many_channels_holds_the_horizon_too_and_takes_ids_in_channe
         return; // one SQLite writer: a second transaction cannot even start.
     }
     let db = Db::connect(&t.url).await.unwrap();
-    // The first append of this transaction goes to three channels at once: the
-    // same statement takes the append lock before its ids.
+    // The first append of this transaction goes to three channels at once, in
+    // one statement: the append lock must still come before its ids.
     let mut slow = db.begin().await.unwrap();
     let channels = ["user:1", "store:1", "announcements"];
     let held = slow.emit_to(&channels, &Note { i: 0 }).await.unwrap();
