@@ -99,6 +99,7 @@ impl Application {
         if db.backend() == Backend::Postgres {
             tokio::spawn(listener::run(
                 db.url().to_string(),
+                db.instance_tag().to_string(),
                 publication,
                 db.session_cache(),
                 shutdown.clone(),

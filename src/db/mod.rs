@@ -97,6 +97,9 @@ pub struct Db {
     /// undid group commit. One `NOTIFY` after a run of commits wakes the others
     /// as well; a lost one is made up for by their tailers' periodic read.
     others: Option<Arc<tokio::sync::Notify>>,
+    /// The payload of this instance's `NOTIFY`s, random per connect, so that
+    /// its own listener can tell them from other instances' and ignore them.
+    instance_tag: Arc<str>,
     /// PostgreSQL's publish horizon: how far readers may read the log.
     horizon: Arc<horizon::Horizon>,
     /// Found sessions, so a request need not read its token's row each time.
@@ -151,6 +154,7 @@ impl Db {
             publication,
             horizon: Arc::default(),
             others: None,
+            instance_tag: format!("{:016x}", rand::random::<u64>()).into(),
             sessions: Arc::default(),
             stats: Arc::new(DbStats {
                 transactions: Histogram::new(LATENCY_BOUNDS),
@@ -167,7 +171,11 @@ impl Db {
         }
         if backend == Backend::Postgres {
             let others = Arc::new(tokio::sync::Notify::new());
-            tokio::spawn(tell_others(db.writer.clone(), Arc::clone(&others)));
+            tokio::spawn(tell_others(
+                db.writer.clone(),
+                Arc::clone(&db.instance_tag),
+                Arc::clone(&others),
+            ));
             db.others = Some(others);
         }
         if backend == Backend::Sqlite {
@@ -181,6 +189,12 @@ impl Db {
             db.group = Some(Arc::new(group));
         }
         Ok(db)
+    }
+
+    /// What this instance's event `NOTIFY`s carry (PostgreSQL), for its own
+    /// listener to know them.
+    pub fn instance_tag(&self) -> &str {
+        &self.instance_tag
     }
 
     /// SQLite's group-commit writer's batches so far (transactions committed
@@ -489,14 +503,15 @@ impl Db {
 /// PostgreSQL: after commits with events, `NOTIFY`s the other instances once per
 /// wake-up (wake-ups during a `NOTIFY` coalesce into the next one). Ends when the
 /// pool is closed.
-async fn tell_others(pool: AnyPool, wake: Arc<tokio::sync::Notify>) {
+async fn tell_others(pool: AnyPool, tag: Arc<str>, wake: Arc<tokio::sync::Notify>) {
     loop {
         wake.notified().await;
         if pool.is_closed() {
             return;
         }
-        if let Err(e) = sqlx::query("SELECT pg_notify($1, '')")
+        if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
             .bind(NOTIFY_CHANNEL)
+            .bind(&*tag)
             .execute(&pool)
             .await
         {

@@ -4,7 +4,9 @@
 //! on [`NOTIFY_CHANNEL`] after appending events, on [`SESSIONS_CHANNEL`] with a
 //! user id after ending or renaming that user's sessions. This module `LISTEN`s and
 //! tells each part here only what it needs to know:
-//! - the tailer ([`Publication::wake`]): events may be waiting in the log; also
+//! - the tailer ([`Publication::wake_for_log`]): another instance's events may be
+//!   waiting in the log (this instance's own notifications are ignored: its
+//!   events were handed to its tailer already); also
 //!   after every reconnect, since notifications sent while disconnected are gone
 //!   (the tailer's read catches up). That wake comes once `LISTEN` is active again,
 //!   so nothing committed after it can be missed, and nothing before it is unread;
@@ -25,8 +27,12 @@ use crate::db::session_cache::SessionCache;
 use crate::db::{NOTIFY_CHANNEL, SESSIONS_CHANNEL};
 
 /// Listens on `url` until `shutdown`, reconnecting whenever the connection drops.
+/// `own` is the payload of this instance's own event notifications (see
+/// [`crate::db::Db::instance_tag`]): its events were handed to its tailer, so
+/// hearing of them again would only make the tailer read the log for nothing.
 pub async fn run(
     url: String,
+    own: String,
     publication: Arc<Publication>,
     sessions: Arc<SessionCache>,
     shutdown: CancellationToken,
@@ -50,7 +56,7 @@ pub async fn run(
             continue;
         }
         sessions.clear();
-        publication.wake();
+        publication.wake_for_log();
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -61,7 +67,8 @@ pub async fn run(
                             Err(_) => sessions.clear(),
                         }
                     }
-                    Ok(Some(_)) => publication.wake(),
+                    Ok(Some(n)) if n.payload() == own => {}
+                    Ok(Some(_)) => publication.wake_for_log(),
                     // The connection dropped: build a new one (and LISTEN) above.
                     Ok(None) => {
                         tracing::warn!("LISTEN connection lost; reconnecting");

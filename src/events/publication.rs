@@ -38,6 +38,10 @@ pub struct Publication {
     /// Whether a tailer is publishing; commits made before it starts (start-up
     /// seeding) or after it stops have nothing to wait for and hand nothing over.
     tailing: AtomicBool,
+    /// Whether the log may hold events that were not handed over (another
+    /// instance's, heard of by the PostgreSQL listener): the tailer then reads
+    /// the log even after a hand-over.
+    in_log: AtomicBool,
 }
 
 impl Default for Publication {
@@ -47,6 +51,7 @@ impl Default for Publication {
             published: watch::Sender::new(0),
             handoff: Handoff::default(),
             tailing: AtomicBool::new(false),
+            in_log: AtomicBool::new(false),
         }
     }
 }
@@ -75,10 +80,23 @@ impl Publication {
         }
     }
 
-    /// Wakes the tailer: events may be waiting (here or, from another instance, in
-    /// the log).
+    /// Wakes the tailer: this instance's events may be waiting.
     pub fn wake(&self) {
         self.committed.notify_one();
+    }
+
+    /// Wakes the tailer to read the log: another instance committed events, or
+    /// notifications may have been missed (the listener reconnected).
+    pub fn wake_for_log(&self) {
+        self.in_log.store(true, Ordering::Release);
+        self.committed.notify_one();
+    }
+
+    /// Whether [`Publication::wake_for_log`] was called since the last call: the
+    /// tailer then reads the log (cleared before it reads, so a notification that
+    /// comes during the read asks for another).
+    pub fn take_log_wake(&self) -> bool {
+        self.in_log.swap(false, Ordering::AcqRel)
     }
 
     /// Waits, at most `within`, until everything up to `last` is live here (read
@@ -160,5 +178,23 @@ mod tests {
             .unwrap();
         drop(tailing);
         assert!(!p.is_tailing());
+    }
+
+    #[tokio::test]
+    async fn only_a_wake_for_the_log_asks_the_tailer_to_read_it_once() {
+        let p = Publication::default();
+        p.wake();
+        p.committed().await;
+        assert!(
+            !p.take_log_wake(),
+            "a local commit's wake: its events are handed over"
+        );
+        p.wake_for_log();
+        p.committed().await;
+        assert!(
+            p.take_log_wake(),
+            "another instance's events are only in the log"
+        );
+        assert!(!p.take_log_wake(), "asked once per wake");
     }
 }

@@ -38,10 +38,12 @@ pub async fn run(
     shutdown: CancellationToken,
 ) {
     let _tailing = publication.start_tailing();
-    // On PostgreSQL a wake may be another instance's commit: after a hand-over the
-    // log is read once more. A SQLite file has one writer: this process (its
-    // commits are published once synced; see db::durable).
-    let confirm = db.backend() == Backend::Postgres;
+    // On PostgreSQL other instances' events are only in the log: after a
+    // hand-over the log is read once more when the listener heard of one (or
+    // reconnected), and on the tick and the horizon's rechecks. A SQLite file
+    // has one writer: this process (its commits are published once synced; see
+    // db::durable).
+    let postgres = db.backend() == Backend::Postgres;
     let mut last = start_after;
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -49,15 +51,20 @@ pub async fn run(
         // PostgreSQL: while the publish horizon waits for appenders to commit,
         // look again soon; their commits' NOTIFY may come before their lock goes.
         let soon = db.log().horizon_pending();
-        tokio::select! {
+        let timed = tokio::select! {
             _ = shutdown.cancelled() => break,
-            () = publication.committed() => {}
-            _ = interval.tick() => {}
-            () = tokio::time::sleep(HORIZON_RECHECK), if soon => {}
-        }
+            () = publication.committed() => false,
+            _ = interval.tick() => true,
+            () = tokio::time::sleep(HORIZON_RECHECK), if soon => true,
+        };
+        // Read before the log is, so a notification during the read asks again.
+        let mut confirm = postgres && (publication.take_log_wake() || timed);
         loop {
             let handed = publication.take_after(last, BATCH);
             let from_log = handed.is_empty();
+            if from_log {
+                confirm = false;
+            }
             let rows = if from_log {
                 db.log().after(last, BATCH).await
             } else {
@@ -78,13 +85,17 @@ pub async fn run(
                         let lag = u64::try_from(now - r.at).unwrap_or(0);
                         metrics.delivery_lag.observe(Duration::from_millis(lag));
                     }
-                    if (from_log || !confirm) && rows.len() < BATCH {
+                    if !confirm && rows.len() < BATCH {
                         break;
                     }
                 }
                 Err(e) => {
                     tracing::warn!(error = ?e, "reading the event log failed; retrying");
                     tokio::time::sleep(Duration::from_millis(200)).await;
+                    // Whatever asked for this read still wants it.
+                    if postgres {
+                        publication.wake_for_log();
+                    }
                     break;
                 }
             }
