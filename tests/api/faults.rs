@@ -47,6 +47,21 @@ async fn customer(c: &Client, url: &str, store: i64, name: &str) -> Customer {
     Customer { id, token }
 }
 
+/// A store made by the admin; its id.
+async fn new_store(c: &Client, url: &str, name: &str) -> i64 {
+    c.post(format!("{url}/api/v1/stores"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"name": name}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
 async fn grant(
     c: &Client,
     url: &str,
@@ -122,18 +137,7 @@ async fn a_server_killed_mid_burst_of_grants_loses_and_doubles_nothing() {
     let mut server = Process::start(&db.url).await;
     let c = Client::new();
     let url = server.url.clone();
-    let store: i64 = c
-        .post(format!("{url}/api/v1/stores"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"name": "Busan"}))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let store = new_store(&c, &url, "Busan").await;
     let mut customers = Vec::new();
     for i in 0..4 {
         customers.push(customer(&c, &url, store, &format!("C{i}")).await);
@@ -287,18 +291,7 @@ async fn a_server_killed_mid_burst_of_announcements_and_grants_keeps_every_answe
     let mut server = Process::start(&db.url).await;
     let c = Client::new();
     let url = server.url.clone();
-    let store: i64 = c
-        .post(format!("{url}/api/v1/stores"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"name": "Daegu"}))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let store = new_store(&c, &url, "Daegu").await;
     let cu = customer(&c, &url, store, "Listener").await;
     let ok = Arc::new(AtomicUsize::new(0));
     let mut announcers = Vec::new();
