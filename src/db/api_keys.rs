@@ -2,12 +2,11 @@
 //! store ids are comma-separated lists read back into [`KeyGrant`]. The rules of
 //! what a key may do are in [`crate::auth::keys`].
 
+use crate::db::sql;
 use std::sync::Arc;
 
 use anyhow::Context;
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use super::{Db, Tx};
 use crate::auth::keys::{self, KeyGrant, Scope};
@@ -46,7 +45,7 @@ macro_rules! key_columns {
     };
 }
 
-fn row(r: &AnyRow) -> anyhow::Result<KeyRow> {
+fn row(r: &sql::Row) -> anyhow::Result<KeyRow> {
     let scopes: String = r.try_get(2)?;
     let stores: String = r.try_get(3)?;
     Ok(KeyRow {
@@ -74,7 +73,7 @@ pub async fn insert(
     created_by: i64,
     at: i64,
 ) -> anyhow::Result<KeyRow> {
-    let r = sqlx::query(concat!(
+    let r = sql::query(concat!(
         "INSERT INTO api_keys (name, key_hash, scopes, store_ids, created_by, created_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
         key_columns!()
@@ -93,7 +92,7 @@ pub async fn insert(
 
 /// Every key, newest first.
 pub async fn all(db: &Db) -> anyhow::Result<Vec<KeyRow>> {
-    let rows = sqlx::query(concat!(
+    let rows = sql::query(concat!(
         "SELECT ",
         key_columns!(),
         " FROM api_keys ORDER BY id DESC"
@@ -106,7 +105,7 @@ pub async fn all(db: &Db) -> anyhow::Result<Vec<KeyRow>> {
 
 /// One key.
 pub async fn get(db: &Db, id: i64) -> anyhow::Result<Option<KeyRow>> {
-    let r = sqlx::query(concat!(
+    let r = sql::query(concat!(
         "SELECT ",
         key_columns!(),
         " FROM api_keys WHERE id = $1"
@@ -120,7 +119,7 @@ pub async fn get(db: &Db, id: i64) -> anyhow::Result<Option<KeyRow>> {
 
 /// Marks a key revoked at `at` in `tx` (a key already revoked keeps its time).
 pub async fn revoke(tx: &mut Tx, id: i64, at: i64) -> anyhow::Result<()> {
-    sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+    sql::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
         .bind(id)
         .bind(at)
         .execute(tx.conn())
@@ -132,7 +131,7 @@ pub async fn revoke(tx: &mut Tx, id: i64, at: i64) -> anyhow::Result<()> {
 /// The principal a live (unrevoked) key resolves to; `None` for an unknown or
 /// revoked key. Read from the database on every request, never cached.
 pub async fn principal(db: &Db, secret: &str) -> anyhow::Result<Option<Principal>> {
-    let r = sqlx::query(
+    let r = sql::query(
         "SELECT k.id, k.name, k.scopes, k.store_ids, k.last_used_at, u.id, u.role,
                 COALESCE(u.member_no, u.login, '')
          FROM api_keys k JOIN users u ON u.id = k.created_by
@@ -170,7 +169,7 @@ pub async fn principal(db: &Db, secret: &str) -> anyhow::Result<Option<Principal
 
 async fn touch(db: &Db, id: i64, now: i64) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
-    sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+    sql::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
         .bind(id)
         .bind(now)
         .execute(tx.conn())

@@ -4,11 +4,10 @@
 //! change and its audit row commit together or not at all; the table refuses
 //! updates and deletes (triggers in migration 0008).
 
+use crate::db::sql;
 use anyhow::Context;
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use super::{Db, Tx};
 use crate::mileage::model::Person;
@@ -49,7 +48,7 @@ pub struct AuditRow {
 
 /// Appends one row in `tx`.
 pub async fn append(tx: &mut Tx, a: &NewAudit<'_>) -> anyhow::Result<i64> {
-    let row = sqlx::query(
+    let row = sql::query(
         "INSERT INTO audit (at, actor_id, actor_name, kind, store_id, target_type, target_id, before, after)
          VALUES ($1, $2, COALESCE($3, (SELECT name FROM users WHERE id = $2), ''), $4, $5, $6, $7, $8, $9)
          RETURNING id",
@@ -66,7 +65,7 @@ pub async fn append(tx: &mut Tx, a: &NewAudit<'_>) -> anyhow::Result<i64> {
     .fetch_one(tx.conn())
     .await
     .context("appending an audit row")?;
-    Ok(row.try_get(0)?)
+    row.try_get(0)
 }
 
 /// What a listing asks for.
@@ -85,7 +84,7 @@ pub struct AuditQuery {
     pub limit: i64,
 }
 
-fn row_from(r: &AnyRow) -> anyhow::Result<AuditRow> {
+fn row_from(r: &sql::Row) -> anyhow::Result<AuditRow> {
     let parse = |s: Option<String>| {
         s.and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or(Value::Null)
@@ -114,7 +113,7 @@ pub async fn list(db: &Db, q: &AuditQuery) -> anyhow::Result<Vec<AuditRow>> {
            AND ($4 = '' OR kind = $4) AND at >= $5 AND at < $6
            AND ($8 = 0 OR store_id IN (SELECT store_id FROM store_staff WHERE user_id = $8))
          ORDER BY id DESC LIMIT $7";
-    let rows = sqlx::query(sql)
+    let rows = sql::query(sql)
         .bind(q.before.unwrap_or(i64::MAX))
         .bind(q.store_id.unwrap_or(0))
         .bind(q.actor_id.unwrap_or(0))

@@ -5,9 +5,8 @@
 //! the same call, so of two concurrent redemptions the second finds the coupon
 //! taken (it waits on the row or on SQLite's single writer) and logs nothing.
 
+use crate::db::sql;
 use anyhow::Context;
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
 
 use super::{Db, Tx};
 use crate::mileage::model::{Coupon, CouponStatus, Page, Person, Redemption};
@@ -21,7 +20,7 @@ macro_rules! coupon_columns {
     };
 }
 
-fn coupon_from_row(r: &AnyRow) -> anyhow::Result<Coupon> {
+fn coupon_from_row(r: &sql::Row) -> anyhow::Result<Coupon> {
     let redeemed_at: Option<i64> = r.try_get(8)?;
     let revoked_at: Option<i64> = r.try_get(9)?;
     let expired_at: Option<i64> = r.try_get(11)?;
@@ -72,7 +71,7 @@ macro_rules! issuing_columns {
 /// How many columns [`issuing_columns`] names.
 const ISSUING_COLUMNS: usize = 8;
 
-fn issuing_from_row(row: &AnyRow) -> anyhow::Result<IssuingStore> {
+fn issuing_from_row(row: &sql::Row) -> anyhow::Result<IssuingStore> {
     Ok(IssuingStore {
         name: row.try_get(0)?,
         threshold: row.try_get(1)?,
@@ -89,7 +88,7 @@ fn issuing_from_row(row: &AnyRow) -> anyhow::Result<IssuingStore> {
 
 /// The store's name, coupon policy and current design, read in `tx`.
 pub async fn issuing_store(tx: &mut Tx, store_id: i64) -> anyhow::Result<Option<IssuingStore>> {
-    let row = sqlx::query(concat!(
+    let row = sql::query(concat!(
         "SELECT ",
         issuing_columns!(),
         " FROM stores s WHERE s.id = $1"
@@ -122,7 +121,7 @@ pub async fn granting_store(
     store_id: i64,
     user_id: i64,
 ) -> anyhow::Result<Option<GrantingStore>> {
-    let row = sqlx::query(concat!(
+    let row = sql::query(concat!(
         "SELECT ",
         issuing_columns!(),
         ", s.time_zone, s.daily_grant_cap, u.name, COALESCE(u.member_no, u.login, '')
@@ -162,7 +161,7 @@ pub async fn issue(
     at: i64,
 ) -> anyhow::Result<Coupon> {
     let expires_at = (store.coupon_valid_days > 0).then(|| at + store.coupon_valid_days * DAY_MS);
-    let row = sqlx::query(
+    let row = sql::query(
         "INSERT INTO coupons (store_id, user_id, entry_id, shape, color, label, issued_at, points, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
@@ -226,7 +225,7 @@ pub async fn redeem(
     by: &Person,
     at: i64,
 ) -> anyhow::Result<Result<(Coupon, Redemption), NotRedeemed>> {
-    let done = sqlx::query(
+    let done = sql::query(
         "UPDATE coupons SET redeemed_at = $1, redeemed_by = $2
          WHERE id = $3 AND redeemed_at IS NULL AND revoked_at IS NULL
            AND expired_at IS NULL AND (expires_at IS NULL OR expires_at > $1)",
@@ -244,7 +243,7 @@ pub async fn redeem(
         (0, Some(c)) => return Ok(Err(not_active(&c))),
         (_, Some(c)) => c,
     };
-    let row = sqlx::query(
+    let row = sql::query(
         "INSERT INTO redemptions (coupon_id, store_id, user_id, redeemed_by, redeemed_at)
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
@@ -277,7 +276,7 @@ pub async fn use_at_checkout(
     store_id: i64,
     at: i64,
 ) -> anyhow::Result<Result<Coupon, NotRedeemed>> {
-    let done = sqlx::query(
+    let done = sql::query(
         "UPDATE coupons SET redeemed_at = $1, redeemed_by = $2
          WHERE id = $3 AND user_id = $2 AND store_id = $4
            AND redeemed_at IS NULL AND revoked_at IS NULL
@@ -303,7 +302,7 @@ pub async fn use_at_checkout(
 /// Makes a coupon paid with at checkout active again (its order was returned
 /// whole). `None` if it is not in a state to be given back.
 pub async fn restore(tx: &mut Tx, coupon_id: i64) -> anyhow::Result<Option<Coupon>> {
-    let done = sqlx::query(
+    let done = sql::query(
         "UPDATE coupons SET redeemed_at = NULL, redeemed_by = NULL
          WHERE id = $1 AND redeemed_at IS NOT NULL AND revoked_at IS NULL",
     )
@@ -326,7 +325,7 @@ pub async fn revoke_newest_active(
     user_id: i64,
     at: i64,
 ) -> anyhow::Result<Option<(Coupon, i64)>> {
-    let Some(row) = sqlx::query(
+    let Some(row) = sql::query(
         "SELECT c.id, COALESCE(c.points, s.coupon_threshold)
          FROM coupons c JOIN stores s ON s.id = c.store_id
          WHERE c.store_id = $1 AND c.user_id = $2
@@ -345,7 +344,7 @@ pub async fn revoke_newest_active(
     };
     let id: i64 = row.try_get(0)?;
     let points: i64 = row.try_get(1)?;
-    sqlx::query("UPDATE coupons SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+    sql::query("UPDATE coupons SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
         .bind(at)
         .bind(id)
         .execute(tx.conn())
@@ -355,8 +354,8 @@ pub async fn revoke_newest_active(
     Ok(Some((coupon, points)))
 }
 
-async fn fetch(conn: &mut AnyConnection, id: i64) -> anyhow::Result<Option<Coupon>> {
-    let row = sqlx::query(concat!(
+async fn fetch(conn: sql::Conn<'_>, id: i64) -> anyhow::Result<Option<Coupon>> {
+    let row = sql::query(concat!(
         "SELECT ",
         coupon_columns!(),
         " FROM coupons c JOIN stores s ON s.id = c.store_id WHERE c.id = $1"
@@ -371,7 +370,7 @@ async fn fetch(conn: &mut AnyConnection, id: i64) -> anyhow::Result<Option<Coupo
 /// conditional update each, so a coupon used meanwhile stays used); answers those
 /// it marked.
 pub async fn expire_due(tx: &mut Tx, now: i64) -> anyhow::Result<Vec<Coupon>> {
-    let ids: Vec<i64> = sqlx::query(
+    let ids: Vec<i64> = sql::query(
         "SELECT id FROM coupons
          WHERE expires_at IS NOT NULL AND expires_at <= $1 AND expired_at IS NULL
            AND redeemed_at IS NULL AND revoked_at IS NULL
@@ -386,7 +385,7 @@ pub async fn expire_due(tx: &mut Tx, now: i64) -> anyhow::Result<Vec<Coupon>> {
     .collect::<Result<_, _>>()?;
     let mut expired = Vec::new();
     for id in ids {
-        let done = sqlx::query(
+        let done = sql::query(
             "UPDATE coupons SET expired_at = $1
              WHERE id = $2 AND expired_at IS NULL AND redeemed_at IS NULL AND revoked_at IS NULL",
         )
@@ -406,12 +405,12 @@ pub async fn expire_due(tx: &mut Tx, now: i64) -> anyhow::Result<Vec<Coupon>> {
 /// A coupon by id.
 pub async fn coupon(db: &Db, id: i64) -> anyhow::Result<Option<Coupon>> {
     let mut conn = db.reader().acquire().await?;
-    fetch(&mut conn, id).await
+    fetch(sql::Conn::Any(&mut conn), id).await
 }
 
 /// A customer's coupons, newest first.
 pub async fn of_user(db: &Db, user_id: i64) -> anyhow::Result<Vec<Coupon>> {
-    let rows = sqlx::query(concat!(
+    let rows = sql::query(concat!(
         "SELECT ",
         coupon_columns!(),
         " FROM coupons c JOIN stores s ON s.id = c.store_id WHERE c.user_id = $1 ORDER BY c.id DESC"
@@ -424,7 +423,7 @@ pub async fn of_user(db: &Db, user_id: i64) -> anyhow::Result<Vec<Coupon>> {
 
 /// A store's redemption log, newest first.
 pub async fn redemptions(db: &Db, store_id: i64, page: Page) -> anyhow::Result<Vec<Redemption>> {
-    let rows = sqlx::query(
+    let rows = sql::query(
         "SELECT r.id, r.coupon_id, r.store_id, r.user_id, r.redeemed_by, u.name, r.redeemed_at
          FROM redemptions r JOIN users u ON u.id = r.redeemed_by
          WHERE r.store_id = $1 AND r.id < $2 ORDER BY r.id DESC LIMIT $3",

@@ -5,10 +5,10 @@
 //! [`EventLog`] (`db.log()`) gathers what the log offers besides a transaction's
 //! appends, so the database handle itself stays small.
 
+use crate::db::sql;
 use std::fmt::Write as _;
 
 use anyhow::Context;
-use sqlx::{AnyConnection, Row};
 
 use super::writer::Append;
 use super::{Backend, Db};
@@ -40,20 +40,20 @@ pub struct ChannelSet<'a> {
 
 /// Appends one event; returns it as stored (the committer hands it to the tailer).
 pub(super) async fn insert(
-    conn: &mut AnyConnection,
+    conn: sql::Conn<'_>,
     channel: &str,
     event_type: &str,
     data: String,
 ) -> anyhow::Result<StoredEvent> {
     let at = now_millis();
-    let row = sqlx::query(
+    let row = sql::query(
         "INSERT INTO events (channel, type, at, data) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(channel)
     .bind(event_type)
     .bind(at)
     .bind(&data)
-    .fetch_one(&mut *conn)
+    .fetch_one(conn)
     .await
     .context("appending an event")?;
     Ok(StoredEvent {
@@ -71,7 +71,7 @@ pub(super) const MANY_MAX_CHANNELS: usize = 64;
 /// Appends one event per channel, all of one type and data, in one statement;
 /// returns them as stored, in id order.
 pub(super) async fn insert_many(
-    conn: &mut AnyConnection,
+    conn: sql::Conn<'_>,
     channels: &[&str],
     event_type: &str,
     data: String,
@@ -83,14 +83,11 @@ pub(super) async fn insert_many(
         let _ = write!(sql, "{sep}(${}, $1, $2, $3)", i + 4);
     }
     sql.push_str(" RETURNING id, channel");
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(event_type)
-        .bind(at)
-        .bind(&data);
+    let mut q = sql::query_built(sql).bind(event_type).bind(at).bind(&data);
     for c in channels {
         q = q.bind(*c);
     }
-    let rows = q.fetch_all(&mut *conn).await.context("appending events")?;
+    let rows = q.fetch_all(conn).await.context("appending events")?;
     // RETURNING gives rows in no promised order; the tailer wants ids'.
     let mut events = rows
         .iter()
@@ -103,12 +100,12 @@ pub(super) async fn insert_many(
                 data: data.clone(),
             })
         })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        .collect::<anyhow::Result<Vec<_>>>()?;
     events.sort_unstable_by_key(|e| e.id);
     Ok(events)
 }
 
-fn from_row(r: &sqlx::any::AnyRow) -> Result<StoredEvent, sqlx::Error> {
+fn from_row(r: &sql::Row) -> anyhow::Result<StoredEvent> {
     Ok(StoredEvent {
         id: r.try_get(0)?,
         channel: r.try_get(1)?,
@@ -158,7 +155,7 @@ impl EventLog<'_> {
         if self.db.backend == Backend::Postgres || channels.len() > ALONE_MAX_CHANNELS {
             let mut tx = self.db.begin().await?;
             if let Some(user) = only_if_user
-                && sqlx::query("SELECT 1 FROM users WHERE id = $1")
+                && sql::query("SELECT 1 FROM users WHERE id = $1")
                     .bind(user)
                     .fetch_optional(tx.conn())
                     .await?
@@ -204,7 +201,7 @@ impl EventLog<'_> {
             Backend::Postgres => self.db.horizon.advance(self.db.reader()).await?,
             Backend::Sqlite => self.db.durable_event(),
         };
-        let rows = sqlx::query(
+        let rows = sql::query(
             "SELECT id, channel, type, at, data FROM events WHERE id > $1 AND id <= $2 \
              ORDER BY id LIMIT $3",
         )
@@ -214,10 +211,7 @@ impl EventLog<'_> {
         .fetch_all(self.db.reader())
         .await
         .context("reading the event log")?;
-        rows.iter()
-            .map(from_row)
-            .collect::<Result<_, _>>()
-            .map_err(Into::into)
+        rows.iter().map(from_row).collect::<Result<_, _>>()
     }
 
     /// Durable events after `after` on the given channels (see
@@ -247,7 +241,7 @@ impl EventLog<'_> {
         }
         sql.push_str(&clauses.join(" OR "));
         sql.push_str(") ORDER BY id LIMIT $2");
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let mut q = sql::query_built(sql)
             .bind(after)
             .bind(limit as i64)
             .bind(self.db.durable_event());
@@ -258,10 +252,7 @@ impl EventLog<'_> {
             .fetch_all(self.db.reader())
             .await
             .context("reading a backlog")?;
-        rows.iter()
-            .map(from_row)
-            .collect::<Result<_, _>>()
-            .map_err(Into::into)
+        rows.iter().map(from_row).collect::<Result<_, _>>()
     }
 
     /// Whether PostgreSQL's publish horizon waits for appenders to finish: the
@@ -272,15 +263,15 @@ impl EventLog<'_> {
 
     /// The newest id in the log (0 when empty).
     pub async fn head(self) -> anyhow::Result<i64> {
-        let row = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM events")
+        let row = sql::query("SELECT COALESCE(MAX(id), 0) FROM events")
             .fetch_one(self.db.reader())
             .await?;
-        Ok(row.try_get::<i64, _>(0)?)
+        row.try_get::<i64, _>(0)
     }
 
     /// The id through which events have been pruned: a cursor below it cannot resume.
     pub async fn pruned_through(self) -> anyhow::Result<i64> {
-        let row = sqlx::query("SELECT value FROM meta WHERE key = 'events_pruned_through'")
+        let row = sql::query("SELECT value FROM meta WHERE key = 'events_pruned_through'")
             .fetch_optional(self.db.reader())
             .await?;
         Ok(match row {
@@ -293,7 +284,7 @@ impl EventLog<'_> {
     /// cut, so that cursors below it get `stream.reset`. Returns how many were removed.
     pub async fn prune(self, older_than_millis: i64) -> anyhow::Result<u64> {
         let mut tx = self.db.begin().await?;
-        let row = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM events WHERE at < $1")
+        let row = sql::query("SELECT COALESCE(MAX(id), 0) FROM events WHERE at < $1")
             .bind(older_than_millis)
             .fetch_one(tx.conn())
             .await?;
@@ -301,12 +292,12 @@ impl EventLog<'_> {
         if through == 0 {
             return Ok(0);
         }
-        let deleted = sqlx::query("DELETE FROM events WHERE id <= $1")
+        let deleted = sql::query("DELETE FROM events WHERE id <= $1")
             .bind(through)
             .execute(tx.conn())
             .await?
             .rows_affected();
-        sqlx::query(
+        sql::query(
             "INSERT INTO meta (key, value) VALUES ('events_pruned_through', $1)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )

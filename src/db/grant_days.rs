@@ -3,8 +3,8 @@
 //! upsert, so concurrent grants queue on the row (PostgreSQL locks it, even when the
 //! condition refuses; SQLite has one writer) and their total never passes the cap.
 
+use crate::db::sql;
 use anyhow::Context;
-use sqlx::Row;
 
 use super::Tx;
 
@@ -20,7 +20,7 @@ pub async fn count(
     cap: i64,
 ) -> anyhow::Result<Result<(), i64>> {
     if points <= cap {
-        let row = sqlx::query(
+        let row = sql::query(
             "INSERT INTO grant_days (actor_id, store_id, day, granted) VALUES ($1, $2, $3, $4)
              ON CONFLICT (actor_id, store_id, day) DO UPDATE
              SET granted = grant_days.granted + excluded.granted
@@ -39,7 +39,7 @@ pub async fn count(
             return Ok(Ok(()));
         }
     }
-    let granted: i64 = sqlx::query(
+    let granted: i64 = sql::query(
         "SELECT granted FROM grant_days WHERE actor_id = $1 AND store_id = $2 AND day = $3",
     )
     .bind(actor_id)

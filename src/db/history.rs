@@ -2,17 +2,16 @@
 //! store's name, who made each, the coupons a conversion issued, the conversion a
 //! credit caused, the lot an expiry took). Reads only; [`super::ledger`] writes.
 
+use crate::db::sql;
 use std::collections::HashMap;
 
 use anyhow::Context;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use super::Db;
 use crate::mileage::model::{Actor, Converted, HistoryEntry, LotRef, Page};
 use crate::time::rfc3339;
 
-fn row_to_history(r: &AnyRow) -> anyhow::Result<HistoryEntry> {
+fn row_to_history(r: &sql::Row) -> anyhow::Result<HistoryEntry> {
     let entry = super::ledger::entry_from_row(r)?;
     let actor = match (entry.actor_id, r.try_get::<Option<String>, _>(16)?) {
         (Some(id), Some(name)) => Some(Actor {
@@ -51,7 +50,7 @@ pub async fn history(
     store_id: Option<i64>,
     page: Page,
 ) -> anyhow::Result<Vec<HistoryEntry>> {
-    let rows = sqlx::query(
+    let rows = sql::query(
         "SELECT e.id, e.store_id, e.user_id, e.kind, e.points, e.balance_after, e.reason,
                 e.actor_id, e.created_at, e.order_id, e.expires_at, e.remaining, e.reason_code,
                 e.api_key_id, e.source_id, s.name, u.name, u.login
@@ -111,7 +110,7 @@ async fn coupons_of_entries(
     low: i64,
     high: i64,
 ) -> anyhow::Result<HashMap<i64, Vec<i64>>> {
-    let rows = sqlx::query(
+    let rows = sql::query(
         "SELECT entry_id, id FROM coupons
          WHERE user_id = $1 AND entry_id >= $2 AND entry_id <= $3 ORDER BY id",
     )
@@ -138,7 +137,7 @@ async fn conversions_of(
     low: i64,
     high: i64,
 ) -> anyhow::Result<HashMap<i64, Converted>> {
-    let rows = sqlx::query(
+    let rows = sql::query(
         "SELECT source_id, id, points, balance_after FROM mileage_entries
          WHERE user_id = $1 AND kind = 'conversion' AND source_id >= $2 AND source_id <= $3",
     )
@@ -165,7 +164,7 @@ async fn conversions_of(
 }
 
 async fn lot_ref(db: &Db, id: i64) -> anyhow::Result<Option<LotRef>> {
-    let row = sqlx::query(
+    let row = sql::query(
         "SELECT id, kind, points, created_at, expires_at FROM mileage_entries WHERE id = $1",
     )
     .bind(id)

@@ -4,8 +4,8 @@
 //! (SQLite), then finds the saved answer. The flow around these two calls is
 //! [`crate::idempotency::once`].
 
+use crate::db::sql;
 use anyhow::Context;
-use sqlx::Row;
 
 use super::Tx;
 use crate::time::now_millis;
@@ -35,7 +35,7 @@ pub async fn claim(
     key: &str,
     hash: &str,
 ) -> anyhow::Result<Claim> {
-    let inserted = sqlx::query(
+    let inserted = sql::query(
         "INSERT INTO idempotency (scope, principal_id, key, request_hash, created_at)
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     )
@@ -51,7 +51,7 @@ pub async fn claim(
     if inserted == 1 {
         return Ok(Claim::New);
     }
-    let row = sqlx::query(
+    let row = sql::query(
         "SELECT request_hash, body FROM idempotency
          WHERE scope = $1 AND principal_id = $2 AND key = $3",
     )
@@ -81,7 +81,7 @@ pub async fn save(
     key: &str,
     body: &str,
 ) -> anyhow::Result<()> {
-    sqlx::query(
+    sql::query(
         "UPDATE idempotency SET status = $1, body = $2
          WHERE scope = $3 AND principal_id = $4 AND key = $5",
     )

@@ -2,9 +2,8 @@
 //! statements the job bodies in [`crate::jobs`] run (the sales roll-up, the stock
 //! and sales the optimum is computed from, the optimum kept per album).
 
+use crate::db::sql;
 use anyhow::Context;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use super::{Db, Tx};
 
@@ -33,7 +32,7 @@ pub struct RunRow {
     pub summary: Option<String>,
 }
 
-fn job_from_row(r: &AnyRow) -> anyhow::Result<JobRow> {
+fn job_from_row(r: &sql::Row) -> anyhow::Result<JobRow> {
     Ok(JobRow {
         name: r.try_get(0)?,
         schedule: r.try_get(1)?,
@@ -53,7 +52,7 @@ pub async fn ensure_job(
     next: Option<i64>,
 ) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
-    sqlx::query(
+    sql::query(
         "INSERT INTO jobs (name, schedule, time_zone, next_run_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (name) DO NOTHING",
     )
@@ -69,7 +68,7 @@ pub async fn ensure_job(
 
 /// Every job, by name.
 pub async fn jobs(db: &Db) -> anyhow::Result<Vec<JobRow>> {
-    let rows = sqlx::query(
+    let rows = sql::query(
         "SELECT name, schedule, time_zone, next_run_at, last_run_at, running_until FROM jobs ORDER BY name",
     )
     .fetch_all(db.reader())
@@ -80,7 +79,7 @@ pub async fn jobs(db: &Db) -> anyhow::Result<Vec<JobRow>> {
 
 /// One job, if it exists.
 pub async fn job(db: &Db, name: &str) -> anyhow::Result<Option<JobRow>> {
-    let row = sqlx::query(
+    let row = sql::query(
         "SELECT name, schedule, time_zone, next_run_at, last_run_at, running_until FROM jobs WHERE name = $1",
     )
     .bind(name)
@@ -99,7 +98,7 @@ pub async fn set_schedule(
     next: Option<i64>,
 ) -> anyhow::Result<bool> {
     let mut tx = db.begin().await?;
-    let n = sqlx::query(
+    let n = sql::query(
         "UPDATE jobs SET schedule = $1, time_zone = $2, next_run_at = $3 WHERE name = $4",
     )
     .bind(schedule)
@@ -126,7 +125,7 @@ pub async fn claim(
     trigger: &str,
 ) -> anyhow::Result<Option<i64>> {
     let mut tx = db.begin().await?;
-    let claimed = sqlx::query(
+    let claimed = sql::query(
         "UPDATE jobs SET running_until = $1, next_run_at = COALESCE($2, next_run_at)
          WHERE name = $3 AND (running_until IS NULL OR running_until < $4)
            AND ($5 = 0 OR next_run_at <= $4)",
@@ -143,7 +142,7 @@ pub async fn claim(
     if claimed != 1 {
         return Ok(None);
     }
-    let row = sqlx::query(
+    let row = sql::query(
         "INSERT INTO job_runs (job, trigger_kind, started_at) VALUES ($1, $2, $3) RETURNING id",
     )
     .bind(name)
@@ -167,7 +166,7 @@ pub async fn finish(
     outcome: &str,
     summary: &str,
 ) -> anyhow::Result<()> {
-    sqlx::query("UPDATE job_runs SET finished_at = $1, outcome = $2, summary = $3 WHERE id = $4")
+    sql::query("UPDATE job_runs SET finished_at = $1, outcome = $2, summary = $3 WHERE id = $4")
         .bind(finished)
         .bind(outcome)
         .bind(summary)
@@ -175,7 +174,7 @@ pub async fn finish(
         .execute(tx.conn())
         .await
         .context("recording a run's end")?;
-    sqlx::query("UPDATE jobs SET running_until = NULL, last_run_at = $1 WHERE name = $2")
+    sql::query("UPDATE jobs SET running_until = NULL, last_run_at = $1 WHERE name = $2")
         .bind(started)
         .bind(name)
         .execute(tx.conn())
@@ -186,7 +185,7 @@ pub async fn finish(
 
 /// A job's runs, newest first.
 pub async fn runs(db: &Db, name: &str, limit: i64) -> anyhow::Result<Vec<RunRow>> {
-    let rows = sqlx::query(
+    let rows = sql::query(
         "SELECT id, job, trigger_kind, started_at, finished_at, outcome, summary FROM job_runs
          WHERE job = $1 ORDER BY id DESC LIMIT $2",
     )
@@ -213,12 +212,12 @@ pub async fn runs(db: &Db, name: &str, limit: i64) -> anyhow::Result<Vec<RunRow>
 /// Recomputes `sales_daily` (units and revenue per store, album and day) from the
 /// orders of `from_day` on; answers how many rows it wrote.
 pub async fn roll_up_sales_from(tx: &mut Tx, from_day: &str) -> anyhow::Result<u64> {
-    sqlx::query("DELETE FROM sales_daily WHERE day >= $1")
+    sql::query("DELETE FROM sales_daily WHERE day >= $1")
         .bind(from_day)
         .execute(tx.conn())
         .await
         .context("clearing rolled-up sales")?;
-    Ok(sqlx::query(
+    Ok(sql::query(
         "INSERT INTO sales_daily (store_id, product_id, day, units, revenue)
          SELECT store_id, product_id, day, SUM(quantity), SUM(total) FROM orders
          WHERE day >= $1 GROUP BY store_id, product_id, day",
@@ -250,7 +249,7 @@ pub struct StockSales {
 /// Every stocked album with its store's policy (defaults where none is set) and its
 /// sales in the policy's window before `now`, by store and album.
 pub async fn stock_with_sales(tx: &mut Tx, now: i64) -> anyhow::Result<Vec<StockSales>> {
-    let rows = sqlx::query(
+    let rows = sql::query(
         "SELECT s.store_id, s.product_id, s.quantity, p.title,
                 COALESCE(sp.window_days, 14), COALESCE(sp.lead_time_days, 3), COALESCE(sp.safety_days, 2),
                 (SELECT CAST(COALESCE(SUM(o.quantity), 0) AS BIGINT) FROM orders o
@@ -288,7 +287,7 @@ pub async fn save_optimum(
     optimum: i64,
     now: i64,
 ) -> anyhow::Result<()> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO optimal_stock (store_id, product_id, optimum, units_sold, window_days, computed_at)
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (store_id, product_id) DO UPDATE SET optimum = excluded.optimum,

@@ -14,9 +14,8 @@
 //! lot is spent twice; [`expire_lot`] writes the `expiry` entry for what is left of
 //! one expired lot.
 
+use crate::db::sql;
 use anyhow::Context;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use super::{Db, Tx};
 use crate::mileage::model::{Balance, Entry, Expiring, Page};
@@ -31,7 +30,7 @@ macro_rules! entry_columns {
 
 /// An entry from a row whose first columns are those of `entry_columns!()`, in order
 /// (the history reads more columns after them).
-pub(super) fn entry_from_row(r: &AnyRow) -> anyhow::Result<Entry> {
+pub(super) fn entry_from_row(r: &sql::Row) -> anyhow::Result<Entry> {
     Ok(Entry {
         id: r.try_get(0)?,
         store_id: r.try_get(1)?,
@@ -101,7 +100,7 @@ pub async fn post(tx: &mut Tx, p: &Posting<'_>) -> anyhow::Result<Entry> {
 async fn consume(tx: &mut Tx, store_id: i64, user_id: i64, amount: i64) -> anyhow::Result<()> {
     let mut left = amount;
     while left > 0 {
-        let Some(lot) = sqlx::query(
+        let Some(lot) = sql::query(
             "SELECT id, remaining FROM mileage_entries
              WHERE store_id = $1 AND user_id = $2 AND remaining > 0
              ORDER BY (expires_at IS NULL), expires_at, id LIMIT 1",
@@ -116,7 +115,7 @@ async fn consume(tx: &mut Tx, store_id: i64, user_id: i64, amount: i64) -> anyho
         };
         let (id, remaining): (i64, i64) = (lot.try_get(0)?, lot.try_get(1)?);
         let take = left.min(remaining);
-        let done = sqlx::query(
+        let done = sql::query(
             "UPDATE mileage_entries SET remaining = remaining - $1
              WHERE id = $2 AND remaining >= $1",
         )
@@ -134,14 +133,12 @@ async fn consume(tx: &mut Tx, store_id: i64, user_id: i64, amount: i64) -> anyho
 
 /// What is left of entry `id`'s lot now.
 pub async fn remaining(tx: &mut Tx, id: i64) -> anyhow::Result<i64> {
-    Ok(
-        sqlx::query("SELECT remaining FROM mileage_entries WHERE id = $1")
-            .bind(id)
-            .fetch_one(tx.conn())
-            .await
-            .context("reading a lot")?
-            .try_get(0)?,
-    )
+    sql::query("SELECT remaining FROM mileage_entries WHERE id = $1")
+        .bind(id)
+        .fetch_one(tx.conn())
+        .await
+        .context("reading a lot")?
+        .try_get(0)
 }
 
 /// What [`expire_lot`] did.
@@ -156,7 +153,7 @@ pub struct Expired {
 /// update and posts one `expiry` entry for what it held. `None` if the lot is
 /// spent, not expired, or was expired already (by a concurrent run).
 pub async fn expire_lot(tx: &mut Tx, lot_id: i64, now: i64) -> anyhow::Result<Option<Expired>> {
-    let Some(lot) = sqlx::query("SELECT store_id, user_id FROM mileage_entries WHERE id = $1")
+    let Some(lot) = sql::query("SELECT store_id, user_id FROM mileage_entries WHERE id = $1")
         .bind(lot_id)
         .fetch_optional(tx.conn())
         .await
@@ -166,7 +163,7 @@ pub async fn expire_lot(tx: &mut Tx, lot_id: i64, now: i64) -> anyhow::Result<Op
     };
     let (store_id, user_id): (i64, i64) = (lot.try_get(0)?, lot.try_get(1)?);
     locked_balance(tx, store_id, user_id).await?;
-    let points: i64 = sqlx::query(
+    let points: i64 = sql::query(
         "SELECT remaining FROM mileage_entries
          WHERE id = $1 AND expires_at IS NOT NULL AND expires_at <= $2",
     )
@@ -182,7 +179,7 @@ pub async fn expire_lot(tx: &mut Tx, lot_id: i64, now: i64) -> anyhow::Result<Op
         return Ok(None);
     }
     let done =
-        sqlx::query("UPDATE mileage_entries SET remaining = 0 WHERE id = $1 AND remaining = $2")
+        sql::query("UPDATE mileage_entries SET remaining = 0 WHERE id = $1 AND remaining = $2")
             .bind(lot_id)
             .bind(points)
             .execute(tx.conn())
@@ -213,7 +210,7 @@ pub async fn expire_lot(tx: &mut Tx, lot_id: i64, now: i64) -> anyhow::Result<Op
 /// Records which entry `entry_id` came from: a conversion's credit, an expiry's
 /// lot. Histories read it to explain the entry.
 pub async fn set_source(tx: &mut Tx, entry_id: i64, source_id: i64) -> anyhow::Result<()> {
-    sqlx::query("UPDATE mileage_entries SET source_id = $1 WHERE id = $2")
+    sql::query("UPDATE mileage_entries SET source_id = $1 WHERE id = $2")
         .bind(source_id)
         .bind(entry_id)
         .execute(tx.conn())
@@ -225,7 +222,7 @@ pub async fn set_source(tx: &mut Tx, entry_id: i64, source_id: i64) -> anyhow::R
 /// Moves the balance row by `p.points` under its lock; answers the balance after.
 async fn move_balance(tx: &mut Tx, p: &Posting<'_>) -> anyhow::Result<i64> {
     Ok(if p.points >= 0 {
-        sqlx::query(
+        sql::query(
             "INSERT INTO mileage_balances (store_id, user_id, balance, updated_at)
              VALUES ($1, $2, $3, $4)
              ON CONFLICT (store_id, user_id) DO UPDATE
@@ -244,7 +241,7 @@ async fn move_balance(tx: &mut Tx, p: &Posting<'_>) -> anyhow::Result<i64> {
     } else {
         // Not an upsert: a debit moves an existing balance (a member's row is
         // opened when they join), and must never invent one.
-        sqlx::query(
+        sql::query(
             "UPDATE mileage_balances SET balance = balance + $1, updated_at = $2
              WHERE store_id = $3 AND user_id = $4 RETURNING balance",
         )
@@ -267,7 +264,7 @@ async fn insert_entry(
     balance_after: i64,
     remaining: i64,
 ) -> anyhow::Result<Entry> {
-    let row = sqlx::query(concat!(
+    let row = sql::query(concat!(
         "INSERT INTO mileage_entries (store_id, user_id, kind, points, balance_after, reason, actor_id,
                                       created_at, order_id, remaining, expires_at, reason_code, api_key_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
@@ -302,7 +299,7 @@ async fn insert_entry(
 /// update first: PostgreSQL then holds the row until commit, so what is decided
 /// from it stays true; SQLite has one writer). 0 when there is no row.
 pub async fn locked_balance(tx: &mut Tx, store_id: i64, user_id: i64) -> anyhow::Result<i64> {
-    let row = sqlx::query(
+    let row = sql::query(
         "UPDATE mileage_balances SET updated_at = updated_at
          WHERE store_id = $1 AND user_id = $2 RETURNING balance",
     )
@@ -319,7 +316,7 @@ pub async fn locked_balance(tx: &mut Tx, store_id: i64, user_id: i64) -> anyhow:
 
 /// A customer's balances, one per store they belong to or hold points at.
 pub async fn balances(db: &Db, user_id: i64) -> anyhow::Result<Vec<Balance>> {
-    let rows = sqlx::query(
+    let rows = sql::query(
         "SELECT b.store_id, s.name, b.balance, s.coupon_threshold, m.joined_at
          FROM mileage_balances b JOIN stores s ON s.id = b.store_id
          LEFT JOIN memberships m ON m.store_id = b.store_id AND m.user_id = b.user_id
@@ -345,7 +342,7 @@ pub async fn balances(db: &Db, user_id: i64) -> anyhow::Result<Vec<Balance>> {
 
 /// The member's next lot to expire at a store, if any.
 async fn next_expiring(db: &Db, store_id: i64, user_id: i64) -> anyhow::Result<Option<Expiring>> {
-    let row = sqlx::query(
+    let row = sql::query(
         "SELECT remaining, expires_at FROM mileage_entries
          WHERE store_id = $1 AND user_id = $2 AND remaining > 0 AND expires_at IS NOT NULL
          ORDER BY expires_at, id LIMIT 1",
@@ -370,7 +367,7 @@ pub async fn entries(
     store_id: Option<i64>,
     page: Page,
 ) -> anyhow::Result<Vec<Entry>> {
-    let rows = sqlx::query(concat!(
+    let rows = sql::query(concat!(
         "SELECT ",
         entry_columns!(),
         " FROM mileage_entries WHERE user_id = $1 AND ($2 = 0 OR store_id = $2) AND id < $3
@@ -395,7 +392,7 @@ pub struct Lot {
     pub expires_at: i64,
 }
 
-fn lot_from_row(r: &AnyRow) -> anyhow::Result<Lot> {
+fn lot_from_row(r: &sql::Row) -> anyhow::Result<Lot> {
     Ok(Lot {
         id: r.try_get(0)?,
         store_id: r.try_get(1)?,
@@ -414,7 +411,7 @@ pub async fn lots_expiring(
     until: i64,
     unnotified: bool,
 ) -> anyhow::Result<Vec<Lot>> {
-    let rows = sqlx::query(
+    let rows = sql::query(
         "SELECT e.id, e.store_id, s.name, e.user_id, e.remaining, e.expires_at
          FROM mileage_entries e JOIN stores s ON s.id = e.store_id
          WHERE e.remaining > 0 AND e.expires_at IS NOT NULL
@@ -434,7 +431,7 @@ pub async fn lots_expiring(
 /// Marks the lot warned about at `now`, once: `None` if it was already (or has no
 /// points left); else the lot as it is now.
 pub async fn mark_notified(tx: &mut Tx, lot_id: i64, now: i64) -> anyhow::Result<Option<Lot>> {
-    let done = sqlx::query(
+    let done = sql::query(
         "UPDATE mileage_entries SET expiring_notified_at = $1
          WHERE id = $2 AND expiring_notified_at IS NULL AND remaining > 0",
     )
@@ -447,7 +444,7 @@ pub async fn mark_notified(tx: &mut Tx, lot_id: i64, now: i64) -> anyhow::Result
     if done != 1 {
         return Ok(None);
     }
-    let row = sqlx::query(
+    let row = sql::query(
         "SELECT e.id, e.store_id, s.name, e.user_id, e.remaining, e.expires_at
          FROM mileage_entries e JOIN stores s ON s.id = e.store_id WHERE e.id = $1",
     )

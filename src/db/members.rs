@@ -4,9 +4,9 @@
 //! earlier membership) in the same call, so every later posting to a member finds
 //! its row; leaving keeps the balance and coupons for a return.
 
+use crate::db::sql;
 use anyhow::Context;
 use serde::Serialize;
-use sqlx::Row;
 
 use super::{Db, Tx};
 use crate::mileage::model::Member;
@@ -14,7 +14,7 @@ use crate::time::rfc3339;
 
 /// Enrols `user_id` at `store_id`. Returns false if they were a member already.
 pub async fn join(tx: &mut Tx, store_id: i64, user_id: i64, at: i64) -> anyhow::Result<bool> {
-    let added = sqlx::query(
+    let added = sql::query(
         "INSERT INTO memberships (store_id, user_id, joined_at) VALUES ($1, $2, $3)
          ON CONFLICT DO NOTHING",
     )
@@ -25,7 +25,7 @@ pub async fn join(tx: &mut Tx, store_id: i64, user_id: i64, at: i64) -> anyhow::
     .await
     .context("joining a store")?
     .rows_affected();
-    sqlx::query(
+    sql::query(
         "INSERT INTO mileage_balances (store_id, user_id, balance, updated_at)
          VALUES ($1, $2, 0, $3) ON CONFLICT DO NOTHING",
     )
@@ -40,7 +40,7 @@ pub async fn join(tx: &mut Tx, store_id: i64, user_id: i64, at: i64) -> anyhow::
 
 /// Ends a membership. Returns false if there was none.
 pub async fn leave(tx: &mut Tx, store_id: i64, user_id: i64) -> anyhow::Result<bool> {
-    let gone = sqlx::query("DELETE FROM memberships WHERE store_id = $1 AND user_id = $2")
+    let gone = sql::query("DELETE FROM memberships WHERE store_id = $1 AND user_id = $2")
         .bind(store_id)
         .bind(user_id)
         .execute(tx.conn())
@@ -53,7 +53,7 @@ pub async fn leave(tx: &mut Tx, store_id: i64, user_id: i64) -> anyhow::Result<b
 /// Whether `user_id` is a member of `store_id`, read in `tx`.
 pub async fn is_member(tx: &mut Tx, store_id: i64, user_id: i64) -> anyhow::Result<bool> {
     Ok(
-        sqlx::query("SELECT 1 FROM memberships WHERE store_id = $1 AND user_id = $2")
+        sql::query("SELECT 1 FROM memberships WHERE store_id = $1 AND user_id = $2")
             .bind(store_id)
             .bind(user_id)
             .fetch_optional(tx.conn())
@@ -64,13 +64,13 @@ pub async fn is_member(tx: &mut Tx, store_id: i64, user_id: i64) -> anyhow::Resu
 
 /// The stores `user_id` is a member of, by id.
 pub async fn stores_of(db: &Db, user_id: i64) -> anyhow::Result<Vec<i64>> {
-    let rows = sqlx::query("SELECT store_id FROM memberships WHERE user_id = $1 ORDER BY store_id")
+    let rows = sql::query("SELECT store_id FROM memberships WHERE user_id = $1 ORDER BY store_id")
         .bind(user_id)
         .fetch_all(db.reader())
         .await
         .context("reading a customer's stores")?;
     rows.iter()
-        .map(|r| Ok(r.try_get(0)?))
+        .map(|r| r.try_get(0))
         .collect::<anyhow::Result<_>>()
 }
 
@@ -81,7 +81,7 @@ pub async fn of_store(db: &Db, store_id: i64, q: Option<&str>) -> anyhow::Result
     let q = q
         .map(|q| q.trim().to_lowercase().replace(['%', '_'], ""))
         .filter(|q| !q.is_empty());
-    let rows = sqlx::query(
+    let rows = sql::query(
         "SELECT m.user_id, u.name, u.member_no, m.joined_at, COALESCE(b.balance, 0),
                 (SELECT COUNT(*) FROM coupons c
                  WHERE c.store_id = m.store_id AND c.user_id = m.user_id
@@ -123,7 +123,7 @@ pub struct MyStore {
 
 /// The stores `user_id` belongs to, oldest membership first.
 pub async fn my_stores(db: &Db, user_id: i64) -> anyhow::Result<Vec<MyStore>> {
-    let rows = sqlx::query(
+    let rows = sql::query(
         "SELECT m.store_id, s.name, m.joined_at, COALESCE(b.balance, 0)
          FROM memberships m JOIN stores s ON s.id = m.store_id
          LEFT JOIN mileage_balances b ON b.store_id = m.store_id AND b.user_id = m.user_id
@@ -161,7 +161,7 @@ pub async fn customer_by_member_no(
     store_id: i64,
     member_no: &str,
 ) -> anyhow::Result<Option<FoundCustomer>> {
-    let row = sqlx::query(
+    let row = sql::query(
         "SELECT u.id, u.name, u.member_no,
                 (SELECT COUNT(*) FROM memberships m WHERE m.store_id = $1 AND m.user_id = u.id)
          FROM users u WHERE u.member_no = $2 AND u.role = 'customer'",
@@ -184,7 +184,7 @@ pub async fn customer_by_member_no(
 
 /// Whether `staff_id` works at a store the customer `user_id` belongs to.
 pub async fn serves_member(db: &Db, staff_id: i64, user_id: i64) -> anyhow::Result<bool> {
-    Ok(sqlx::query(
+    Ok(sql::query(
         "SELECT 1 FROM memberships m JOIN store_staff s ON s.store_id = m.store_id
          WHERE m.user_id = $1 AND s.user_id = $2",
     )

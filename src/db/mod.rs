@@ -30,6 +30,7 @@ mod migrate;
 pub mod outbox;
 pub mod session_cache;
 pub mod shop;
+pub mod sql;
 pub mod stores;
 pub mod support;
 pub mod tickets;
@@ -42,7 +43,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::any::AnyPoolOptions;
-use sqlx::{Any, AnyConnection, AnyPool, Executor};
+use sqlx::{Any, AnyPool, Executor};
 
 use crate::events::Payload;
 use crate::events::publication::Publication;
@@ -184,8 +185,8 @@ impl Db {
             // `normalise_url` refused any SQLite URL without a file.
             let path = durable::sqlite_path(&db.url).context("SQLite must be a file")?;
             let appender = writer::Appender::open(&path)?;
-            let conn = writer::reopen(&db.url).await?;
-            let group = writer::Writer::start(conn, appender, db.url.to_string(), db.clone());
+            let conn = writer::open(&path)?;
+            let group = writer::Writer::start(conn, appender, path, db.clone());
             db.group = Some(Arc::new(group));
         }
         Ok(db)
@@ -297,11 +298,11 @@ enum TxConn {
 }
 
 impl Tx {
-    /// The connection, for the area modules' statements.
-    pub fn conn(&mut self) -> &mut AnyConnection {
+    /// The connection, for the area modules' statements ([`sql`]).
+    pub fn conn(&mut self) -> sql::Conn<'_> {
         match &mut self.conn {
-            TxConn::Pg(tx) => tx,
-            TxConn::Turn(seat) => seat.conn(),
+            TxConn::Pg(tx) => sql::Conn::Any(tx),
+            TxConn::Turn(seat) => sql::Conn::Native(seat.conn()),
         }
     }
 
@@ -376,7 +377,7 @@ impl Tx {
     /// (see [`Tx::append_json`]).
     async fn take_append_lock(&mut self) -> anyhow::Result<()> {
         if self.appended.is_empty() && self.db.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
+            sql::query("SELECT pg_advisory_xact_lock_shared($1)")
                 .bind(APPEND_LOCK_KEY)
                 .execute(self.conn())
                 .await
@@ -390,7 +391,7 @@ impl Tx {
     /// (on PostgreSQL through a `NOTIFY` delivered at commit).
     pub async fn sessions_changed(&mut self, user_id: i64) -> anyhow::Result<()> {
         if self.db.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_notify($1, $2)")
+            sql::query("SELECT pg_notify($1, $2)")
                 .bind(SESSIONS_CHANNEL)
                 .bind(user_id.to_string())
                 .execute(self.conn())
@@ -573,12 +574,21 @@ async fn sqlite_pool(url: &str, size: u32) -> anyhow::Result<AnyPool> {
         .with_context(|| format!("opening SQLite database {url}"))
 }
 
-/// True when `e` is a unique-constraint violation (on either backend).
+/// True when `e` is a unique-constraint violation (on either backend, from
+/// sqlx or from SQLite's native write connection).
 pub fn is_unique_violation(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
-        c.downcast_ref::<sqlx::Error>()
+        let sqlx = c
+            .downcast_ref::<sqlx::Error>()
             .and_then(|e| e.as_database_error())
-            .is_some_and(|d| d.is_unique_violation())
+            .is_some_and(|d| d.is_unique_violation());
+        let native = matches!(
+            c.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(f, _))
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+        );
+        sqlx || native
     })
 }
 
@@ -607,7 +617,7 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("x.db").display());
         let db = Db::connect(&url).await.unwrap();
         let mut tx = db.begin().await.unwrap();
-        let writer: i64 = sqlx::query_scalar("PRAGMA temp_store")
+        let writer: i64 = sql::query_scalar("PRAGMA temp_store")
             .fetch_one(tx.conn())
             .await
             .unwrap();

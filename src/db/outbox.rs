@@ -9,9 +9,8 @@
 //! across a network call would stall every writer, so the (single) worker reads due
 //! rows without a lock and records the outcome in a short transaction afterwards.
 
+use crate::db::sql;
 use anyhow::Context;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use super::{Backend, Db, Tx};
 use crate::time::now_millis;
@@ -50,7 +49,7 @@ pub struct Claimed {
 /// Puts a mail in the outbox inside the caller's transaction; due at once.
 pub async fn enqueue(tx: &mut Tx, mail: &NewMail<'_>) -> anyhow::Result<i64> {
     let now = now_millis();
-    let row = sqlx::query(
+    let row = sql::query(
         "INSERT INTO mail_outbox (inquiry_id, to_addr, reply_to, subject, body, created_at, next_attempt_at)
          VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
     )
@@ -63,10 +62,10 @@ pub async fn enqueue(tx: &mut Tx, mail: &NewMail<'_>) -> anyhow::Result<i64> {
     .fetch_one(tx.conn())
     .await
     .context("putting a mail in the outbox")?;
-    Ok(row.try_get(0)?)
+    row.try_get(0)
 }
 
-fn mail_from_row(r: &AnyRow) -> anyhow::Result<OutboxMail> {
+fn mail_from_row(r: &sql::Row) -> anyhow::Result<OutboxMail> {
     Ok(OutboxMail {
         id: r.try_get(0)?,
         to: r.try_get(1)?,
@@ -84,7 +83,7 @@ impl Db {
         match self.backend() {
             Backend::Postgres => {
                 let mut tx = self.begin().await?;
-                let row = sqlx::query(
+                let row = sql::query(
                     "SELECT id, to_addr, reply_to, subject, body, attempts FROM mail_outbox
                      WHERE sent_at IS NULL AND next_attempt_at <= $1
                      ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
@@ -101,7 +100,7 @@ impl Db {
                 }))
             }
             Backend::Sqlite => {
-                let row = sqlx::query(
+                let row = sql::query(
                     "SELECT id, to_addr, reply_to, subject, body, attempts FROM mail_outbox
                      WHERE sent_at IS NULL AND next_attempt_at <= $1
                      ORDER BY next_attempt_at, id LIMIT 1",
@@ -124,11 +123,11 @@ impl Db {
 
     /// When the next unsent mail falls due (unix millis), if there is one.
     pub async fn next_mail_due(&self) -> anyhow::Result<Option<i64>> {
-        let row = sqlx::query("SELECT MIN(next_attempt_at) FROM mail_outbox WHERE sent_at IS NULL")
+        let row = sql::query("SELECT MIN(next_attempt_at) FROM mail_outbox WHERE sent_at IS NULL")
             .fetch_one(self.reader())
             .await
             .context("reading the outbox")?;
-        Ok(row.try_get(0)?)
+        row.try_get(0)
     }
 }
 
@@ -137,7 +136,7 @@ impl Claimed {
     pub async fn sent(self) -> anyhow::Result<()> {
         let id = self.mail.id;
         let mut tx = self.into_tx().await?;
-        sqlx::query("UPDATE mail_outbox SET sent_at = $1, last_error = NULL WHERE id = $2")
+        sql::query("UPDATE mail_outbox SET sent_at = $1, last_error = NULL WHERE id = $2")
             .bind(now_millis())
             .bind(id)
             .execute(tx.conn())
@@ -150,7 +149,7 @@ impl Claimed {
     pub async fn failed(self, error: &str, retry_at: i64) -> anyhow::Result<()> {
         let id = self.mail.id;
         let mut tx = self.into_tx().await?;
-        sqlx::query(
+        sql::query(
             "UPDATE mail_outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2
              WHERE id = $3 AND sent_at IS NULL",
         )

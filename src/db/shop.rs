@@ -15,8 +15,8 @@ pub mod sales;
 pub mod stock;
 pub mod watches;
 
+use crate::db::sql;
 use anyhow::Context;
-use sqlx::Row;
 
 use super::Tx;
 
@@ -27,10 +27,10 @@ pub use stock::StockItem;
 
 /// A store's name as this transaction sees it; `None` if there is no such store.
 pub async fn store_name_in(tx: &mut Tx, id: i64) -> anyhow::Result<Option<String>> {
-    let row = sqlx::query("SELECT name FROM stores WHERE id = $1")
+    let row = sql::query("SELECT name FROM stores WHERE id = $1")
         .bind(id)
         .fetch_optional(tx.conn())
         .await
         .context("reading a store")?;
-    row.map(|r| r.try_get(0).map_err(Into::into)).transpose()
+    row.map(|r| r.try_get(0)).transpose()
 }

@@ -4,10 +4,9 @@
 //! take the flow's [`Tx`]; reads take any executor (the reader pool or a
 //! transaction's connection), so a flow reads what it is about to change.
 
+use crate::db::sql;
 use anyhow::Context;
 use serde::Serialize;
-use sqlx::any::AnyRow;
-use sqlx::{Any, Executor, Row};
 
 use super::{Db, Tx};
 use crate::stores::{CouponDesign, NewStore};
@@ -58,7 +57,7 @@ macro_rules! store_columns {
     };
 }
 
-pub(crate) fn store_from_row(r: &AnyRow) -> anyhow::Result<Store> {
+pub(crate) fn store_from_row(r: &sql::Row) -> anyhow::Result<Store> {
     Ok(Store {
         id: r.try_get(0)?,
         name: r.try_get(1)?,
@@ -85,7 +84,7 @@ pub(crate) fn store_from_row(r: &AnyRow) -> anyhow::Result<Store> {
 /// Inserts a store; its owner (if any) becomes its staff in the same write, so an
 /// owner always works at the stores they own.
 pub async fn insert_store(tx: &mut Tx, new: &NewStore) -> anyhow::Result<Store> {
-    let row = sqlx::query(
+    let row = sql::query(
         "INSERT INTO stores (name, address, lat, lon, owner_id, joined_at, coupon_threshold)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
@@ -101,7 +100,7 @@ pub async fn insert_store(tx: &mut Tx, new: &NewStore) -> anyhow::Result<Store> 
     .context("inserting a store")?;
     let id: i64 = row.try_get(0)?;
     if let Some(owner) = new.owner_id {
-        sqlx::query(
+        sql::query(
             "INSERT INTO store_staff (store_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         )
         .bind(id)
@@ -120,10 +119,10 @@ pub async fn insert_store(tx: &mut Tx, new: &NewStore) -> anyhow::Result<Store> 
 
 /// One store, read through `ex`.
 pub async fn store_by_id<'c>(
-    ex: impl Executor<'c, Database = Any>,
+    ex: impl Into<sql::Conn<'c>>,
     id: i64,
 ) -> anyhow::Result<Option<Store>> {
-    let row = sqlx::query(concat!(
+    let row = sql::query(concat!(
         "SELECT ",
         store_columns!(),
         " FROM stores WHERE id = $1"
@@ -136,8 +135,8 @@ pub async fn store_by_id<'c>(
 }
 
 /// Every store, by id.
-pub async fn all_stores<'c>(ex: impl Executor<'c, Database = Any>) -> anyhow::Result<Vec<Store>> {
-    let rows = sqlx::query(concat!(
+pub async fn all_stores<'c>(ex: impl Into<sql::Conn<'c>>) -> anyhow::Result<Vec<Store>> {
+    let rows = sql::query(concat!(
         "SELECT ",
         store_columns!(),
         " FROM stores ORDER BY id"
@@ -151,7 +150,7 @@ pub async fn all_stores<'c>(ex: impl Executor<'c, Database = Any>) -> anyhow::Re
 /// Writes a store's editable fields (name, address, location, threshold, loyalty
 /// policy) as given.
 pub async fn save_store(tx: &mut Tx, store: &Store) -> anyhow::Result<()> {
-    sqlx::query(
+    sql::query(
         "UPDATE stores SET name = $1, address = $2, lat = $3, lon = $4, coupon_threshold = $5,
                 earn_percent = $7, coupon_value = $8,
                 points_valid_days = $9, coupon_valid_days = $10,
@@ -184,7 +183,7 @@ pub async fn set_design(
     design: &CouponDesign,
     by: i64,
 ) -> anyhow::Result<Option<i64>> {
-    let changed = sqlx::query(
+    let changed = sql::query(
         "UPDATE stores SET coupon_shape = $1, coupon_color = $2, coupon_label = $3 WHERE id = $4",
     )
     .bind(&design.shape)
@@ -198,7 +197,7 @@ pub async fn set_design(
     if changed == 0 {
         return Ok(None);
     }
-    let row = sqlx::query(
+    let row = sql::query(
         "INSERT INTO coupon_design_history (store_id, shape, color, label, changed_by, changed_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
@@ -223,7 +222,7 @@ macro_rules! change_columns {
     };
 }
 
-fn change_from_row(r: &AnyRow) -> anyhow::Result<DesignChange> {
+fn change_from_row(r: &sql::Row) -> anyhow::Result<DesignChange> {
     Ok(DesignChange {
         id: r.try_get(0)?,
         store_id: r.try_get(1)?,
@@ -242,10 +241,10 @@ fn change_from_row(r: &AnyRow) -> anyhow::Result<DesignChange> {
 
 /// One logged design change.
 pub async fn design_change<'c>(
-    ex: impl Executor<'c, Database = Any>,
+    ex: impl Into<sql::Conn<'c>>,
     id: i64,
 ) -> anyhow::Result<Option<DesignChange>> {
-    let row = sqlx::query(concat!(change_columns!(), " WHERE h.id = $1"))
+    let row = sql::query(concat!(change_columns!(), " WHERE h.id = $1"))
         .bind(id)
         .fetch_optional(ex)
         .await
@@ -255,10 +254,10 @@ pub async fn design_change<'c>(
 
 /// Every change of a store's coupon design, newest first.
 pub async fn design_history<'c>(
-    ex: impl Executor<'c, Database = Any>,
+    ex: impl Into<sql::Conn<'c>>,
     store_id: i64,
 ) -> anyhow::Result<Vec<DesignChange>> {
-    let rows = sqlx::query(concat!(
+    let rows = sql::query(concat!(
         change_columns!(),
         " WHERE h.store_id = $1 ORDER BY h.id DESC"
     ))
@@ -286,7 +285,7 @@ impl Db {
 
     /// Whether a store exists.
     pub async fn store_exists(&self, store_id: i64) -> anyhow::Result<bool> {
-        Ok(sqlx::query("SELECT 1 FROM stores WHERE id = $1")
+        Ok(sql::query("SELECT 1 FROM stores WHERE id = $1")
             .bind(store_id)
             .fetch_optional(self.reader())
             .await?

@@ -5,10 +5,9 @@
 //! close either commits before (the message is refused) or waits for the message's
 //! transaction (PostgreSQL row lock; SQLite's single writer) and comes after it.
 
+use crate::db::sql;
 use anyhow::Context;
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use super::{Db, Tx};
 use crate::auth::{Principal, Role};
@@ -95,7 +94,7 @@ macro_rules! conversation_columns {
     };
 }
 
-fn conversation_from_row(r: &AnyRow) -> anyhow::Result<Conversation> {
+fn conversation_from_row(r: &sql::Row) -> anyhow::Result<Conversation> {
     Ok(Conversation {
         id: r.try_get(0)?,
         customer: Party {
@@ -113,7 +112,7 @@ fn conversation_from_row(r: &AnyRow) -> anyhow::Result<Conversation> {
     })
 }
 
-fn message_from_row(r: &AnyRow) -> anyhow::Result<Message> {
+fn message_from_row(r: &sql::Row) -> anyhow::Result<Message> {
     let role: String = r.try_get(4)?;
     Ok(Message {
         id: r.try_get(0)?,
@@ -135,7 +134,7 @@ pub async fn insert_conversation(
     store_id: Option<i64>,
 ) -> anyhow::Result<i64> {
     let now = now_millis();
-    let row = sqlx::query(
+    let row = sql::query(
         "INSERT INTO support_conversations (customer_id, store_id, status, created_at, last_message_at)
          VALUES ($1, $2, 'open', $3, $3) RETURNING id",
     )
@@ -145,7 +144,7 @@ pub async fn insert_conversation(
     .fetch_one(tx.conn())
     .await
     .context("inserting a conversation")?;
-    Ok(row.try_get(0)?)
+    row.try_get(0)
 }
 
 /// Adds a message if the conversation is open; `None` when it is closed or gone.
@@ -156,7 +155,7 @@ pub async fn insert_message(
     text: &str,
 ) -> anyhow::Result<Option<Message>> {
     let now = now_millis();
-    let open = sqlx::query(
+    let open = sql::query(
         "UPDATE support_conversations SET last_message_at = $1 WHERE id = $2 AND status = 'open'",
     )
     .bind(now)
@@ -168,7 +167,7 @@ pub async fn insert_message(
     if open == 0 {
         return Ok(None);
     }
-    let row = sqlx::query(
+    let row = sql::query(
         "INSERT INTO support_messages (conversation_id, sender_id, sender_name, sender_role, text, created_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
@@ -192,7 +191,7 @@ pub async fn insert_message(
 
 /// Closes an open conversation; `false` when it was not open.
 pub async fn close_conversation(tx: &mut Tx, id: i64, by: i64) -> anyhow::Result<bool> {
-    let n = sqlx::query(
+    let n = sql::query(
         "UPDATE support_conversations SET status = 'closed', closed_at = $1, closed_by = $2
          WHERE id = $3 AND status = 'open'",
     )
@@ -208,7 +207,7 @@ pub async fn close_conversation(tx: &mut Tx, id: i64, by: i64) -> anyhow::Result
 
 /// A conversation read inside a write transaction (to build an event from it).
 pub async fn conversation_in(tx: &mut Tx, id: i64) -> anyhow::Result<Option<Conversation>> {
-    let row = sqlx::query(concat!(
+    let row = sql::query(concat!(
         "SELECT ",
         conversation_columns!(),
         " FROM support_conversations c JOIN users u ON u.id = c.customer_id
@@ -229,7 +228,7 @@ pub async fn insert_inquiry(
     reply_to: &str,
 ) -> anyhow::Result<(i64, i64)> {
     let now = now_millis();
-    let row = sqlx::query(
+    let row = sql::query(
         "INSERT INTO inquiries (user_id, subject, message, reply_to, created_at)
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
@@ -246,7 +245,7 @@ pub async fn insert_inquiry(
 
 impl Db {
     pub async fn conversation(&self, id: i64) -> anyhow::Result<Option<Conversation>> {
-        let row = sqlx::query(concat!(
+        let row = sql::query(concat!(
             "SELECT ",
             conversation_columns!(),
             " FROM support_conversations c JOIN users u ON u.id = c.customer_id
@@ -274,7 +273,7 @@ impl Db {
             Scope::StaffOf(id) => ("staff", id),
             Scope::All => ("all", 0),
         };
-        let rows = sqlx::query(concat!(
+        let rows = sql::query(concat!(
             "SELECT ",
             conversation_columns!(),
             " FROM support_conversations c JOIN users u ON u.id = c.customer_id
@@ -307,7 +306,7 @@ impl Db {
         before: Option<i64>,
         limit: i64,
     ) -> anyhow::Result<Vec<Message>> {
-        let rows = sqlx::query(
+        let rows = sql::query(
             "SELECT id, conversation_id, sender_id, sender_name, sender_role, text, created_at
              FROM support_messages
              WHERE conversation_id = $1 AND (CAST($2 AS BIGINT) IS NULL OR id < $2)
@@ -336,7 +335,7 @@ impl Db {
         limit: i64,
         only: Option<i64>,
     ) -> anyhow::Result<Vec<Inquiry>> {
-        let rows = sqlx::query(
+        let rows = sql::query(
             "SELECT i.id, i.user_id, i.subject, i.message, i.reply_to, i.created_at,
                     o.sent_at, o.attempts, o.id, i.status, i.status_changed_at
              FROM inquiries i LEFT JOIN mail_outbox o ON o.inquiry_id = i.id
@@ -386,7 +385,7 @@ pub async fn set_inquiry_status(
     by: i64,
     at: i64,
 ) -> anyhow::Result<bool> {
-    let done = sqlx::query(
+    let done = sql::query(
         "UPDATE inquiries SET status = $1, status_changed_at = $2, status_changed_by = $3
          WHERE id = $4",
     )

@@ -4,6 +4,7 @@
 //! deletes it in the same statement, so it opens one stream or poll, once, on any
 //! instance. Expired ones are swept whenever a new one is made.
 
+use crate::db::sql;
 use anyhow::Context;
 
 use super::Tx;
@@ -18,12 +19,12 @@ pub async fn insert_ticket(
     now: i64,
     expires_at: i64,
 ) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM stream_tickets WHERE expires_at <= $1")
+    sql::query("DELETE FROM stream_tickets WHERE expires_at <= $1")
         .bind(now)
         .execute(tx.conn())
         .await
         .context("sweeping expired stream tickets")?;
-    sqlx::query(
+    sql::query(
         "INSERT INTO stream_tickets (ticket_hash, session_hash, expires_at) VALUES ($1, $2, $3)",
     )
     .bind(auth::token_hash(ticket))
@@ -38,7 +39,7 @@ pub async fn insert_ticket(
 /// Uses `ticket` up: the session hash it stood for if it existed and had not
 /// expired at `now`; `None` otherwise (unknown, used, or expired: all alike).
 pub async fn redeem_ticket(tx: &mut Tx, ticket: &str, now: i64) -> anyhow::Result<Option<String>> {
-    sqlx::query_scalar(
+    sql::query_scalar(
         "DELETE FROM stream_tickets WHERE ticket_hash = $1 AND expires_at > $2 RETURNING session_hash",
     )
     .bind(auth::token_hash(ticket))

@@ -1,8 +1,8 @@
 //! Public topics an admin created for integrators' events (migration 0011).
 
+use crate::db::sql;
 use anyhow::Context;
 use serde::Serialize;
-use sqlx::Row;
 
 use super::{Db, Tx};
 use crate::time::rfc3339;
@@ -16,7 +16,7 @@ pub struct TopicRow {
 
 /// Creates a topic in `tx`; false if one of that name exists.
 pub async fn insert(tx: &mut Tx, name: &str, by: i64, at: i64) -> anyhow::Result<bool> {
-    let done = sqlx::query(
+    let done = sql::query(
         "INSERT INTO topics (name, created_by, created_at) VALUES ($1, $2, $3)
          ON CONFLICT (name) DO NOTHING",
     )
@@ -32,7 +32,7 @@ pub async fn insert(tx: &mut Tx, name: &str, by: i64, at: i64) -> anyhow::Result
 
 /// Whether the topic exists, read in `tx`.
 pub async fn exists(tx: &mut Tx, name: &str) -> anyhow::Result<bool> {
-    Ok(sqlx::query("SELECT 1 FROM topics WHERE name = $1")
+    Ok(sql::query("SELECT 1 FROM topics WHERE name = $1")
         .bind(name)
         .fetch_optional(tx.conn())
         .await
@@ -42,7 +42,7 @@ pub async fn exists(tx: &mut Tx, name: &str) -> anyhow::Result<bool> {
 
 /// Every topic, by name.
 pub async fn all(db: &Db) -> anyhow::Result<Vec<TopicRow>> {
-    let rows = sqlx::query("SELECT name, created_at FROM topics ORDER BY name")
+    let rows = sql::query("SELECT name, created_at FROM topics ORDER BY name")
         .fetch_all(db.reader())
         .await
         .context("listing topics")?;

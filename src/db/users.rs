@@ -7,10 +7,9 @@
 //! change a cached session could show (name, role, the session itself) tells the
 //! session cache ([`Tx::sessions_changed`]).
 
+use crate::db::sql;
 use anyhow::Context;
 use serde::Serialize;
-use sqlx::any::AnyRow;
-use sqlx::{Any, Executor, Row};
 
 use super::{Db, Tx};
 use crate::auth::{self, Principal, Role, SessionRef};
@@ -46,7 +45,7 @@ macro_rules! user_columns {
     };
 }
 
-pub(crate) fn user_from_row(r: &AnyRow) -> anyhow::Result<User> {
+pub(crate) fn user_from_row(r: &sql::Row) -> anyhow::Result<User> {
     let role: String = r.try_get(1)?;
     Ok(User {
         id: r.try_get(0)?,
@@ -70,7 +69,7 @@ pub async fn insert_user(
     new: &NewUser<'_>,
     store_ids: &[i64],
 ) -> anyhow::Result<User> {
-    let row = sqlx::query(
+    let row = sql::query(
         "INSERT INTO users (role, login, name, phone, password_hash, created_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
@@ -85,7 +84,7 @@ pub async fn insert_user(
     .context("inserting a user")?;
     let id: i64 = row.try_get(0)?;
     if new.role == Role::Customer {
-        sqlx::query("UPDATE users SET member_no = $1 WHERE id = $2")
+        sql::query("UPDATE users SET member_no = $1 WHERE id = $2")
             .bind((MEMBER_NO_BASE + id).to_string())
             .bind(id)
             .execute(tx.conn())
@@ -93,7 +92,7 @@ pub async fn insert_user(
             .context("numbering a member")?;
     }
     for store_id in store_ids {
-        sqlx::query("INSERT INTO store_staff (store_id, user_id) VALUES ($1, $2)")
+        sql::query("INSERT INTO store_staff (store_id, user_id) VALUES ($1, $2)")
             .bind(store_id)
             .bind(id)
             .execute(tx.conn())
@@ -106,11 +105,8 @@ pub async fn insert_user(
 }
 
 /// One user, read through `ex`.
-pub async fn user_by_id<'c>(
-    ex: impl Executor<'c, Database = Any>,
-    id: i64,
-) -> anyhow::Result<Option<User>> {
-    let row = sqlx::query(concat!(
+pub async fn user_by_id<'c>(ex: impl Into<sql::Conn<'c>>, id: i64) -> anyhow::Result<Option<User>> {
+    let row = sql::query(concat!(
         "SELECT ",
         user_columns!(),
         " FROM users WHERE id = $1"
@@ -124,10 +120,10 @@ pub async fn user_by_id<'c>(
 
 /// The user and password hash for a login name or member number.
 pub async fn credentials<'c>(
-    ex: impl Executor<'c, Database = Any>,
+    ex: impl Into<sql::Conn<'c>>,
     login: &str,
 ) -> anyhow::Result<Option<(User, Option<String>)>> {
-    let row = sqlx::query(concat!(
+    let row = sql::query(concat!(
         "SELECT ",
         user_columns!(),
         ", password_hash FROM users WHERE login = $1 OR member_no = $1"
@@ -143,7 +139,7 @@ pub async fn credentials<'c>(
 /// Writes a user's name and phone as given; a changed name reaches the session
 /// cache, which shows it.
 pub async fn set_profile(tx: &mut Tx, user: &User, name_changed: bool) -> anyhow::Result<()> {
-    sqlx::query("UPDATE users SET name = $1, phone = $2 WHERE id = $3")
+    sql::query("UPDATE users SET name = $1, phone = $2 WHERE id = $3")
         .bind(&user.name)
         .bind(&user.phone)
         .bind(user.id)
@@ -165,13 +161,13 @@ pub async fn set_password(
     password_hash: &str,
     keep_token: Option<&str>,
 ) -> anyhow::Result<()> {
-    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+    sql::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(password_hash)
         .bind(user_id)
         .execute(tx.conn())
         .await
         .context("changing a password")?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+    sql::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
         .bind(user_id)
         .bind(keep_token.map(auth::token_hash).unwrap_or_default())
         .execute(tx.conn())
@@ -188,7 +184,7 @@ pub async fn insert_session(
     ttl_millis: i64,
 ) -> anyhow::Result<()> {
     let now = now_millis();
-    sqlx::query(
+    sql::query(
         "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (token_hash) DO UPDATE SET user_id = excluded.user_id, expires_at = excluded.expires_at",
     )
@@ -205,7 +201,7 @@ pub async fn insert_session(
 /// Ends the session of `token`, if there is one, and tells the session cache.
 pub async fn delete_session(tx: &mut Tx, token: &str) -> anyhow::Result<()> {
     let owner: Option<i64> =
-        sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
+        sql::query_scalar("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
             .bind(auth::token_hash(token))
             .fetch_optional(tx.conn())
             .await
@@ -219,7 +215,7 @@ pub async fn delete_session(tx: &mut Tx, token: &str) -> anyhow::Result<()> {
 /// Ends every session of `user_id` (and with them the stream tickets made from
 /// them) and tells the session cache; returns how many there were.
 pub async fn delete_user_sessions(tx: &mut Tx, user_id: i64) -> anyhow::Result<u64> {
-    let n = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+    let n = sql::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
         .execute(tx.conn())
         .await
@@ -231,7 +227,7 @@ pub async fn delete_user_sessions(tx: &mut Tx, user_id: i64) -> anyhow::Result<u
 
 /// Records the location a user shares; false if the user does not exist.
 pub async fn set_location(tx: &mut Tx, id: i64, lat: f64, lon: f64) -> anyhow::Result<bool> {
-    let n = sqlx::query("UPDATE users SET lat = $1, lon = $2 WHERE id = $3")
+    let n = sql::query("UPDATE users SET lat = $1, lon = $2 WHERE id = $3")
         .bind(lat)
         .bind(lon)
         .bind(id)
@@ -244,10 +240,10 @@ pub async fn set_location(tx: &mut Tx, id: i64, lat: f64, lon: f64) -> anyhow::R
 
 /// The location a user shared, if any.
 pub async fn location<'c>(
-    ex: impl Executor<'c, Database = Any>,
+    ex: impl Into<sql::Conn<'c>>,
     id: i64,
 ) -> anyhow::Result<Option<(f64, f64)>> {
-    let row = sqlx::query("SELECT lat, lon FROM users WHERE id = $1")
+    let row = sql::query("SELECT lat, lon FROM users WHERE id = $1")
         .bind(id)
         .fetch_optional(ex)
         .await
@@ -290,11 +286,11 @@ impl Db {
 
     /// The role of a user, if the user exists.
     pub async fn user_role(&self, id: i64) -> anyhow::Result<Option<String>> {
-        let row = sqlx::query("SELECT role FROM users WHERE id = $1")
+        let row = sql::query("SELECT role FROM users WHERE id = $1")
             .bind(id)
             .fetch_optional(self.reader())
             .await?;
-        row.map(|r| r.try_get(0).map_err(Into::into)).transpose()
+        row.map(|r| r.try_get(0)).transpose()
     }
 
     /// The caller a token belongs to, if the session exists and has not expired.
@@ -329,7 +325,7 @@ impl Db {
             return Ok(Some((p, session)));
         }
         let epoch = self.sessions.epoch();
-        let row = sqlx::query(
+        let row = sql::query(
             "SELECT u.id, u.role, u.name, s.expires_at, COALESCE(u.member_no, u.login, '')
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $1 AND s.expires_at > $2",
@@ -373,7 +369,7 @@ impl Db {
                 "SELECT id, name, COALESCE(member_no, '') FROM users WHERE external_id = $1 AND role = 'customer'"
             }
         };
-        let row = sqlx::query(sql)
+        let row = sql::query(sql)
             .bind(sub)
             .fetch_optional(self.reader())
             .await
@@ -390,13 +386,11 @@ impl Db {
     /// The stores a staff member works at.
     pub async fn staff_store_ids(&self, user_id: i64) -> anyhow::Result<Vec<i64>> {
         let rows =
-            sqlx::query("SELECT store_id FROM store_staff WHERE user_id = $1 ORDER BY store_id")
+            sql::query("SELECT store_id FROM store_staff WHERE user_id = $1 ORDER BY store_id")
                 .bind(user_id)
                 .fetch_all(self.reader())
                 .await?;
-        rows.iter()
-            .map(|r| r.try_get(0).map_err(Into::into))
-            .collect()
+        rows.iter().map(|r| r.try_get(0)).collect()
     }
 
     /// Whether `principal` is staff of `store_id` (admins are staff everywhere).
@@ -414,7 +408,7 @@ impl Db {
         if principal.role != Role::Owner {
             return Ok(false);
         }
-        let row = sqlx::query("SELECT 1 FROM store_staff WHERE store_id = $1 AND user_id = $2")
+        let row = sql::query("SELECT 1 FROM store_staff WHERE store_id = $1 AND user_id = $2")
             .bind(store_id)
             .bind(principal.user_id)
             .fetch_optional(self.reader())
@@ -425,18 +419,16 @@ impl Db {
     /// The customers who joined a store.
     pub async fn member_ids(&self, store_id: i64) -> anyhow::Result<Vec<i64>> {
         let rows =
-            sqlx::query("SELECT user_id FROM memberships WHERE store_id = $1 ORDER BY user_id")
+            sql::query("SELECT user_id FROM memberships WHERE store_id = $1 ORDER BY user_id")
                 .bind(store_id)
                 .fetch_all(self.reader())
                 .await?;
-        rows.iter()
-            .map(|r| r.try_get(0).map_err(Into::into))
-            .collect()
+        rows.iter().map(|r| r.try_get(0)).collect()
     }
 
     /// The first admin, if any (bootstrap).
     pub async fn first_admin(&self) -> anyhow::Result<Option<User>> {
-        let row = sqlx::query(concat!(
+        let row = sql::query(concat!(
             "SELECT ",
             user_columns!(),
             " FROM users WHERE role = 'admin' ORDER BY id LIMIT 1"

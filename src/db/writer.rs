@@ -25,19 +25,20 @@
 //! own (rusqlite on a thread of its own, `appends.rs`), between its batches of
 //! turns, so the two connections never wait on each other for the write lock.
 //!
-//! Why turns stay on sqlx: every storage module speaks sqlx's `AnyConnection` on
+//! Why turns stay on sqlx: every storage module speaks sqlx's `Connection` on
 //! both backends, so a request's statements cannot run on the connection's own
 //! thread without a second storage layer for its flow. An append is one
 //! statement the writer builds itself, so it could move, and did: its run went
 //! from four round trips to sqlx's thread to one hand-over (sqlx 0.9 and rusqlite
 //! 0.39 share libsqlite3-sys 0.37, one bundled SQLite). See docs/architecture.md.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
-use sqlx::{AnyConnection, Connection, Executor};
+use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Db, StoredEvent};
@@ -72,18 +73,18 @@ pub(super) enum Finish {
 }
 
 struct Returned {
-    conn: AnyConnection,
+    conn: Connection,
     finish: Finish,
 }
 
 /// A request's turn on the write connection. Dropping it gives the connection
 /// back with [`Finish::Rollback`].
 pub struct Seat {
-    held: Option<(AnyConnection, oneshot::Sender<Returned>)>,
+    held: Option<(Connection, oneshot::Sender<Returned>)>,
 }
 
 impl Seat {
-    pub(super) fn conn(&mut self) -> &mut AnyConnection {
+    pub(super) fn conn(&mut self) -> &mut Connection {
         match &mut self.held {
             Some((conn, _)) => conn,
             // `held` is taken only by `finish`, which consumes the seat.
@@ -147,10 +148,10 @@ impl Writer {
     /// Starts the writer on `conn`, with `appender` for standalone appends; `db`
     /// (a handle without a writer of its own) counts each batch's commit for the
     /// WAL sync and hands its events on.
-    pub fn start(conn: AnyConnection, appender: Appender, url: String, db: Db) -> Self {
+    pub fn start(conn: Connection, appender: Appender, path: PathBuf, db: Db) -> Self {
         let (jobs, rx) = mpsc::unbounded_channel();
         let batches = Arc::new(AtomicU64::new(0));
-        tokio::spawn(run(conn, appender, url, rx, db, Arc::clone(&batches)));
+        tokio::spawn(run(conn, appender, path, rx, db, Arc::clone(&batches)));
         Self { jobs, batches }
     }
 
@@ -189,9 +190,9 @@ impl Writer {
 }
 
 async fn run(
-    mut conn: AnyConnection,
+    mut conn: Connection,
     mut appender: Appender,
-    url: String,
+    path: PathBuf,
     mut jobs: mpsc::UnboundedReceiver<Job>,
     db: Db,
     batches: Arc<AtomicU64>,
@@ -207,7 +208,9 @@ async fn run(
         };
         let next = match job {
             Job::Close(done) => {
-                let _ = conn.close().await;
+                if let Err((_, e)) = conn.close() {
+                    tracing::warn!(error = %e, "closing the write connection");
+                }
                 appender.close().await;
                 let _ = done.send(());
                 return;
@@ -220,7 +223,7 @@ async fn run(
                     // A seat was lost with the connection in it (it cannot be
                     // dropped without giving it back, so this is a leak): open
                     // another.
-                    None => match reopen(&url).await {
+                    None => match open(&path) {
                         Ok(c) => c,
                         Err(e) => {
                             tracing::error!(error = ?e, "the SQLite writer cannot reopen its connection");
@@ -275,14 +278,20 @@ async fn appends(
 /// should still spill to a file rather than grow the heap.
 const WRITER_PRAGMAS: &str = "PRAGMA temp_store=MEMORY;";
 
-/// Opens the write connection with the pragmas every SQLite connection gets and
-/// the writer's own.
-pub(super) async fn reopen(url: &str) -> anyhow::Result<AnyConnection> {
-    let mut conn = AnyConnection::connect(url)
-        .await
-        .with_context(|| format!("opening SQLite database {url}"))?;
-    conn.execute(sqlx::raw_sql(super::SQLITE_PRAGMAS)).await?;
-    conn.execute(sqlx::raw_sql(WRITER_PRAGMAS)).await?;
+/// Statements each writing connection keeps prepared: every distinct statement
+/// of the write flows, with room to spare (rusqlite's default is 16, fewer than
+/// one grant runs).
+const PREPARED_STATEMENTS: usize = 512;
+
+/// Opens a writing connection (the group writer's or the appending one) with
+/// the pragmas every SQLite connection gets and the writer's own.
+pub(super) fn open(path: &Path) -> anyhow::Result<Connection> {
+    let conn = Connection::open(path)
+        .with_context(|| format!("opening SQLite database {}", path.display()))?;
+    conn.execute_batch(super::SQLITE_PRAGMAS)
+        .and_then(|()| conn.execute_batch(WRITER_PRAGMAS))
+        .context("setting a writing connection's pragmas")?;
+    conn.set_prepared_statement_cache_capacity(PREPARED_STATEMENTS);
     Ok(conn)
 }
 
@@ -314,12 +323,12 @@ impl Done {
 /// the batch (appends run on their own connection, which must not wait for this
 /// one's write lock) and is returned, with the connection (unless a seat lost it).
 async fn batch(
-    conn: AnyConnection,
+    conn: Connection,
     first: Turn,
     jobs: &mut mpsc::UnboundedReceiver<Job>,
     db: &Db,
     batches: &AtomicU64,
-) -> (Option<AnyConnection>, Option<Job>) {
+) -> (Option<Connection>, Option<Job>) {
     let mut conn = conn;
     let mut members: Vec<Member> = Vec::new();
     let mut begun = false;
@@ -337,7 +346,7 @@ async fn batch(
             (true, true) => "RELEASE w; SAVEPOINT w",
             (true, false) => "SAVEPOINT w",
         };
-        if let Err(e) = conn.execute(sqlx::raw_sql(prepare)).await {
+        if let Err(e) = conn.execute_batch(prepare) {
             let e = anyhow::Error::from(e).context("starting a write turn");
             let _ = turn.send(Err(anyhow!("{e:#}")));
             failure = Some(format!("{e:#}"));
@@ -369,10 +378,7 @@ async fn batch(
             }),
             Finish::Rollback => {
                 open_savepoint = false;
-                if let Err(e) = conn
-                    .execute(sqlx::raw_sql("ROLLBACK TO w; RELEASE w"))
-                    .await
-                {
+                if let Err(e) = conn.execute_batch("ROLLBACK TO w; RELEASE w") {
                     failure = Some(format!("rolling back a request's part: {e}"));
                     break;
                 }
@@ -391,16 +397,16 @@ async fn batch(
     }
     if members.is_empty() && failure.is_none() {
         // Every turn was undone or wrote nothing: nothing to commit or sync.
-        let _ = conn.execute(sqlx::raw_sql("ROLLBACK")).await;
+        let _ = conn.execute_batch("ROLLBACK");
         return (Some(conn), carried);
     }
     if let Some(why) = failure {
-        let _ = conn.execute(sqlx::raw_sql("ROLLBACK")).await;
+        let _ = conn.execute_batch("ROLLBACK");
         fail(members, &why);
         return (Some(conn), carried);
     }
-    if let Err(e) = conn.execute(sqlx::raw_sql("COMMIT")).await {
-        let _ = conn.execute(sqlx::raw_sql("ROLLBACK")).await;
+    if let Err(e) = conn.execute_batch("COMMIT") {
+        let _ = conn.execute_batch("ROLLBACK");
         fail(members, &format!("committing: {e}"));
         return (Some(conn), carried);
     }

@@ -10,7 +10,7 @@ use crate::helpers::TestDb;
 
 /// Writes one `meta` row and one event in `tx`.
 async fn write(tx: &mut pointcast::db::Tx, i: usize) -> i64 {
-    sqlx::query("INSERT INTO meta (key, value) VALUES ($1, 'x')")
+    pointcast::db::sql::query("INSERT INTO meta (key, value) VALUES ($1, 'x')")
         .bind(format!("group-{i}"))
         .execute(tx.conn())
         .await

@@ -1,10 +1,9 @@
 //! Albums and their history. An album's values and its history row are written by
 //! the same call ([`insert`], [`update`]), so every change is in the history.
 
+use crate::db::sql;
 use anyhow::Context;
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use crate::db::{Db, Tx};
 use crate::shop::NewProduct;
@@ -59,7 +58,7 @@ macro_rules! product_columns {
     };
 }
 
-fn product_from_row(r: &AnyRow) -> anyhow::Result<Product> {
+fn product_from_row(r: &sql::Row) -> anyhow::Result<Product> {
     Ok(Product {
         id: r.try_get(0)?,
         title: r.try_get(1)?,
@@ -72,7 +71,7 @@ fn product_from_row(r: &AnyRow) -> anyhow::Result<Product> {
 
 /// Every album, by id.
 pub async fn products(db: &Db) -> anyhow::Result<Vec<Product>> {
-    let rows = sqlx::query(concat!(
+    let rows = sql::query(concat!(
         "SELECT ",
         product_columns!(),
         " FROM products ORDER BY id"
@@ -85,7 +84,7 @@ pub async fn products(db: &Db) -> anyhow::Result<Vec<Product>> {
 
 /// One album, if it exists.
 pub async fn product(db: &Db, id: i64) -> anyhow::Result<Option<Product>> {
-    let row = sqlx::query(concat!(
+    let row = sql::query(concat!(
         "SELECT ",
         product_columns!(),
         " FROM products WHERE id = $1"
@@ -99,7 +98,7 @@ pub async fn product(db: &Db, id: i64) -> anyhow::Result<Option<Product>> {
 
 /// One album as this transaction sees it.
 pub async fn product_in(tx: &mut Tx, id: i64) -> anyhow::Result<Option<Product>> {
-    let row = sqlx::query(concat!(
+    let row = sql::query(concat!(
         "SELECT ",
         product_columns!(),
         " FROM products WHERE id = $1"
@@ -113,7 +112,7 @@ pub async fn product_in(tx: &mut Tx, id: i64) -> anyhow::Result<Option<Product>>
 
 /// An album's changes, oldest first.
 pub async fn history(db: &Db, id: i64) -> anyhow::Result<Vec<ProductChange>> {
-    let rows = sqlx::query(
+    let rows = sql::query(
         "SELECT title, artist, price, prev_title, prev_artist, prev_price, changed_by, changed_at
          FROM product_history WHERE product_id = $1 ORDER BY id",
     )
@@ -150,7 +149,7 @@ pub async fn history(db: &Db, id: i64) -> anyhow::Result<Vec<ProductChange>> {
 
 /// Inserts an album together with the history entry that created it.
 pub async fn insert(tx: &mut Tx, new: &NewProduct, by: i64, now: i64) -> anyhow::Result<Product> {
-    let row = sqlx::query(
+    let row = sql::query(
         "INSERT INTO products (title, artist, price, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $4) RETURNING id",
     )
@@ -162,7 +161,7 @@ pub async fn insert(tx: &mut Tx, new: &NewProduct, by: i64, now: i64) -> anyhow:
     .await
     .context("inserting a product")?;
     let id: i64 = row.try_get(0)?;
-    sqlx::query(
+    sql::query(
         "INSERT INTO product_history (product_id, title, artist, price, changed_by, changed_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -187,7 +186,7 @@ pub async fn update(
     by: i64,
     now: i64,
 ) -> anyhow::Result<Product> {
-    sqlx::query(
+    sql::query(
         "UPDATE products SET title = $1, artist = $2, price = $3, updated_at = $4 WHERE id = $5",
     )
     .bind(&after.title)
@@ -198,7 +197,7 @@ pub async fn update(
     .execute(tx.conn())
     .await
     .context("updating a product")?;
-    sqlx::query(
+    sql::query(
         "INSERT INTO product_history
            (product_id, title, artist, price, prev_title, prev_artist, prev_price, changed_by, changed_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -220,7 +219,7 @@ pub async fn update(
 
 /// Whether the database holds no stores and no products (the demo seeds only then).
 pub async fn shop_is_empty(db: &Db) -> anyhow::Result<bool> {
-    let row = sqlx::query("SELECT (SELECT COUNT(*) FROM stores) + (SELECT COUNT(*) FROM products)")
+    let row = sql::query("SELECT (SELECT COUNT(*) FROM stores) + (SELECT COUNT(*) FROM products)")
         .fetch_one(db.reader())
         .await
         .context("counting stores and products")?;

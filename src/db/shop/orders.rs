@@ -2,9 +2,9 @@
 //! order and records the stock change, so an order without its stock taken (or
 //! stock taken without its order) cannot be written.
 
+use crate::db::sql;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
 use super::stock::{self, Available, Cause, Moved};
 use crate::db::{Db, Tx};
@@ -101,7 +101,7 @@ pub async fn insert(
         Ok(left) => left,
         Err(short) => return Ok(Err(short)),
     };
-    let row = sqlx::query(
+    let row = sql::query(
         "INSERT INTO orders (user_id, store_id, product_id, quantity, unit_price, total, day,
                              created_at, discount, paid, coupon_id, points_earned, api_key_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
@@ -152,7 +152,7 @@ macro_rules! order_columns {
     };
 }
 
-fn order_from_row(r: &sqlx::any::AnyRow) -> anyhow::Result<Order> {
+fn order_from_row(r: &sql::Row) -> anyhow::Result<Order> {
     Ok(Order {
         id: r.try_get(0)?,
         user_id: r.try_get(1)?,
@@ -176,7 +176,7 @@ fn order_from_row(r: &sqlx::any::AnyRow) -> anyhow::Result<Order> {
 
 /// A customer's orders, newest first (the latest 500).
 pub async fn of_user(db: &Db, user_id: i64) -> anyhow::Result<Vec<Order>> {
-    let rows = sqlx::query(concat!(
+    let rows = sql::query(concat!(
         "SELECT ",
         order_columns!(),
         " WHERE o.user_id = $1 ORDER BY o.id DESC LIMIT 500"
@@ -195,7 +195,7 @@ pub async fn of_store(
     before: Option<i64>,
     limit: i64,
 ) -> anyhow::Result<Vec<Order>> {
-    let rows = sqlx::query(concat!(
+    let rows = sql::query(concat!(
         "SELECT ",
         order_columns!(),
         " WHERE o.store_id = $1 AND o.id < $2 ORDER BY o.id DESC LIMIT $3"
@@ -211,7 +211,7 @@ pub async fn of_store(
 
 /// One order.
 pub async fn order(db: &Db, id: i64) -> anyhow::Result<Option<Order>> {
-    let row = sqlx::query(concat!("SELECT ", order_columns!(), " WHERE o.id = $1"))
+    let row = sql::query(concat!("SELECT ", order_columns!(), " WHERE o.id = $1"))
         .bind(id)
         .fetch_optional(db.reader())
         .await
@@ -221,7 +221,7 @@ pub async fn order(db: &Db, id: i64) -> anyhow::Result<Option<Order>> {
 
 /// One order, read in `tx`.
 pub async fn order_in(tx: &mut Tx, id: i64) -> anyhow::Result<Option<Order>> {
-    let row = sqlx::query(concat!("SELECT ", order_columns!(), " WHERE o.id = $1"))
+    let row = sql::query(concat!("SELECT ", order_columns!(), " WHERE o.id = $1"))
         .bind(id)
         .fetch_optional(tx.conn())
         .await
@@ -243,7 +243,7 @@ pub async fn count_return(
     order_id: i64,
     quantity: i64,
 ) -> anyhow::Result<Result<(), Returnable>> {
-    let done = sqlx::query(
+    let done = sql::query(
         "UPDATE orders SET returned_quantity = returned_quantity + $1,
                 status = CASE WHEN returned_quantity + $1 = quantity THEN 'returned'
                               ELSE 'partially_returned' END
@@ -259,7 +259,7 @@ pub async fn count_return(
         return Ok(Ok(()));
     }
     let left: Option<i64> =
-        sqlx::query_scalar("SELECT quantity - returned_quantity FROM orders WHERE id = $1")
+        sql::query_scalar("SELECT quantity - returned_quantity FROM orders WHERE id = $1")
             .bind(order_id)
             .fetch_optional(tx.conn())
             .await

@@ -1,9 +1,9 @@
 //! What sold: the sales view per day and album, and a store's inventory with its
 //! recent sales and the optimum the `optimal-stock` job computed.
 
+use crate::db::sql;
 use anyhow::Context;
 use serde::Serialize;
-use sqlx::Row;
 
 use crate::db::Db;
 use crate::shop::{Period, StockStatus};
@@ -58,7 +58,7 @@ pub const LOW_WHEN: &str = "quantity < optimal_stock";
 
 /// A store's stock rule: its policy, or the defaults (W 14, L 3, S 2).
 pub async fn stock_rule(db: &Db, store_id: i64) -> anyhow::Result<StockRule> {
-    let row = sqlx::query(
+    let row = sql::query(
         "SELECT window_days, lead_time_days, safety_days FROM stock_policies WHERE store_id = $1",
     )
     .bind(store_id)
@@ -81,7 +81,7 @@ pub async fn stock_rule(db: &Db, store_id: i64) -> anyhow::Result<StockRule> {
 /// Units sold per UTC day and album at a store, within `period` (inclusive).
 pub async fn sales(db: &Db, store_id: i64, period: &Period) -> anyhow::Result<Vec<SalesRow>> {
     let (from, to) = period.as_strings();
-    let rows = sqlx::query(
+    let rows = sql::query(
         "SELECT o.day, o.product_id, p.title, p.artist,
                 CAST(SUM(o.quantity) AS BIGINT), CAST(SUM(o.total) AS BIGINT), COUNT(*)
          FROM orders o JOIN products p ON p.id = o.product_id
@@ -116,7 +116,7 @@ pub async fn inventory(
     store_id: i64,
     since_millis: i64,
 ) -> anyhow::Result<Vec<InventoryRow>> {
-    let rows = sqlx::query(
+    let rows = sql::query(
         "SELECT p.id, p.title, p.artist, p.price, k.quantity,
                 CAST(COALESCE((SELECT SUM(o.quantity) FROM orders o
                     WHERE o.store_id = k.store_id AND o.product_id = k.product_id

@@ -6,10 +6,9 @@
 //! writes the change's `stock_changes` row, so no caller can move stock without
 //! history ([`set`], [`add`], and [`super::orders::insert`] for orders).
 
+use crate::db::sql;
 use anyhow::Context;
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use crate::db::{Db, Tx};
 use crate::shop::{Delta, StockLevel};
@@ -71,7 +70,7 @@ pub async fn locked_quantity(
 ) -> anyhow::Result<i64> {
     ensure_row(tx, store_id, product_id, now).await?;
     // A no-op write: on PostgreSQL it locks the row (SQLite has one writer already).
-    sqlx::query("UPDATE stock SET quantity = quantity WHERE store_id = $1 AND product_id = $2")
+    sql::query("UPDATE stock SET quantity = quantity WHERE store_id = $1 AND product_id = $2")
         .bind(store_id)
         .bind(product_id)
         .execute(tx.conn())
@@ -80,7 +79,7 @@ pub async fn locked_quantity(
     quantity(tx, store_id, product_id).await
 }
 
-fn stock_item_from_row(r: &AnyRow) -> anyhow::Result<StockItem> {
+fn stock_item_from_row(r: &sql::Row) -> anyhow::Result<StockItem> {
     let updated: Option<i64> = r.try_get(7)?;
     Ok(StockItem {
         store_id: r.try_get(0)?,
@@ -96,7 +95,7 @@ fn stock_item_from_row(r: &AnyRow) -> anyhow::Result<StockItem> {
 
 /// Every album a store holds (or held), by product id.
 pub async fn store_stock(db: &Db, store_id: i64) -> anyhow::Result<Vec<StockItem>> {
-    let rows = sqlx::query(
+    let rows = sql::query(
         "SELECT s.id, s.name, p.id, p.title, p.artist, p.price, k.quantity, k.updated_at
          FROM stock k JOIN stores s ON s.id = k.store_id JOIN products p ON p.id = k.product_id
          WHERE k.store_id = $1 ORDER BY p.id",
@@ -110,7 +109,7 @@ pub async fn store_stock(db: &Db, store_id: i64) -> anyhow::Result<Vec<StockItem
 
 /// The stock of one album at every store (0 where a store never held it).
 pub async fn product_stock(db: &Db, product_id: i64) -> anyhow::Result<Vec<StockItem>> {
-    let rows = sqlx::query(
+    let rows = sql::query(
         "SELECT s.id, s.name, p.id, p.title, p.artist, p.price,
                 COALESCE(k.quantity, 0), k.updated_at
          FROM stores s CROSS JOIN products p
@@ -136,7 +135,7 @@ pub async fn set(
     ensure_row(tx, store_id, product_id, now).await?;
     // A no-op write first: on PostgreSQL it locks the row, so the quantity read
     // next is the one this count replaces (SQLite has one writer already).
-    sqlx::query("UPDATE stock SET updated_at = $1 WHERE store_id = $2 AND product_id = $3")
+    sql::query("UPDATE stock SET updated_at = $1 WHERE store_id = $2 AND product_id = $3")
         .bind(now)
         .bind(store_id)
         .bind(product_id)
@@ -144,7 +143,7 @@ pub async fn set(
         .await
         .context("locking a stock row")?;
     let before = quantity(tx, store_id, product_id).await?;
-    sqlx::query("UPDATE stock SET quantity = $1 WHERE store_id = $2 AND product_id = $3")
+    sql::query("UPDATE stock SET quantity = $1 WHERE store_id = $2 AND product_id = $3")
         .bind(level.get())
         .bind(store_id)
         .bind(product_id)
@@ -194,7 +193,7 @@ pub(super) async fn shift(
     delta: i64,
     now: i64,
 ) -> anyhow::Result<Result<i64, Available>> {
-    let changed = sqlx::query(
+    let changed = sql::query(
         "UPDATE stock SET quantity = quantity + $1, updated_at = $2
          WHERE store_id = $3 AND product_id = $4 AND quantity + $1 >= 0",
     )
@@ -223,7 +222,7 @@ pub(super) async fn record(
     cause: &Cause<'_>,
     now: i64,
 ) -> anyhow::Result<()> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO stock_changes (store_id, product_id, delta, quantity, reason, actor_id, order_id, at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
@@ -242,7 +241,7 @@ pub(super) async fn record(
 }
 
 async fn ensure_row(tx: &mut Tx, store_id: i64, product_id: i64, now: i64) -> anyhow::Result<()> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO stock (store_id, product_id, quantity, updated_at) VALUES ($1, $2, 0, $3)
          ON CONFLICT (store_id, product_id) DO NOTHING",
     )
@@ -257,7 +256,7 @@ async fn ensure_row(tx: &mut Tx, store_id: i64, product_id: i64, now: i64) -> an
 
 /// The current quantity (0 when the store never held the album).
 async fn quantity(tx: &mut Tx, store_id: i64, product_id: i64) -> anyhow::Result<i64> {
-    let row = sqlx::query("SELECT quantity FROM stock WHERE store_id = $1 AND product_id = $2")
+    let row = sql::query("SELECT quantity FROM stock WHERE store_id = $1 AND product_id = $2")
         .bind(store_id)
         .bind(product_id)
         .fetch_optional(tx.conn())

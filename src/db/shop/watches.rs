@@ -5,9 +5,9 @@
 //! watches at a store in the transaction that brings the stock back, so a watch
 //! can neither outlive a restock nor be told twice.
 
+use crate::db::sql;
 use anyhow::Context;
 use serde::Serialize;
-use sqlx::Row;
 
 use crate::db::{Db, Tx};
 use crate::time::rfc3339;
@@ -31,7 +31,7 @@ pub async fn insert(
     product_id: i64,
     now: i64,
 ) -> anyhow::Result<bool> {
-    let n = sqlx::query(
+    let n = sql::query(
         "INSERT INTO watches (user_id, store_id, product_id, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (user_id, store_id, product_id) DO NOTHING",
     )
@@ -54,7 +54,7 @@ pub async fn delete(
     product_id: i64,
 ) -> anyhow::Result<bool> {
     let n =
-        sqlx::query("DELETE FROM watches WHERE user_id = $1 AND store_id = $2 AND product_id = $3")
+        sql::query("DELETE FROM watches WHERE user_id = $1 AND store_id = $2 AND product_id = $3")
             .bind(user_id)
             .bind(store_id)
             .bind(product_id)
@@ -67,14 +67,13 @@ pub async fn delete(
 
 /// Ends every watch of an album at a store and answers who was watching (by id).
 pub async fn take(tx: &mut Tx, store_id: i64, product_id: i64) -> anyhow::Result<Vec<i64>> {
-    let rows = sqlx::query(
-        "DELETE FROM watches WHERE store_id = $1 AND product_id = $2 RETURNING user_id",
-    )
-    .bind(store_id)
-    .bind(product_id)
-    .fetch_all(tx.conn())
-    .await
-    .context("ending watches")?;
+    let rows =
+        sql::query("DELETE FROM watches WHERE store_id = $1 AND product_id = $2 RETURNING user_id")
+            .bind(store_id)
+            .bind(product_id)
+            .fetch_all(tx.conn())
+            .await
+            .context("ending watches")?;
     let mut users = rows
         .iter()
         .map(|r| r.try_get(0))
@@ -85,7 +84,7 @@ pub async fn take(tx: &mut Tx, store_id: i64, product_id: i64) -> anyhow::Result
 
 /// A user's watches, oldest first.
 pub async fn of_user(db: &Db, user_id: i64) -> anyhow::Result<Vec<Watch>> {
-    let rows = sqlx::query(
+    let rows = sql::query(
         "SELECT w.store_id, s.name, w.product_id, p.title, p.artist, w.created_at
          FROM watches w JOIN stores s ON s.id = w.store_id JOIN products p ON p.id = w.product_id
          WHERE w.user_id = $1 ORDER BY w.created_at, w.store_id, w.product_id",
@@ -115,7 +114,7 @@ pub async fn created_at(
     store_id: i64,
     product_id: i64,
 ) -> anyhow::Result<String> {
-    let row = sqlx::query(
+    let row = sql::query(
         "SELECT created_at FROM watches WHERE user_id = $1 AND store_id = $2 AND product_id = $3",
     )
     .bind(user_id)

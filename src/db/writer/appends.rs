@@ -49,11 +49,7 @@ impl Appender {
     /// Opens the database file at `path` with the pragmas every SQLite
     /// connection gets and the writer's own, and starts the thread.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
-        let conn = Connection::open(path)
-            .with_context(|| format!("opening SQLite database {}", path.display()))?;
-        conn.execute_batch(crate::db::SQLITE_PRAGMAS)
-            .and_then(|()| conn.execute_batch(super::WRITER_PRAGMAS))
-            .context("setting the appending connection's pragmas")?;
+        let conn = super::open(path)?;
         let (work, queue) = mpsc::channel();
         let (tell_closed, closed) = oneshot::channel();
         std::thread::Builder::new()
