@@ -295,6 +295,15 @@ pub(super) fn open(path: &Path) -> anyhow::Result<Connection> {
     Ok(conn)
 }
 
+/// Runs `statements` (no parameters) in order, each prepared once for the
+/// connection's life: the writer runs the same few for every turn.
+pub(super) fn exec(conn: &Connection, statements: &[&str]) -> rusqlite::Result<()> {
+    for sql in statements {
+        conn.prepare_cached(sql)?.execute([])?;
+    }
+    Ok(())
+}
+
 /// A member of the batch being built.
 struct Member {
     events: Vec<StoredEvent>,
@@ -341,12 +350,12 @@ async fn batch(
     let mut served = 0;
     while let Some(turn) = next.take() {
         served += 1;
-        let prepare = match (begun, open_savepoint) {
-            (false, _) => "BEGIN IMMEDIATE; SAVEPOINT w",
-            (true, true) => "RELEASE w; SAVEPOINT w",
-            (true, false) => "SAVEPOINT w",
+        let prepare: &[&str] = match (begun, open_savepoint) {
+            (false, _) => &["BEGIN IMMEDIATE", "SAVEPOINT w"],
+            (true, true) => &["RELEASE w", "SAVEPOINT w"],
+            (true, false) => &["SAVEPOINT w"],
         };
-        if let Err(e) = conn.execute_batch(prepare) {
+        if let Err(e) = exec(&conn, prepare) {
             let e = anyhow::Error::from(e).context("starting a write turn");
             let _ = turn.send(Err(anyhow!("{e:#}")));
             failure = Some(format!("{e:#}"));
@@ -378,7 +387,7 @@ async fn batch(
             }),
             Finish::Rollback => {
                 open_savepoint = false;
-                if let Err(e) = conn.execute_batch("ROLLBACK TO w; RELEASE w") {
+                if let Err(e) = exec(&conn, &["ROLLBACK TO w", "RELEASE w"]) {
                     failure = Some(format!("rolling back a request's part: {e}"));
                     break;
                 }
@@ -397,16 +406,16 @@ async fn batch(
     }
     if members.is_empty() && failure.is_none() {
         // Every turn was undone or wrote nothing: nothing to commit or sync.
-        let _ = conn.execute_batch("ROLLBACK");
+        let _ = exec(&conn, &["ROLLBACK"]);
         return (Some(conn), carried);
     }
     if let Some(why) = failure {
-        let _ = conn.execute_batch("ROLLBACK");
+        let _ = exec(&conn, &["ROLLBACK"]);
         fail(members, &why);
         return (Some(conn), carried);
     }
-    if let Err(e) = conn.execute_batch("COMMIT") {
-        let _ = conn.execute_batch("ROLLBACK");
+    if let Err(e) = exec(&conn, &["COMMIT"]) {
+        let _ = exec(&conn, &["ROLLBACK"]);
         fail(members, &format!("committing: {e}"));
         return (Some(conn), carried);
     }

@@ -24,7 +24,7 @@ use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
-use super::{Append, Done, Member};
+use super::{Append, Done, Member, exec};
 use crate::db::StoredEvent;
 
 /// What a run's transaction gives back: a batch member for each append that
@@ -104,7 +104,7 @@ fn serve(conn: &Connection, queue: &mpsc::Receiver<Work>) {
 /// `BEGIN IMMEDIATE`, the rows, `COMMIT`; a failure rolls the run back and
 /// tells each of its appends.
 fn transaction(conn: &Connection, run: Vec<Append>) -> Ran {
-    if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
+    if let Err(e) = exec(conn, &["BEGIN IMMEDIATE"]) {
         return Err(refuse(run, &format!("starting a write batch: {e}")));
     }
     let mut members = Vec::with_capacity(run.len());
@@ -129,16 +129,11 @@ fn transaction(conn: &Connection, run: Vec<Append>) -> Ran {
             }
         }
     }
-    if let Err(e) = exec(conn, "COMMIT") {
+    if let Err(e) = exec(conn, &["COMMIT"]) {
         let _ = conn.execute_batch("ROLLBACK");
         return Err(fail(members, format!("committing appends: {e}")));
     }
     Ok(members)
-}
-
-/// Runs `sql` (no parameters), prepared once for the connection's life.
-fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 /// One append's rows, or `None` when its recipient is gone (nothing written).
