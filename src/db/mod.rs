@@ -24,6 +24,7 @@ pub mod history;
 mod horizon;
 pub mod idempotency;
 pub mod jobs;
+mod known;
 pub mod ledger;
 pub mod members;
 mod migrate;
@@ -105,6 +106,8 @@ pub struct Db {
     horizon: Arc<horizon::Horizon>,
     /// Found sessions, so a request need not read its token's row each time.
     sessions: Arc<SessionCache>,
+    /// Stores and staff seen once (never deleted, so true for good).
+    known: Arc<known::Known>,
     /// Write transaction timings, for `/metrics`.
     pub stats: Arc<DbStats>,
 }
@@ -157,6 +160,7 @@ impl Db {
             others: None,
             instance_tag: format!("{:016x}", rand::random::<u64>()).into(),
             sessions: Arc::default(),
+            known: Arc::default(),
             stats: Arc::new(DbStats {
                 transactions: Histogram::new(LATENCY_BOUNDS),
             }),
@@ -627,6 +631,37 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((writer, reader), (2, 0));
+    }
+
+    /// Signing up with a taken login is told from the constraint error, which
+    /// on SQLite now comes from the native write connection.
+    #[tokio::test]
+    async fn a_unique_violation_is_recognised_from_the_native_connection() {
+        let mut c = rusqlite::Connection::open_in_memory().unwrap();
+        c.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY, u TEXT UNIQUE)")
+            .unwrap();
+        let insert = |k: &'static str, u: &'static str| {
+            sql::query("INSERT INTO t VALUES ($1, $2)").bind(k).bind(u)
+        };
+        insert("a", "x")
+            .execute(sql::Conn::Native(&mut c))
+            .await
+            .unwrap();
+        let unique = insert("b", "x")
+            .execute(sql::Conn::Native(&mut c))
+            .await
+            .unwrap_err();
+        assert!(is_unique_violation(&unique.context("signing up")));
+        let primary = insert("a", "y")
+            .execute(sql::Conn::Native(&mut c))
+            .await
+            .unwrap_err();
+        assert!(is_unique_violation(&primary));
+        let other = sql::query("INSERT INTO nowhere VALUES (1)")
+            .execute(sql::Conn::Native(&mut c))
+            .await
+            .unwrap_err();
+        assert!(!is_unique_violation(&other));
     }
 
     #[test]

@@ -283,12 +283,20 @@ impl Db {
         store_by_id(self.reader(), id).await
     }
 
-    /// Whether a store exists.
+    /// Whether a store exists (read once: stores are never deleted, see
+    /// `db::known`).
     pub async fn store_exists(&self, store_id: i64) -> anyhow::Result<bool> {
-        Ok(sql::query("SELECT 1 FROM stores WHERE id = $1")
+        if self.known.store(store_id) {
+            return Ok(true);
+        }
+        let exists = sql::query("SELECT 1 FROM stores WHERE id = $1")
             .bind(store_id)
             .fetch_optional(self.reader())
             .await?
-            .is_some())
+            .is_some();
+        if exists {
+            self.known.remember_store(store_id);
+        }
+        Ok(exists)
     }
 }

@@ -408,11 +408,18 @@ impl Db {
         if principal.role != Role::Owner {
             return Ok(false);
         }
+        // Staff rows are never deleted (see `db::known`): read once.
+        if self.known.staff(store_id, principal.user_id) {
+            return Ok(true);
+        }
         let row = sql::query("SELECT 1 FROM store_staff WHERE store_id = $1 AND user_id = $2")
             .bind(store_id)
             .bind(principal.user_id)
             .fetch_optional(self.reader())
             .await?;
+        if row.is_some() {
+            self.known.remember_staff(store_id, principal.user_id);
+        }
         Ok(row.is_some())
     }
 

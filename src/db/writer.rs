@@ -6,7 +6,7 @@
 //! hot pages written again and again) and paid its own round trips for `BEGIN`
 //! and `COMMIT`. Now a request asks for a [`Seat`]: its turn on the one
 //! connection, inside the writer's open transaction and under a `SAVEPOINT` of
-//! its own. It runs its statements exactly as before (through `Tx::conn`), then
+//! its own. It runs its statements (through `Tx::conn` and `db::sql`), then
 //! hands the connection back saying keep (its savepoint is released into the
 //! batch) or undo (`ROLLBACK TO` its savepoint: only its own part goes). When no
 //! request is waiting for a turn, or [`MAX_BATCH`] have had one, the writer
@@ -25,12 +25,14 @@
 //! own (rusqlite on a thread of its own, `appends.rs`), between its batches of
 //! turns, so the two connections never wait on each other for the write lock.
 //!
-//! Why turns stay on sqlx: every storage module speaks sqlx's `Connection` on
-//! both backends, so a request's statements cannot run on the connection's own
-//! thread without a second storage layer for its flow. An append is one
-//! statement the writer builds itself, so it could move, and did: its run went
-//! from four round trips to sqlx's thread to one hand-over (sqlx 0.9 and rusqlite
-//! 0.39 share libsqlite3-sys 0.37, one bundled SQLite). See docs/architecture.md.
+//! The connection is rusqlite's and the seat carries it to the requesting
+//! task, which runs its statements there and then: no statement waits for
+//! another thread (sqlx ran each on its connection's worker thread and handed
+//! the answer back, two context switches per statement). The writer's own
+//! statements (`BEGIN`, the savepoints, `COMMIT`) are short and run on its task;
+//! `COMMIT` writes the batch's pages to the WAL (and now and then SQLite's
+//! automatic checkpoint runs in it), which is what it did on sqlx's thread too.
+//! See docs/architecture.md.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
