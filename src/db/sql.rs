@@ -436,6 +436,69 @@ mod tests {
         assert_eq!(none, None);
     }
 
+    /// One SQL text, the same answer from sqlx's SQLite driver and from the
+    /// native connection: placeholders out of order and used twice, NULLs,
+    /// booleans, and the count of changed rows.
+    #[tokio::test]
+    async fn the_native_connection_answers_as_sqlx_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap();
+        query("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, n INTEGER, ok INTEGER)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let mut native = rusqlite::Connection::open(&path).unwrap();
+        let insert = |name: Option<&str>, n: i64| {
+            query("INSERT INTO t (name, n, ok) VALUES ($2, $1, $1 > 1)")
+                .bind(n)
+                .bind(name.map(str::to_string))
+        };
+        let a = insert(Some("a"), 1).execute(&pool).await.unwrap();
+        let b = insert(None, 2)
+            .execute(Conn::Native(&mut native))
+            .await
+            .unwrap();
+        assert_eq!((a.rows_affected(), b.rows_affected()), (1, 1));
+        let changed = query("UPDATE t SET n = n + $1 WHERE n >= $2")
+            .bind(10)
+            .bind(0);
+        assert_eq!(
+            changed
+                .execute(Conn::Native(&mut native))
+                .await
+                .unwrap()
+                .rows_affected(),
+            2
+        );
+        let read = || query("SELECT name, n, ok FROM t ORDER BY id");
+        let by_sqlx = read().fetch_all(&pool).await.unwrap();
+        let by_native = read().fetch_all(Conn::Native(&mut native)).await.unwrap();
+        let seen = |rows: &[Row]| {
+            rows.iter()
+                .map(|r| {
+                    (
+                        r.try_get::<Option<String>, _>("name").unwrap(),
+                        r.try_get::<i64, _>(1).unwrap(),
+                        // sqlx's SQLite driver reads an INTEGER column as
+                        // i64 only (not bool), so storage reads i64.
+                        r.try_get::<i64, _>("ok").unwrap(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            seen(&by_sqlx),
+            vec![(Some("a".into()), 11, 0), (None, 12, 1)]
+        );
+        assert_eq!(seen(&by_sqlx), seen(&by_native));
+    }
+
     #[tokio::test]
     async fn native_returning_gives_the_row_and_counts_the_change() {
         let mut c = conn();
