@@ -227,6 +227,32 @@ test('a purchase on one shop page drops the stock shown on another; a sold-out b
   await buyerCtx.close();
 });
 
+test('a quantity typed in the shop stays when a live update redraws the albums', async () => {
+  const store = await server.store('Seongsu Records');
+  const product = await server.ok('POST', '/products', { title: 'Pet Sounds', artist: 'The Beach Boys', price: 30000 });
+  await server.ok('PUT', `/stores/${store.id}/stock/${product.id}`, { quantity: 5 });
+  const buyer = await server.customer('Min-seo Park');
+  const ctx = await context(browser);
+  const shop = await open(ctx, `${server.base}/`);
+  await loginCustomer(shop, buyer);
+  await shop.goto(`${server.base}/shop`);
+  await shop.selectOption('#store-select', String(store.id));
+  await liveState(shop);
+  const card = `.album[data-product-id="${product.id}"]`;
+  await shop.waitForSelector(`${card} .album-stock[data-quantity="5"]`);
+  await shop.fill(`${card} input[name=quantity]`, '2');
+  // A new price is a `product.updated`: the page reloads and redraws every album.
+  await server.ok('PATCH', `/products/${product.id}`, { price: 33000 });
+  await shop.locator(`${card} .album-price`).filter({ hasText: '33,000' }).waitFor(within);
+  assert.equal(await shop.inputValue(`${card} input[name=quantity]`), '2');
+  await shop.click(`${card} button[type=submit]`);
+  await shop.waitForSelector(`${card} .form-msg.ok`);
+  const { stock } = await server.ok('GET', `/stores/${store.id}/stock`);
+  assert.equal(stock.find((s) => s.product_id === product.id).quantity, 3);
+  assert.deepEqual(shop.errors, []);
+  await ctx.close();
+});
+
 test('a stock change heard while the stock list loads is not undone by that list', async () => {
   const store = await server.store('Mangwon Records');
   const product = await server.ok('POST', '/products', { title: 'Blue Train', artist: 'John Coltrane', price: 30000 });

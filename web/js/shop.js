@@ -218,12 +218,15 @@ function render() {
   renderAsk();
   const grid = $('#grid');
   if (state.products.length === 0) return grid.replaceChildren(el('p', { class: 'empty' }, t('shop.no_products')));
+  // A quantity typed in stays through a redraw (a live update, a reload): the
+  // customer would otherwise buy one where they asked for two.
+  const typed = new Map([...grid.querySelectorAll('.album')].map((c) => [c.dataset.productId, c.querySelector('input[name=quantity]')?.value]));
   grid.replaceChildren(...state.products.map((p) => {
     const art = el('div', { class: 'album-art', 'aria-hidden': 'true' }, el('span', { class: 'album-initials' }, initials(p.title)));
     // Two flat colours with a hard edge: a sleeve design, and small in screenshots.
     art.style.background = `linear-gradient(135deg, ${cover(p.title)} 0 62%, ${cover(p.artist || p.title)} 62% 100%)`;
     const msg = el('p', { class: 'form-msg album-msg', role: 'alert' });
-    const qty = el('input', { type: 'number', min: '1', value: '1', 'aria-label': t('shop.qty'), name: 'quantity' });
+    const qty = el('input', { type: 'number', min: '1', value: typed.get(String(p.id)) || '1', 'aria-label': t('shop.qty'), name: 'quantity' });
     const card = el('article', { class: 'album', dataset: { productId: p.id } },
       art,
       el('div', { class: 'album-body' },
