@@ -35,26 +35,9 @@ pub enum Conn<'a> {
     Native(&'a mut rusqlite::Connection),
 }
 
-impl Conn<'_> {
-    /// The same connection for one more statement.
-    pub fn reborrow(&mut self) -> Conn<'_> {
-        match self {
-            Conn::Any(c) => Conn::Any(c),
-            Conn::Pool(p) => Conn::Pool(p),
-            Conn::Native(c) => Conn::Native(c),
-        }
-    }
-}
-
 impl<'a> From<&'a AnyPool> for Conn<'a> {
     fn from(pool: &'a AnyPool) -> Self {
         Conn::Pool(pool)
-    }
-}
-
-impl<'a> From<&'a mut AnyConnection> for Conn<'a> {
-    fn from(conn: &'a mut AnyConnection) -> Self {
-        Conn::Any(conn)
     }
 }
 
