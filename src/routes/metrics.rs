@@ -59,6 +59,12 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             "SQLite WAL syncs; commits per sync is the grouping achieved.",
             syncs,
         ),
+        (
+            "pointcast_db_write_batches_total",
+            "counter",
+            "SQLite transactions of the group writer (many requests' work each, or a run of appends); commits per batch is the batching achieved.",
+            state.db.write_batches().unwrap_or_default(),
+        ),
     ];
     let body = state.metrics.render(
         &extra,

@@ -124,9 +124,10 @@ async fn writes_are_answered_after_wal_syncs_on_sqlite() {
     }
     let kim = app.customer("Kim").await;
     let before = app.get("/metrics", None).await.text().await.unwrap();
-    let (commits0, syncs0) = (
+    let (commits0, syncs0, batches0) = (
         sample(&before, "pointcast_db_group_commits_total"),
         sample(&before, "pointcast_db_wal_syncs_total"),
+        sample(&before, "pointcast_db_write_batches_total"),
     );
     let texts: Vec<String> = (0..64).map(|i| format!("m{i}")).collect();
     let sends = texts.iter().map(|t| app.announce_to(kim.id, t));
@@ -134,7 +135,13 @@ async fn writes_are_answered_after_wal_syncs_on_sqlite() {
     let after = app.get("/metrics", None).await.text().await.unwrap();
     let commits = sample(&after, "pointcast_db_group_commits_total") - commits0;
     let syncs = sample(&after, "pointcast_db_wal_syncs_total") - syncs0;
+    let batches = sample(&after, "pointcast_db_write_batches_total") - batches0;
     assert!(commits >= 64.0, "{commits} commits");
+    // Each batch is one transaction of one or more commits.
+    assert!(
+        batches >= 1.0 && batches <= commits,
+        "{batches} batches for {commits} commits"
+    );
     assert!(
         syncs >= 1.0 && syncs <= commits,
         "{syncs} syncs for {commits} commits"
