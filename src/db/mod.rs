@@ -175,6 +175,14 @@ impl Db {
             db.wal_sync = Some(sync);
         }
         if backend == Backend::Postgres {
+            // Backlog reads stop at the publish horizon, which only the tailer
+            // moved: a read served before its first pass (a poll with
+            // `timeout=0` right after a restart) found an empty log. Read it
+            // once before anything is served.
+            db.horizon
+                .advance(&db.reader)
+                .await
+                .context("reading the publish horizon")?;
             let others = Arc::new(tokio::sync::Notify::new());
             tokio::spawn(tell_others(
                 db.writer.clone(),

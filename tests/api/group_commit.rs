@@ -237,3 +237,34 @@ async fn an_event_to_many_channels_holds_the_horizon_too_and_takes_ids_in_channe
     assert_eq!(all[2].id, held);
     assert_eq!(all[3].id, later);
 }
+
+/// A reader's backlog stops at the publish horizon, which only the tailer
+/// moved: a handle connected after events were written (a restarted server,
+/// before its tailer's first pass) read an empty log, and a poll with
+/// `timeout=0` right after a restart answered nothing. Connecting reads the
+/// horizon once. (No tailer runs here, so nothing else could move it.)
+#[tokio::test]
+async fn a_fresh_connection_reads_the_backlog_written_before_it() {
+    let t = TestDb::new().await;
+    let first = Db::connect(&t.url).await.unwrap();
+    let mut tx = first.begin().await.unwrap();
+    let id = write(&mut tx, 1).await;
+    tx.commit().await.unwrap();
+    first.close().await;
+
+    let restarted = Db::connect(&t.url).await.unwrap();
+    let channels = ["announcements".to_string()];
+    let backlog = restarted
+        .log()
+        .backlog(
+            &pointcast::db::events::ChannelSet {
+                exact: &channels,
+                all_stores: false,
+            },
+            0,
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(backlog.iter().map(|e| e.id).collect::<Vec<_>>(), vec![id]);
+}
