@@ -10,6 +10,7 @@
 //! nothing, within the same deadline.
 
 use bytes::{Buf, BytesMut};
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -65,6 +66,9 @@ pub async fn next(io: &TcpStream, buf: &mut BytesMut, heads: &Semaphore, wait: W
             match io.try_read(&mut first) {
                 Ok(0) => return Next::Gone,
                 Ok(n) => {
+                    if n < first.len() {
+                        drained(io);
+                    }
                     buf.extend_from_slice(&first[..n]);
                     break;
                 }
@@ -112,11 +116,81 @@ async fn head_by(io: &TcpStream, buf: &mut BytesMut, deadline: Instant) -> Next 
         if buf.capacity() - buf.len() < 256 {
             buf.reserve(if buf.is_empty() { 1024 } else { buf.len() });
         }
+        let room = buf.capacity() - buf.len();
         match io.try_read_buf(buf) {
             Ok(0) => return Next::Gone,
-            Ok(n) => fresh = n,
+            Ok(n) => {
+                if n < room {
+                    drained(io);
+                }
+                fresh = n;
+            }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => fresh = 0,
             Err(_) => return Next::Gone,
         }
     }
+}
+
+/// Forgets the socket's read readiness after a read that did not fill its buffer
+/// (the kernel had no more), as tokio's own `AsyncRead` does. Otherwise the next
+/// wait on the socket (a waiting poll's watch for the client closing, the next
+/// head) would first try a read the kernel answers "would block": one wasted
+/// system call per request, a quarter of a long-poll loop's calls. Only that
+/// readiness is forgotten: bytes or a close that arrive later are new readiness,
+/// and a close already seen is kept (tokio never clears it).
+fn drained(io: &TcpStream) {
+    let would_block = || Err::<(), _>(std::io::Error::from(std::io::ErrorKind::WouldBlock));
+    let _ = io.try_io(Interest::READABLE, would_block);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::{Context, Poll, Waker};
+    use tokio::io::AsyncWriteExt;
+
+    /// Whether the socket's read readiness is set, without reading.
+    fn read_ready(io: &TcpStream) -> bool {
+        let mut cx = Context::from_waker(Waker::noop());
+        matches!(io.poll_read_ready(&mut cx), Poll::Ready(Ok(())))
+    }
+
+    #[tokio::test]
+    async fn a_head_read_whole_leaves_no_readiness_to_try_and_a_close_is_still_seen() {
+        // actix's decoder keeps its date on a local task.
+        tokio::task::LocalSet::new()
+            .run_until(read_a_whole_head())
+            .await;
+    }
+
+    async fn read_a_whole_head() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let head = b"GET /api/v1/events/poll?timeout=5 HTTP/1.1\r\nHost: x\r\n\r\n";
+        client.write_all(head).await.unwrap();
+        let heads = Semaphore::new(1);
+        let mut buf = BytesMut::new();
+        let next = next(&server, &mut buf, &heads, Wait::First).await;
+        assert!(matches!(next, Next::Lean(Route::Poll, _)));
+        // Everything there was read: the next wait must not begin with a read
+        // the kernel can only refuse (a system call per long-poll).
+        assert!(
+            !read_ready(&server),
+            "a drained socket still reads as ready"
+        );
+        // ...and what comes later is heard: the client's close.
+        drop(client);
+        let mut byte = [0u8; 1];
+        let peeked = tokio::time::timeout(HEAD_WAIT, server.peek(&mut byte)).await;
+        assert!(
+            matches!(peeked, Ok(Ok(0))),
+            "the close was not seen: {peeked:?}"
+        );
+    }
+
+    /// Bounds the wait for a close on loopback.
+    const HEAD_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 }
