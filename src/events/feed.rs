@@ -180,9 +180,13 @@ pub struct Feed {
 
 impl Feed {
     /// Authorises, admits and registers a reader, and works out where it starts.
+    ///
+    /// The request comes boxed: by value it would be kept twice in this future
+    /// (as the argument and as its fields), and in every caller's, and a waiting
+    /// long-poll's state is sized by its opening (docs/performance.md).
     pub async fn open(
         feeds: &Arc<Feeds>,
-        request: FeedRequest,
+        request: Box<FeedRequest>,
         transport: Transport,
     ) -> Result<(Self, Opening), FeedError> {
         let FeedRequest {
@@ -191,7 +195,7 @@ impl Feed {
             principal,
             session,
             query,
-        } = request;
+        } = *request;
         let cursor = cursor_header
             .as_deref()
             .or(query.cursor.as_deref())

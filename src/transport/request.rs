@@ -24,7 +24,7 @@ pub async fn feed_request(
     headers: &HeaderMap,
     query: &str,
     peer: Option<SocketAddr>,
-) -> Result<FeedRequest, ApiError> {
+) -> Result<Box<FeedRequest>, ApiError> {
     refuse_body(headers)?;
     let parsed = web::Query::<StreamQuery>::from_query(query)
         .map_err(|e| ApiError::bad_request("bad_query", e.to_string()))?
@@ -35,7 +35,7 @@ pub async fn feed_request(
         tracing::Span::current().record("user_id", c.principal.user_id);
     }
     let (principal, session) = caller.map_or((None, None), |c| (Some(c.principal), c.session));
-    Ok(FeedRequest {
+    Ok(Box::new(FeedRequest {
         cursor_header: headers
             .get("last-event-id")
             .map(|v| v.to_str().unwrap_or("?").to_string()),
@@ -43,7 +43,7 @@ pub async fn feed_request(
         principal,
         session,
         query: parsed,
-    })
+    }))
 }
 
 /// The client's address for caps, the connection list and logs: the peer's, or

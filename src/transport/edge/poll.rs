@@ -9,6 +9,7 @@
 //! next request, whatever it is, is read by [`super::conn`].
 
 use std::net::SocketAddr;
+use std::task::Poll;
 use std::time::Instant;
 
 use actix_http::{ConnectionType, Request};
@@ -16,7 +17,7 @@ use actix_web::HttpMessage;
 use actix_web::ResponseError;
 use actix_web::http::StatusCode;
 use actix_web::web;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tracing::Instrument;
 
@@ -54,7 +55,9 @@ pub async fn answer(
     let mut close = request.head().connection_type() == ConnectionType::Close;
     let push = &state.settings.push;
     let answered = async {
-        let (mut feed, opening, timeout) = open(state, request, peer).await?;
+        // Boxed: opening (parsing, authorising, registering) takes more state than
+        // the wait that follows, and the wait is what a poll holds for long.
+        let (mut feed, opening, timeout) = Box::pin(open(state, request, peer)).await?;
         let waited = Waited {
             started,
             metrics: &state.metrics,
@@ -105,17 +108,58 @@ async fn open(
 /// Resolves when the client closes its connection while its poll waits. Never
 /// reads: once a pipelined next request is there, that is all that can be learnt
 /// without consuming it, and this waits no more.
-async fn closed(io: &TcpStream) {
-    let mut byte = [0u8; 1];
-    match io.peek(&mut byte).await {
-        Ok(0) | Err(_) => {}
-        Ok(_) => std::future::pending().await,
-    }
+///
+/// A poll function over `poll_peek`, not `peek().await`: tokio's `peek` future is
+/// 264 bytes, and a waiting poll holds this for its whole wait (three times over,
+/// as the argument, the local and the `select!`'s operand). This one holds the
+/// socket's reference and whether a request came.
+fn closed(io: &TcpStream) -> impl Future<Output = ()> + '_ {
+    let mut pipelined = false;
+    std::future::poll_fn(move |cx| {
+        if pipelined {
+            return Poll::Pending;
+        }
+        let mut byte = [0u8; 1];
+        let mut buf = ReadBuf::new(&mut byte);
+        match io.poll_peek(cx, &mut buf) {
+            Poll::Ready(Ok(0) | Err(_)) => Poll::Ready(()),
+            Poll::Ready(Ok(_)) => {
+                pipelined = true;
+                Poll::Pending
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_poll_stays_in_the_allocators_small_bins() {
+        // A poll boxes its answer's future, which is what a waiting poll holds,
+        // and the answer boxes its opening. glibc serves up to 1,008 bytes from its
+        // per-thread cache and small bins; a larger request first consolidates
+        // the fast bins (`malloc_consolidate`, 2-4 % of a long-poll fan-out's time
+        // when the answer's future was 3 KB; docs/performance.md, seventh part).
+        let answer = answer_size(answer);
+        let open = open_size(open);
+        eprintln!("edge::poll::answer future: {answer} bytes, open: {open} bytes");
+        assert!(
+            answer <= 1008,
+            "edge::poll::answer future is {answer} bytes"
+        );
+        assert!(open <= 1008, "edge::poll::open future is {open} bytes");
+    }
+
+    fn answer_size<A, B, C, D, F: Future>(_: fn(A, B, C, D) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    fn open_size<A, B, C, F: Future>(_: fn(A, B, C) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
 
     #[test]
     fn the_lean_poll_answers_with_the_actix_handlers_headers() {
