@@ -86,6 +86,40 @@ pub fn remote_text(addr: Option<IpAddr>) -> String {
     addr.map_or_else(|| "unknown".to_string(), |a| a.to_string())
 }
 
+/// The key an anonymous reader is capped under: `ip:` and its address as
+/// [`remote_text`] writes it. IPv4 digits are written here: `Ipv4Addr`'s
+/// `Display` (a buffer, then the formatter's padding) and the copy into
+/// `format!` were 4 % of a long-poll's instructions (callgrind;
+/// docs/performance.md, seventh part), and every poll needs this key.
+pub fn address_key(addr: Option<IpAddr>) -> String {
+    let mut key = String::with_capacity(24);
+    key.push_str("ip:");
+    match addr {
+        Some(IpAddr::V4(a)) => {
+            for (i, octet) in a.octets().into_iter().enumerate() {
+                if i > 0 {
+                    key.push('.');
+                }
+                push_decimal(&mut key, octet);
+            }
+        }
+        Some(a) => key.push_str(&a.to_string()),
+        None => key.push_str("unknown"),
+    }
+    key
+}
+
+/// Appends `n` in decimal, without leading zeros.
+fn push_decimal(out: &mut String, n: u8) {
+    if n >= 100 {
+        out.push(char::from(b'0' + n / 100));
+    }
+    if n >= 10 {
+        out.push(char::from(b'0' + n / 10 % 10));
+    }
+    out.push(char::from(b'0' + n % 10));
+}
+
 fn serialize_remote<S: serde::Serializer>(addr: &Option<IpAddr>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&remote_text(*addr))
 }
@@ -443,6 +477,23 @@ impl Drop for ConnectionGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_key_reads_as_the_address_does() {
+        let addrs = [
+            None,
+            Some("0.0.0.0"),
+            Some("127.0.0.1"),
+            Some("10.0.100.9"),
+            Some("255.255.255.255"),
+            Some("::1"),
+            Some("2001:db8::8a2e:370:7334"),
+        ];
+        for a in addrs {
+            let ip = a.map(|a| a.parse::<IpAddr>().unwrap());
+            assert_eq!(address_key(ip), format!("ip:{}", remote_text(ip)));
+        }
+    }
 
     fn info() -> ConnectionInfo {
         ConnectionInfo {

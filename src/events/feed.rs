@@ -222,7 +222,7 @@ impl Feed {
 
         let key = match &principal {
             Some(p) => format!("user:{}", p.user_id),
-            None => format!("ip:{}", super::connections::remote_text(remote)),
+            None => super::connections::address_key(remote),
         };
         let info = ConnectionInfo {
             id: 0,
