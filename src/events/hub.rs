@@ -154,10 +154,19 @@ impl Hub {
             overflowed: AtomicBool::new(false),
         });
         for key in keys.iter() {
-            self.channels
-                .entry(key.clone())
-                .or_default()
-                .insert(id, Arc::clone(&subscriber));
+            // The channel's list is almost always there already (a long-poll
+            // subscribes once per answer): the key is copied only to add one.
+            match self.channels.get_mut(key.as_str()) {
+                Some(mut subs) => {
+                    subs.insert(id, Arc::clone(&subscriber));
+                }
+                None => {
+                    self.channels
+                        .entry(key.clone())
+                        .or_default()
+                        .insert(id, Arc::clone(&subscriber));
+                }
+            }
         }
         drop(subscriber);
         // [`Hub::close_at_shutdown`] cancels, then clears: registered before the
@@ -176,10 +185,12 @@ impl Hub {
     /// Removes a reader from its channels (dropping its queue's sender).
     fn unregister(&self, id: u64, keys: &[String]) {
         for key in keys {
-            if let Some(mut subs) = self.channels.get_mut(key) {
+            // One lookup: out of the list, and the list out of the map if that
+            // emptied it.
+            self.channels.remove_if_mut(key.as_str(), |_, subs| {
                 subs.swap_remove(&id);
-            }
-            self.channels.remove_if(key, |_, subs| subs.is_empty());
+                subs.is_empty()
+            });
         }
     }
 
@@ -394,5 +405,23 @@ mod tests {
         drop(s);
         assert_eq!(hub.subscriber_count(), 0);
         assert!(hub.channels.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_channel_keeps_its_other_readers_when_one_goes() {
+        let hub = hub(8);
+        let first = hub.subscribe(vec!["products".into()], TypeFilter::default());
+        // Joins the list the first one made.
+        let mut second = hub.subscribe(vec!["products".into()], TypeFilter::default());
+        drop(first);
+        assert_eq!(hub.subscriber_count(), 1);
+        hub.publish(&[ev(1, "products")]);
+        assert_eq!(second.queue.recv().await.unwrap().id, 1);
+        // A reader that comes after the list was emptied and removed makes it again.
+        drop(second);
+        assert!(hub.channels.is_empty());
+        let mut third = hub.subscribe(vec!["products".into()], TypeFilter::default());
+        hub.publish(&[ev(2, "products")]);
+        assert_eq!(third.queue.recv().await.unwrap().id, 2);
     }
 }
