@@ -156,17 +156,11 @@ impl Hub {
         for key in keys.iter() {
             // The channel's list is almost always there already (a long-poll
             // subscribes once per answer): the key is copied only to add one.
-            match self.channels.get_mut(key.as_str()) {
-                Some(mut subs) => {
-                    subs.insert(id, Arc::clone(&subscriber));
-                }
-                None => {
-                    self.channels
-                        .entry(key.clone())
-                        .or_default()
-                        .insert(id, Arc::clone(&subscriber));
-                }
-            }
+            let mut subs = match self.channels.get_mut(key.as_str()) {
+                Some(subs) => subs,
+                None => self.channels.entry(key.clone()).or_default(),
+            };
+            subs.insert(id, Arc::clone(&subscriber));
         }
         drop(subscriber);
         // [`Hub::close_at_shutdown`] cancels, then clears: registered before the
