@@ -15,20 +15,22 @@ use crate::mileage::{self, MileageError, Reason, ReasonCode};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/stores/{id}/members", web::get().to(members))
-        .route("/stores/{id}/customers", web::get().to(find_customer))
-        .route("/users/{id}/stores", web::get().to(my_stores))
-        .route("/stores/{id}/members/{user_id}", web::put().to(join))
-        .route("/stores/{id}/members/{user_id}", web::delete().to(leave))
-        .route(
-            "/stores/{id}/members/{user_id}/mileage",
-            web::post().to(grant),
-        )
-        .route("/stores/{id}/redemptions", web::get().to(redemptions))
-        .route("/users/{id}/mileage", web::get().to(balances))
-        .route("/users/{id}/mileage/entries", web::get().to(entries))
-        .route("/users/{id}/coupons", web::get().to(coupons))
-        .route("/coupons/{id}/redeem", web::post().to(redeem));
+    // The grant first: it is the route a busy shop calls most, and actix
+    // matches resources in order (see `routes::configure`).
+    cfg.route(
+        "/stores/{id}/members/{user_id}/mileage",
+        web::post().to(grant),
+    )
+    .route("/stores/{id}/members", web::get().to(members))
+    .route("/stores/{id}/customers", web::get().to(find_customer))
+    .route("/users/{id}/stores", web::get().to(my_stores))
+    .route("/stores/{id}/members/{user_id}", web::put().to(join))
+    .route("/stores/{id}/members/{user_id}", web::delete().to(leave))
+    .route("/stores/{id}/redemptions", web::get().to(redemptions))
+    .route("/users/{id}/mileage", web::get().to(balances))
+    .route("/users/{id}/mileage/entries", web::get().to(entries))
+    .route("/users/{id}/coupons", web::get().to(coupons))
+    .route("/coupons/{id}/redeem", web::post().to(redeem));
 }
 
 /// Staff of the store (admins everywhere), and the store exists.
