@@ -6,7 +6,8 @@
 //! hot pages written again and again) and paid its own round trips for `BEGIN`
 //! and `COMMIT`. Now a request asks for a [`Seat`]: its turn on the one
 //! connection, inside the writer's open transaction and under a `SAVEPOINT` of
-//! its own. It runs its statements (through `Tx::conn` and `db::sql`), then
+//! its own (except the transaction's first turn, whose undo is a `ROLLBACK`).
+//! It runs its statements (through `Tx::conn` and `db::sql`), then
 //! hands the connection back saying keep (its savepoint is released into the
 //! batch) or undo (`ROLLBACK TO` its savepoint: only its own part goes). When no
 //! request is waiting for a turn, or [`MAX_BATCH`] have had one, the writer
@@ -17,7 +18,7 @@
 //! What stays true: a request is answered only after its batch is committed and
 //! synced; ids are taken on one connection in turn order, so the batch's events
 //! are in id order and handed over in one piece; a request that fails rolls back
-//! its own savepoint; a batch whose `COMMIT` fails fails every member (none of
+//! its own part only; a batch whose `COMMIT` fails fails every member (none of
 //! them was answered yet).
 //!
 //! Standalone appends (announcements) take no seat: the writer hands every
@@ -163,7 +164,7 @@ impl Writer {
     }
 
     /// Waits for a turn on the connection, inside the writer's transaction and
-    /// under a savepoint of its own.
+    /// under a savepoint of its own (or first in the transaction).
     pub async fn seat(&self) -> anyhow::Result<Seat> {
         let (seat, rx) = oneshot::channel();
         self.jobs
@@ -273,8 +274,9 @@ async fn appends(
 }
 
 /// What the write connection runs after every connection's pragmas.
-/// temp_store=MEMORY keeps the savepoint journal in memory: every turn runs under
-/// a savepoint, SQLite journals each page a savepoint first touches, and past
+/// temp_store=MEMORY keeps the savepoint journal in memory: every turn but a
+/// transaction's first runs under a savepoint, SQLite journals each page a
+/// savepoint (or a statement inside a transaction) first touches, and past
 /// 64 KiB a batch's journal spilled to a temporary file, whose `pwrite`s were a
 /// tenth of the server's time during grants. Only here: a reader's large sort
 /// should still spill to a file rather than grow the heap.
@@ -352,8 +354,14 @@ async fn batch(
     let mut served = 0;
     while let Some(turn) = next.take() {
         served += 1;
+        // The transaction's first turn runs under no savepoint: the
+        // transaction holds nothing else, so undoing it is a `ROLLBACK`. That
+        // is two statements fewer (`SAVEPOINT`, `RELEASE`), and no page of it
+        // copied into a savepoint journal (SQLite copies each page a savepoint
+        // first touches); at the rates people run, most batches are one turn.
+        let bare = !begun;
         let prepare: &[&str] = match (begun, open_savepoint) {
-            (false, _) => &["BEGIN IMMEDIATE", "SAVEPOINT w"],
+            (false, _) => &["BEGIN IMMEDIATE"],
             (true, true) => &["RELEASE w", "SAVEPOINT w"],
             (true, false) => &["SAVEPOINT w"],
         };
@@ -364,7 +372,7 @@ async fn batch(
             break;
         }
         begun = true;
-        open_savepoint = true;
+        open_savepoint = !bare;
         let (back, returned) = oneshot::channel();
         let seat = Seat {
             held: Some((conn, back)),
@@ -389,10 +397,17 @@ async fn batch(
             }),
             Finish::Rollback => {
                 open_savepoint = false;
-                if let Err(e) = exec(&conn, &["ROLLBACK TO w", "RELEASE w"]) {
+                // A bare turn was the whole transaction: the next turn begins anew.
+                let undo: &[&str] = if bare {
+                    &["ROLLBACK"]
+                } else {
+                    &["ROLLBACK TO w", "RELEASE w"]
+                };
+                if let Err(e) = exec(&conn, undo) {
                     failure = Some(format!("rolling back a request's part: {e}"));
                     break;
                 }
+                begun = !bare;
             }
         }
         if served < MAX_BATCH {
@@ -454,5 +469,94 @@ fn fail(members: Vec<Member>, why: &str) {
     );
     for m in members {
         m.done.send(Err(why.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::db::{Db, Tx, sql};
+
+    async fn sqlite() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("x.db").display());
+        (dir, Db::connect(&url).await.unwrap())
+    }
+
+    async fn put(tx: &mut Tx, key: &str) {
+        sql::query("INSERT INTO meta (key, value) VALUES ($1, 'v')")
+            .bind(key.to_string())
+            .execute(tx.conn())
+            .await
+            .unwrap();
+    }
+
+    async fn keys(db: &Db) -> Vec<String> {
+        sqlx::query_scalar("SELECT key FROM meta WHERE key LIKE 'turn-%' ORDER BY key")
+            .fetch_all(db.reader())
+            .await
+            .unwrap()
+    }
+
+    /// A turn that begins, writes `key` and then commits or (dropped) rolls back,
+    /// started now so that it queues behind the turn being served.
+    fn queue(db: &Db, key: &'static str, keep: bool) -> tokio::task::JoinHandle<()> {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let mut tx = db.begin().await.unwrap();
+            put(&mut tx, key).await;
+            if keep {
+                tx.commit().await.unwrap();
+            }
+        })
+    }
+
+    /// Lets the queued turns' tasks ask for their turn (this test runtime has
+    /// one thread: each asks in its first poll).
+    async fn let_them_queue() {
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// The transaction's first turn runs under no savepoint; kept, it stays
+    /// when the next turn of its batch is undone, and the turn after that
+    /// (under a savepoint again) is kept too: one batch, one commit.
+    #[tokio::test]
+    async fn a_kept_first_turn_survives_an_undone_second_in_its_batch() {
+        let (_dir, db) = sqlite().await;
+        let before = db.write_batches().unwrap();
+        let mut first = db.begin().await.unwrap();
+        put(&mut first, "turn-1").await;
+        let second = queue(&db, "turn-2", false);
+        let third = queue(&db, "turn-3", true);
+        let_them_queue().await;
+        first.commit().await.unwrap();
+        second.await.unwrap();
+        third.await.unwrap();
+        assert_eq!(keys(&db).await, ["turn-1", "turn-3"]);
+        assert_eq!(db.write_batches().unwrap() - before, 1);
+    }
+
+    /// An undone first turn was the whole transaction: it goes, and the turns
+    /// queued behind it begin a transaction of their own and keep their work.
+    #[tokio::test]
+    async fn an_undone_first_turn_leaves_the_turns_queued_behind_it() {
+        let (_dir, db) = sqlite().await;
+        let mut first = db.begin().await.unwrap();
+        put(&mut first, "turn-1").await;
+        let second = queue(&db, "turn-2", true);
+        let third = queue(&db, "turn-3", false);
+        let fourth = queue(&db, "turn-4", true);
+        let_them_queue().await;
+        drop(first);
+        for t in [second, third, fourth] {
+            t.await.unwrap();
+        }
+        assert_eq!(keys(&db).await, ["turn-2", "turn-4"]);
+        // And the writer serves on.
+        let mut again = db.begin().await.unwrap();
+        put(&mut again, "turn-5").await;
+        again.commit().await.unwrap();
+        assert_eq!(keys(&db).await, ["turn-2", "turn-4", "turn-5"]);
     }
 }
