@@ -312,6 +312,7 @@ impl EventLog<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::temp_sqlite;
 
     /// A payload for these tests.
     #[derive(serde::Serialize)]
@@ -324,13 +325,6 @@ mod tests {
     }
 
     const HI: Note = Note { text: "hi" };
-
-    async fn sqlite() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("x.db").display());
-        let db = Db::connect(&url).await.unwrap();
-        (dir, db)
-    }
 
     async fn customer(db: &Db, name: &'static str) -> super::super::users::User {
         db.create_user(
@@ -349,7 +343,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_standalone_append_writes_one_event_per_channel_in_id_order() {
-        let (_dir, db) = sqlite().await;
+        let (_dir, db) = temp_sqlite().await;
         let channels: Vec<String> = ["user:1", "user:2", "user:3"].map(String::from).into();
         let last = db
             .log()
@@ -371,7 +365,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_append_for_a_missing_user_writes_nothing() {
-        let (_dir, db) = sqlite().await;
+        let (_dir, db) = temp_sqlite().await;
         let one = ["user:424242".to_string()];
         let many: Vec<String> = (0..ALONE_MAX_CHANNELS + 1)
             .map(|i| format!("user:{i}"))
@@ -396,7 +390,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_appends_share_statements_and_each_gets_its_own_rows() {
-        let (_dir, db) = sqlite().await;
+        let (_dir, db) = temp_sqlite().await;
         let kim = customer(&db, "Kim").await;
         let batches_before = db.write_batches().unwrap();
         // 200 appends at once, of one to three channels; every third names a
@@ -450,7 +444,7 @@ mod tests {
 
     #[tokio::test]
     async fn more_channels_than_one_statement_carries_take_a_transaction() {
-        let (_dir, db) = sqlite().await;
+        let (_dir, db) = temp_sqlite().await;
         let channels: Vec<String> = (0..ALONE_MAX_CHANNELS + 5)
             .map(|i| format!("user:{i}"))
             .collect();

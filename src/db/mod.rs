@@ -604,6 +604,16 @@ pub fn is_unique_violation(e: &anyhow::Error) -> bool {
     })
 }
 
+/// A database of its own for a unit test: SQLite in a temporary directory,
+/// migrated, with its writer running (keep the directory while it is used).
+#[cfg(test)]
+pub(crate) async fn temp_sqlite() -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("x.db").display());
+    let db = Db::connect(&url).await.unwrap();
+    (dir, db)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -625,9 +635,7 @@ mod tests {
     /// keep SQLite's default (0: files past the cache).
     #[tokio::test]
     async fn the_writer_keeps_temporary_storage_in_memory_and_readers_do_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("x.db").display());
-        let db = Db::connect(&url).await.unwrap();
+        let (_dir, db) = temp_sqlite().await;
         let mut tx = db.begin().await.unwrap();
         let writer: i64 = sql::query_scalar("PRAGMA temp_store")
             .fetch_one(tx.conn())

@@ -474,13 +474,7 @@ fn fail(members: Vec<Member>, why: &str) {
 
 #[cfg(test)]
 mod tests {
-    use crate::db::{Db, Tx, sql};
-
-    async fn sqlite() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("x.db").display());
-        (dir, Db::connect(&url).await.unwrap())
-    }
+    use crate::db::{Db, Tx, sql, temp_sqlite};
 
     async fn put(tx: &mut Tx, key: &str) {
         sql::query("INSERT INTO meta (key, value) VALUES ($1, 'v')")
@@ -523,7 +517,7 @@ mod tests {
     /// (under a savepoint again) is kept too: one batch, one commit.
     #[tokio::test]
     async fn a_kept_first_turn_survives_an_undone_second_in_its_batch() {
-        let (_dir, db) = sqlite().await;
+        let (_dir, db) = temp_sqlite().await;
         let before = db.write_batches().unwrap();
         let mut first = db.begin().await.unwrap();
         put(&mut first, "turn-1").await;
@@ -541,7 +535,7 @@ mod tests {
     /// queued behind it begin a transaction of their own and keep their work.
     #[tokio::test]
     async fn an_undone_first_turn_leaves_the_turns_queued_behind_it() {
-        let (_dir, db) = sqlite().await;
+        let (_dir, db) = temp_sqlite().await;
         let mut first = db.begin().await.unwrap();
         put(&mut first, "turn-1").await;
         let second = queue(&db, "turn-2", true);
