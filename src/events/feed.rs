@@ -125,6 +125,12 @@ pub struct FeedRequest {
     /// [`crate::events::connections`]).
     pub session: Option<SessionRef>,
     pub query: StreamQuery,
+    /// Whether the same request again (the same credential) names the same
+    /// reader for as long as the feed lives: no credential, or a session token,
+    /// whose end ends the feed. Not a ticket (used up by this request), an API
+    /// key or a JWT (checked at every use only). A lean long-poll keeps such a
+    /// feed open for the connection's next poll (`transport::edge::poll`).
+    pub reusable: bool,
 }
 
 /// What every feed is opened over: built once at start-up, shared by all readers
@@ -195,6 +201,7 @@ impl Feed {
             principal,
             session,
             query,
+            reusable: _,
         } = *request;
         let cursor = cursor_header
             .as_deref()
@@ -298,6 +305,21 @@ impl Feed {
     /// The id the reader is at now.
     pub fn cursor(&self) -> i64 {
         self.last_sent
+    }
+
+    /// Whether the hub has cut this feed off (its queue overflowed, the server is
+    /// stopping, its session ended): whatever it still holds, events after it may
+    /// be missing, so it must not carry on for another request.
+    pub fn is_cut(&self) -> bool {
+        self.subscription.queue.is_closed()
+    }
+
+    /// Whether the hub's ring still holds every event after this feed's cursor:
+    /// then a feed opened now at that cursor would read its backlog from memory,
+    /// with no question of the log having pruned it (see [`Feeds`]'
+    /// `cursor_is_gone`).
+    pub fn ring_covers_cursor(&self) -> bool {
+        self.feeds.hub.ring_covers(self.last_sent)
     }
 
     /// The next event, waiting for one if `wait`; `None` when not waiting and nothing

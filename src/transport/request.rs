@@ -9,6 +9,7 @@ use actix_web::http::header::{CONTENT_LENGTH, HeaderMap, TRANSFER_ENCODING};
 use actix_web::web;
 
 use crate::auth::extract::{Credential, credential};
+use crate::auth::is_ticket;
 use crate::auth::stream::stream_caller;
 use crate::error::ApiError;
 use crate::events::feed::FeedRequest;
@@ -30,11 +31,13 @@ pub async fn feed_request(
         .map_err(|e| ApiError::bad_request("bad_query", e.to_string()))?
         .into_inner();
     let token = credential(headers, Some(query)).map(|Credential::Token(t)| t);
+    let ticket = token.as_deref().is_some_and(is_ticket);
     let caller = stream_caller(state, token).await?;
     if let Some(c) = &caller {
         tracing::Span::current().record("user_id", c.principal.user_id);
     }
     let (principal, session) = caller.map_or((None, None), |c| (Some(c.principal), c.session));
+    let reusable = principal.is_none() || (session.is_some() && !ticket);
     Ok(Box::new(FeedRequest {
         cursor_header: headers
             .get("last-event-id")
@@ -43,6 +46,7 @@ pub async fn feed_request(
         principal,
         session,
         query: parsed,
+        reusable,
     }))
 }
 

@@ -392,7 +392,160 @@ async fn several_polls_on_one_kept_alive_connection_are_answered_on_the_lean_pat
     assert_eq!(third.headers, lean_poll_head(third.body.len()));
     assert_eq!(third.json()["events"][0]["id"], next);
     assert_eq!(third.json()["cursor"], next);
+    // Its feed waits a moment for the connection's next poll, then goes.
+    assert!(eventually(|| async { app.connection_count().await == 0 }).await);
+}
+
+/// The ids of the connections open now, in order.
+async fn connection_ids(app: &TestApp) -> Vec<i64> {
+    let v: Value = app
+        .get("/api/v1/admin/connections", Some(ADMIN_TOKEN))
+        .await
+        .json()
+        .await
+        .unwrap();
+    v["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect()
+}
+
+/// A poll that asks again from the cursor it was given carries on with the last
+/// poll's feed (the same connection in the registry, no new admission), and gets
+/// everything published while no poll was waiting; one from an older cursor
+/// opens a feed of its own and reads the log again from there.
+#[tokio::test]
+async fn a_poll_carries_on_with_its_connections_last_feed_and_misses_nothing() {
+    let app = spawn_app().await;
+    let kim = app.customer("Kim").await;
+    let auth = bearer(&kim.token);
+    let mut raw = Raw::connect(&app).await;
+    raw.send(&poll_request("?topics=&timeout=0", &auth)).await;
+    let start = raw.response().await.json()["cursor"].as_i64().unwrap();
+    let poll = |cursor: i64| poll_request(&format!("?topics=&cursor={cursor}&timeout=0"), &auth);
+
+    raw.send(&poll(start)).await;
+    assert_eq!(raw.response().await.json()["cursor"], start);
+    let kept = connection_ids(&app).await;
+    assert_eq!(kept.len(), 1, "the answered poll's feed is kept");
+
+    // Published between polls: waiting in the kept feed.
+    let one = app.announce_to(kim.id, "one").await;
+    let two = app.announce_to(kim.id, "two").await;
+    raw.send(&poll(start)).await;
+    let carried = raw.response().await;
+    let ids: Vec<Value> = carried.json()["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].clone())
+        .collect();
+    assert_eq!(ids, vec![Value::from(one), Value::from(two)]);
+    assert_eq!(carried.json()["cursor"], two);
+    assert_eq!(connection_ids(&app).await, kept, "carried on, not reopened");
+
+    // The client asks again from before them (its answer was lost, say).
+    raw.send(&poll(start)).await;
+    let again = raw.response().await;
+    assert_eq!(again.json()["events"].as_array().unwrap().len(), 2);
+    assert_eq!(again.json()["cursor"], two);
+    let reopened = connection_ids(&app).await;
+    assert_eq!(reopened.len(), 1);
+    assert_ne!(reopened, kept, "an older cursor opens a feed of its own");
+}
+
+/// A connection's kept feed is its last poller's: the same query from someone
+/// else (another token, no token) on that connection, as a proxy's pooled
+/// connection would bring it, opens that caller's own feed and sees nothing of
+/// the other's.
+#[tokio::test]
+async fn a_poll_by_someone_else_on_the_same_connection_never_reads_the_kept_feed() {
+    let app = spawn_app().await;
+    let kim = app.customer("Kim").await;
+    let lee = app.customer("Lee").await;
+    let mut raw = Raw::connect(&app).await;
+    let poll = |cursor: i64, extra: &str| {
+        poll_request(
+            &format!("?topics=products&cursor={cursor}&timeout=0"),
+            extra,
+        )
+    };
+    raw.send(&poll_request(
+        "?topics=products&timeout=0",
+        &bearer(&kim.token),
+    ))
+    .await;
+    let start = raw.response().await.json()["cursor"].as_i64().unwrap();
+    raw.send(&poll(start, &bearer(&kim.token))).await;
+    assert_eq!(raw.response().await.status, "HTTP/1.1 200 OK");
+    app.announce_to(kim.id, "for Kim only").await;
+
+    for extra in [bearer(&lee.token), String::new()] {
+        raw.send(&poll(start, &extra)).await;
+        let other = raw.response().await;
+        assert_eq!(other.status, "HTTP/1.1 200 OK", "{}", other.body);
+        assert_eq!(other.json()["events"], serde_json::json!([]), "{extra}");
+    }
+    // Kim's own next poll, on a feed opened afresh, still gets it.
+    raw.send(&poll(start, &bearer(&kim.token))).await;
+    let mine = raw.response().await;
+    assert!(mine.body.contains("for Kim only"), "{}", mine.body);
+}
+
+/// A session that ends between two polls ends the kept feed with it: the next
+/// poll on the same connection, with the same token, is refused.
+#[tokio::test]
+async fn a_logout_between_polls_refuses_the_next_poll_on_the_same_connection() {
+    let app = spawn_app().await;
+    let kim = app.customer("Kim").await;
+    let auth = bearer(&kim.token);
+    let mut raw = Raw::connect(&app).await;
+    raw.send(&poll_request("?topics=&timeout=0", &auth)).await;
+    let start = raw.response().await.json()["cursor"].as_i64().unwrap();
+    let poll = poll_request(&format!("?topics=&cursor={start}&timeout=0"), &auth);
+    raw.send(&poll).await;
+    assert_eq!(raw.response().await.status, "HTTP/1.1 200 OK");
+    assert_eq!(app.connection_count().await, 1);
+
+    let out = app
+        .post(
+            "/api/v1/auth/logout",
+            Some(&kim.token),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(out.status(), reqwest::StatusCode::NO_CONTENT);
+    raw.send(&poll).await;
+    let refused = raw.response().await;
+    assert_eq!(
+        refused.status, "HTTP/1.1 401 Unauthorized",
+        "{}",
+        refused.body
+    );
     assert_eq!(app.connection_count().await, 0);
+}
+
+/// A connection that goes quiet after a poll gives its reader's slot back
+/// within about a second, though the connection stays open for its keep-alive.
+#[tokio::test]
+async fn a_quiet_connection_gives_its_kept_poll_feed_back_within_a_second() {
+    let app = spawn_app().await;
+    let mut raw = Raw::connect(&app).await;
+    raw.send(&poll_request("?topics=products&cursor=0&timeout=0", ""))
+        .await;
+    assert_eq!(raw.response().await.status, "HTTP/1.1 200 OK");
+    let answered = Instant::now();
+    assert_eq!(app.connection_count().await, 1);
+    assert!(eventually(|| async { app.connection_count().await == 0 }).await);
+    let took = answered.elapsed();
+    assert!(took < Duration::from_millis(2_500), "took {took:?}");
+
+    // The connection itself is still open: a next poll is answered on it.
+    raw.send(&poll_request("?topics=products&cursor=0&timeout=0", ""))
+        .await;
+    assert_eq!(raw.response().await.status, "HTTP/1.1 200 OK");
 }
 
 #[tokio::test]

@@ -4,7 +4,8 @@
 //! Every request head is read here first ([`read::next`], readiness-driven, by a
 //! deadline, under the unfinished-heads semaphore). A plain stream goes to the
 //! lean SSE loop for the rest of the connection; a plain poll is answered by the
-//! lean poll loop and the connection comes back here for its next request;
+//! lean poll loop and the connection comes back here for its next request, with
+//! the poll's feed kept for a next poll that carries on with it ([`poll::Kept`]);
 //! anything else goes to actix over a [`Wire`], which gives the connection back
 //! when its next request is a plain stream or poll. So a stream costs the same
 //! whether it opens a connection or follows a page load on a kept-alive one.
@@ -12,6 +13,7 @@
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix_web::web;
 use bytes::BytesMut;
@@ -69,9 +71,27 @@ async fn requests(mut io: TcpStream, edge: Rc<Edge>) -> Option<sse::Stream> {
     // Set once: a connection that long-polls asks again after every answer, and
     // a `setsockopt` per answer was 2% of a long-poll fan-out's time.
     let mut nodelay = false;
+    // The last poll's feed, for a next poll that carries on with it.
+    let mut kept: Option<Box<poll::Kept>> = None;
     loop {
-        let next = Box::pin(next_request(&io, &mut buf, &edge, first)).await;
+        let mut idle = poll::KEEP_ALIVE;
+        if kept.is_some() && buf.is_empty() {
+            // Only a prompt next request finds the feed: a quiet connection
+            // gives its reader's slot back.
+            let since = Instant::now();
+            if tokio::time::timeout(poll::KEPT_FOR, io.readable())
+                .await
+                .is_err()
+            {
+                kept = None;
+            }
+            idle = idle.saturating_sub(since.elapsed());
+        }
+        let next = Box::pin(next_request(&io, &mut buf, &edge, first, idle)).await;
         first = false;
+        if !matches!(next, Next::Lean(Route::Poll, _)) {
+            kept = None;
+        }
         match next {
             Next::Lean(Route::Stream, request) => {
                 let _ = io.set_nodelay(true);
@@ -87,7 +107,8 @@ async fn requests(mut io: TcpStream, edge: Rc<Edge>) -> Option<sse::Stream> {
                 }
                 // Boxed: a waiting poll's state would otherwise size every
                 // stream's future too.
-                if !Box::pin(poll::answer(&mut io, &edge.state, request, peer)).await {
+                let answer = poll::answer(&mut io, &edge.state, request, peer, &mut kept);
+                if !Box::pin(answer).await {
                     Box::pin(head::close_gently(&mut io)).await;
                     return None;
                 }
@@ -112,13 +133,19 @@ async fn requests(mut io: TcpStream, edge: Rc<Edge>) -> Option<sse::Stream> {
 
 /// Waits for the connection's next request head ([`read::next`]): the first
 /// within [`head::HEAD_TIMEOUT`] of the accept; a later one after at most
-/// [`poll::KEEP_ALIVE`] of idleness. A head already buffered is decided at once.
-async fn next_request(io: &TcpStream, buf: &mut BytesMut, edge: &Edge, first: bool) -> Next {
+/// `idle` more of idleness. A head already buffered is decided at once.
+async fn next_request(
+    io: &TcpStream,
+    buf: &mut BytesMut,
+    edge: &Edge,
+    first: bool,
+    idle: Duration,
+) -> Next {
     let wait = if first {
         Wait::First
     } else {
         Wait::Later {
-            idle: poll::KEEP_ALIVE,
+            idle,
             stop: edge.state.shutdown.clone(),
         }
     };
