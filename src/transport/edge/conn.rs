@@ -79,7 +79,9 @@ async fn requests(mut io: TcpStream, edge: Rc<Edge>) -> Option<sse::Stream> {
             // Only a prompt next request finds the feed: a quiet connection
             // gives its reader's slot back.
             let since = Instant::now();
-            if tokio::time::timeout(poll::KEPT_FOR, io.readable())
+            // Boxed: a timer and a readiness wait, held only for this moment,
+            // would otherwise size every polling connection's state.
+            if Box::pin(tokio::time::timeout(poll::KEPT_FOR, io.readable()))
                 .await
                 .is_err()
             {

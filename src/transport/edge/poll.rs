@@ -74,7 +74,7 @@ const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 pub struct Kept {
     feed: Feed,
     /// What the poll asked besides its cursor ([`shape_of`]).
-    shape: Vec<u8>,
+    shape: Box<[u8]>,
     timeout: Duration,
     user_id: Option<i64>,
 }
@@ -85,7 +85,7 @@ impl Kept {
     /// would not find gone from the log (a cursor the ring no longer covers is
     /// judged by opening afresh, as every poll's was).
     fn fits(&self, shape: &[u8], cursor: i64) -> bool {
-        self.shape == shape
+        *self.shape == *shape
             && self.feed.cursor() == cursor
             && !self.feed.is_cut()
             && self.feed.ring_covers_cursor()
@@ -223,7 +223,7 @@ async fn open(
     // Boxed: it moves from poll to poll, and a waiting poll holds a pointer.
     let poll = Box::new(Kept {
         feed,
-        shape: Vec::new(),
+        shape: Box::default(),
         timeout,
         user_id,
     });
@@ -240,11 +240,13 @@ async fn open(
 /// elsewhere or a name could be written differently: a `Last-Event-ID` header,
 /// a `%` in a name, a credential in the query (`access_token`, `ticket`), or not
 /// exactly one `cursor` that reads as one.
-fn shape_of(headers: &HeaderMap, query: &str) -> Option<(Vec<u8>, i64)> {
+fn shape_of(headers: &HeaderMap, query: &str) -> Option<(Box<[u8]>, i64)> {
     if headers.contains_key(&LAST_EVENT_ID) {
         return None;
     }
-    let mut shape = Vec::with_capacity(query.len() + 64);
+    // Held while the poll waits: room for the query and the separators, grown
+    // only for the headers a signed-in poll has, and trimmed at the end.
+    let mut shape = Vec::with_capacity(query.len() + 8);
     let mut cursor = None;
     for pair in query.split('&') {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -270,7 +272,7 @@ fn shape_of(headers: &HeaderMap, query: &str) -> Option<(Vec<u8>, i64)> {
             shape.push(b'\n');
         }
     }
-    Some((shape, cursor))
+    Some((shape.into_boxed_slice(), cursor))
 }
 
 /// Resolves when the client closes its connection while its poll waits. Never

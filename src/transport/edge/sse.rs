@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use actix_http::Request;
 use actix_web::HttpMessage;
 use actix_web::ResponseError;
+use actix_web::http::header::ORIGIN;
 use actix_web::web;
 use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
@@ -96,7 +97,7 @@ async fn open_feed(
     let started = Instant::now();
     let span = tracing::info_span!("stream", user_id = tracing::field::Empty, transport = "sse");
     let retry = state.settings.push.retry;
-    let origin = request.headers().get("origin").map(|v| v.as_bytes());
+    let origin = request.headers().get(ORIGIN).map(|v| v.as_bytes());
     let cors = Cors::head_lines(state.cors.allowed(origin));
     let opened = async {
         let query = request.uri().query().unwrap_or("");
