@@ -102,6 +102,15 @@ impl SessionCache {
         None
     }
 
+    /// Whether `token_hash`'s session is cached, fresh and unexpired at
+    /// `now_ms`: what [`SessionCache::get`] would answer from memory, without the
+    /// principal's copy (a long-poll that carries on asks at every poll).
+    pub fn holds(&self, token_hash: &str, now_ms: i64) -> bool {
+        self.entries
+            .get(token_hash)
+            .is_some_and(|e| e.fetched.elapsed() < FRESH_FOR && e.expires_at > now_ms)
+    }
+
     /// Taken before reading a session from the database, and handed to [`put`].
     ///
     /// [`put`]: SessionCache::put
@@ -182,6 +191,19 @@ mod tests {
         assert_eq!(c.get("h1", 1_000), None, "expired at its own expiry");
         assert_eq!(c.get("h1", 0), None, "and gone after");
         assert_eq!(c.get("unknown", 0), None);
+    }
+
+    #[test]
+    fn holds_answers_as_get_does() {
+        let c = SessionCache::default();
+        c.put(c.epoch(), "h1".into(), who(1), 1_000);
+        c.put(c.epoch(), "h2".into(), who(2), 1_000);
+        assert!(c.holds("h1", 999));
+        assert!(!c.holds("h1", 1_000), "expired at its own expiry");
+        assert!(!c.holds("unknown", 0));
+        c.forget_user(1);
+        assert!(!c.holds("h1", 0), "a forget is seen at once");
+        assert!(c.holds("h2", 0));
     }
 
     #[test]

@@ -311,6 +311,15 @@ impl Db {
     /// expired at `now` (Unix millis; the app clock's, so that tests can move it).
     /// `cached`: a recent lookup may answer (see `session_cache`); without it the
     /// database always does (re-checking an open stream's session after a change).
+    /// Whether the session `hash` names is cached here as live at `now` (the
+    /// app clock's millis): a logout, a password change or an admin's
+    /// disconnect forgets it at once on this instance, and through the
+    /// notification on every other. `false` says nothing: ask
+    /// [`Db::session_by_hash`].
+    pub fn session_cached(&self, hash: &str, now: i64) -> bool {
+        self.sessions.holds(hash, now)
+    }
+
     pub async fn session_by_hash(
         &self,
         hash: &str,

@@ -48,6 +48,7 @@ use tokio::net::TcpStream;
 use tracing::Instrument;
 
 use super::head;
+use crate::auth::stream::now as auth_now;
 use crate::cors::Cors;
 use crate::error::ApiError;
 use crate::events::connections::Transport;
@@ -77,18 +78,29 @@ pub struct Kept {
     shape: Box<[u8]>,
     timeout: Duration,
     user_id: Option<i64>,
+    /// The hash of the session the feed reads through, if any.
+    session: Option<Box<str>>,
 }
 
 impl Kept {
     /// Whether a poll of `shape` from `cursor` can carry on with this feed: the
-    /// same shape, its cursor, not cut off, and a cursor a feed opened afresh
-    /// would not find gone from the log (a cursor the ring no longer covers is
-    /// judged by opening afresh, as every poll's was).
-    fn fits(&self, shape: &[u8], cursor: i64) -> bool {
+    /// same shape, its cursor, not cut off, a cursor a feed opened afresh would
+    /// not find gone from the log (a cursor the ring no longer covers is judged
+    /// by opening afresh, as every poll's was), and a session still known live.
+    ///
+    /// The session is asked of the session cache, as a fresh poll's lookup
+    /// would be: an ended session cuts its feeds only once the registry has
+    /// checked, but it leaves the cache at once, so a poll right after a logout
+    /// opens afresh and is refused, as it always was.
+    fn fits(&self, shape: &[u8], cursor: i64, state: &AppState) -> bool {
         *self.shape == *shape
             && self.feed.cursor() == cursor
             && !self.feed.is_cut()
             && self.feed.ring_covers_cursor()
+            && self
+                .session
+                .as_deref()
+                .is_none_or(|hash| state.db.session_cached(hash, auth_now(state)))
     }
 }
 
@@ -114,9 +126,11 @@ pub async fn answer(
     let mut close = request.head().connection_type() == ConnectionType::Close;
     let shape = shape_of(request.headers(), request.uri().query().unwrap_or(""));
     // Closed here when it does not fit: its slot is free before a new feed's.
-    let carried = kept
-        .take()
-        .filter(|k| shape.as_ref().is_some_and(|(s, cursor)| k.fits(s, *cursor)));
+    let carried = kept.take().filter(|k| {
+        shape
+            .as_ref()
+            .is_some_and(|(s, cursor)| k.fits(s, *cursor, state))
+    });
     let push = &state.settings.push;
     let answered = async {
         let (mut poll, opening, reusable) = match carried {
@@ -218,6 +232,7 @@ async fn open(
     let request = feed_request(state, request.headers(), query, peer).await?;
     let timeout = protocol::timeout_of(&request.query, &state.settings.push)?;
     let user_id = request.principal.as_ref().map(|p| p.user_id);
+    let session = request.session.as_ref().map(|s| s.hash.as_str().into());
     let reusable = request.reusable;
     let (feed, opening) = Feed::open(&state.feeds, request, Transport::LongPoll).await?;
     // Boxed: it moves from poll to poll, and a waiting poll holds a pointer.
@@ -226,6 +241,7 @@ async fn open(
         shape: Box::default(),
         timeout,
         user_id,
+        session,
     });
     Ok((poll, opening, reusable))
 }
