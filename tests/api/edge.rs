@@ -200,13 +200,7 @@ async fn a_bad_token_or_cursor_on_the_lean_path_is_the_usual_json_error() {
     assert!(all.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{all}");
 
     // Nothing was left registered.
-    let v: Value = app
-        .get("/api/v1/admin/connections", Some(ADMIN_TOKEN))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(v["count"], 0);
+    assert_eq!(app.connection_count().await, 0);
 }
 
 #[tokio::test]
@@ -398,18 +392,22 @@ async fn several_polls_on_one_kept_alive_connection_are_answered_on_the_lean_pat
 
 /// The ids of the connections open now, in order.
 async fn connection_ids(app: &TestApp) -> Vec<i64> {
-    let v: Value = app
-        .get("/api/v1/admin/connections", Some(ADMIN_TOKEN))
-        .await
-        .json()
-        .await
-        .unwrap();
-    v["connections"]
+    app.connections().await["connections"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c["id"].as_i64().unwrap())
         .collect()
+}
+
+/// A raw connection that has polled `topics` once as the caller `auth` names
+/// (`""` for none), and the cursor it was given.
+async fn polling(app: &TestApp, topics: &str, auth: &str) -> (Raw, i64) {
+    let mut raw = Raw::connect(app).await;
+    raw.send(&poll_request(&format!("?topics={topics}&timeout=0"), auth))
+        .await;
+    let start = raw.response().await.json()["cursor"].as_i64().unwrap();
+    (raw, start)
 }
 
 /// A poll that asks again from the cursor it was given carries on with the last
@@ -421,10 +419,11 @@ async fn a_poll_carries_on_with_its_connections_last_feed_and_misses_nothing() {
     let app = spawn_app().await;
     let kim = app.customer("Kim").await;
     let auth = bearer(&kim.token);
-    let mut raw = Raw::connect(&app).await;
-    raw.send(&poll_request("?topics=&timeout=0", &auth)).await;
-    let start = raw.response().await.json()["cursor"].as_i64().unwrap();
-    let poll = |cursor: i64| poll_request(&format!("?topics=&cursor={cursor}&timeout=0"), &auth);
+    let (mut raw, start) = polling(&app, "", &auth).await;
+    let poll = |cursor: i64| {
+        let query = format!("?topics=&cursor={cursor}&timeout=0");
+        poll_request(&query, &auth)
+    };
 
     raw.send(&poll(start)).await;
     assert_eq!(raw.response().await.json()["cursor"], start);
@@ -465,19 +464,13 @@ async fn a_poll_by_someone_else_on_the_same_connection_never_reads_the_kept_feed
     let app = spawn_app().await;
     let kim = app.customer("Kim").await;
     let lee = app.customer("Lee").await;
-    let mut raw = Raw::connect(&app).await;
     let poll = |cursor: i64, extra: &str| {
         poll_request(
             &format!("?topics=products&cursor={cursor}&timeout=0"),
             extra,
         )
     };
-    raw.send(&poll_request(
-        "?topics=products&timeout=0",
-        &bearer(&kim.token),
-    ))
-    .await;
-    let start = raw.response().await.json()["cursor"].as_i64().unwrap();
+    let (mut raw, start) = polling(&app, "products", &bearer(&kim.token)).await;
     raw.send(&poll(start, &bearer(&kim.token))).await;
     assert_eq!(raw.response().await.status, "HTTP/1.1 200 OK");
     app.announce_to(kim.id, "for Kim only").await;
@@ -501,9 +494,7 @@ async fn a_logout_between_polls_refuses_the_next_poll_on_the_same_connection() {
     let app = spawn_app().await;
     let kim = app.customer("Kim").await;
     let auth = bearer(&kim.token);
-    let mut raw = Raw::connect(&app).await;
-    raw.send(&poll_request("?topics=&timeout=0", &auth)).await;
-    let start = raw.response().await.json()["cursor"].as_i64().unwrap();
+    let (mut raw, start) = polling(&app, "", &auth).await;
     let poll = poll_request(&format!("?topics=&cursor={start}&timeout=0"), &auth);
     raw.send(&poll).await;
     assert_eq!(raw.response().await.status, "HTTP/1.1 200 OK");

@@ -529,14 +529,18 @@ impl TestApp {
         task
     }
 
-    /// How many streams and waiting polls the server holds now.
-    pub async fn connection_count(&self) -> i64 {
+    /// The admin's list of the streams and waiting polls held now
+    /// (`{"connections": [...], "count": n}`).
+    pub async fn connections(&self) -> Value {
         self.get("/api/v1/admin/connections", Some(ADMIN_TOKEN))
             .await
             .json::<Value>()
             .await
-            .unwrap()["count"]
-            .as_i64()
             .unwrap()
+    }
+
+    /// How many streams and waiting polls the server holds now.
+    pub async fn connection_count(&self) -> i64 {
+        self.connections().await["count"].as_i64().unwrap()
     }
 }

@@ -184,12 +184,7 @@ async fn a_hundred_anonymous_visitors_behind_nginx_each_get_their_stream() {
     }
     let mut remotes = BTreeSet::new();
     for app in [&a, &b] {
-        let v: Value = app
-            .get("/api/v1/admin/connections", Some(ADMIN_TOKEN))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let v = app.connections().await;
         for c in v["connections"].as_array().unwrap() {
             remotes.insert(c["remote_addr"].as_str().unwrap().to_string());
         }

@@ -164,12 +164,7 @@ async fn open_all(app: &TestApp, token: &str) -> Vec<Open> {
 async fn wait_connections(app: &TestApp, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let v: Value = app
-            .get("/api/v1/admin/connections", Some(ADMIN_TOKEN))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let v = app.connections().await;
         if v["count"].as_u64() == Some(n as u64) {
             return;
         }
