@@ -307,10 +307,6 @@ impl Db {
         Ok(found.map(|(p, _)| p))
     }
 
-    /// The caller and session of a token hash, if the session exists and has not
-    /// expired at `now` (Unix millis; the app clock's, so that tests can move it).
-    /// `cached`: a recent lookup may answer (see `session_cache`); without it the
-    /// database always does (re-checking an open stream's session after a change).
     /// Whether the session `hash` names is cached here as live at `now` (the
     /// app clock's millis): a logout, a password change or an admin's
     /// disconnect forgets it at once on this instance, and through the
@@ -320,6 +316,10 @@ impl Db {
         self.sessions.holds(hash, now)
     }
 
+    /// The caller and session of a token hash, if the session exists and has not
+    /// expired at `now` (Unix millis; the app clock's, so that tests can move it).
+    /// `cached`: a recent lookup may answer (see `session_cache`); without it the
+    /// database always does (re-checking an open stream's session after a change).
     pub async fn session_by_hash(
         &self,
         hash: &str,

@@ -127,9 +127,10 @@ pub struct FeedRequest {
     pub query: StreamQuery,
     /// Whether the same request again (the same credential) names the same
     /// reader for as long as the feed lives: no credential, or a session token,
-    /// whose end ends the feed. Not a ticket (used up by this request), an API
-    /// key or a JWT (checked at every use only). A lean long-poll keeps such a
-    /// feed open for the connection's next poll (`transport::edge::poll`).
+    /// whose end ends the feed. Not a ticket (used up by this request), nor an
+    /// API key or a JWT (a revoked key, or a JWT's user changed, is seen only by
+    /// checking them again). A lean long-poll keeps such a feed open for the
+    /// connection's next poll (`transport::edge::poll`).
     pub reusable: bool,
 }
 
