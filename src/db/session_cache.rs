@@ -46,6 +46,14 @@ struct Entry {
     fetched: Instant,
 }
 
+impl Entry {
+    /// Whether it may still answer: read within [`FRESH_FOR`], its session not
+    /// expired at `now_ms`.
+    fn fresh(&self, now_ms: i64) -> bool {
+        self.fetched.elapsed() < FRESH_FOR && self.expires_at > now_ms
+    }
+}
+
 /// What a forget was about, as [`SessionCache::subscribe`] tells it: the open
 /// streams of that user (or of everyone) are checked again
 /// ([`crate::events::connections`]).
@@ -91,14 +99,13 @@ impl SessionCache {
     /// The cached principal for `token_hash` and its session's expiry, if fresh
     /// and not expired at `now_ms`.
     pub fn get(&self, token_hash: &str, now_ms: i64) -> Option<(Principal, i64)> {
-        let fresh = |e: &Entry| e.fetched.elapsed() < FRESH_FOR && e.expires_at > now_ms;
         match self.entries.get(token_hash) {
             None => return None,
-            Some(e) if fresh(&e) => return Some((e.principal.clone(), e.expires_at)),
+            Some(e) if e.fresh(now_ms) => return Some((e.principal.clone(), e.expires_at)),
             Some(_) => {}
         }
         // Stale or expired: dropped (unless a fresh read replaced it meanwhile).
-        self.entries.remove_if(token_hash, |_, e| !fresh(e));
+        self.entries.remove_if(token_hash, |_, e| !e.fresh(now_ms));
         None
     }
 
@@ -108,7 +115,7 @@ impl SessionCache {
     pub fn holds(&self, token_hash: &str, now_ms: i64) -> bool {
         self.entries
             .get(token_hash)
-            .is_some_and(|e| e.fetched.elapsed() < FRESH_FOR && e.expires_at > now_ms)
+            .is_some_and(|e| e.fresh(now_ms))
     }
 
     /// Taken before reading a session from the database, and handed to [`put`].
