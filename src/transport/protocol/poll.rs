@@ -5,7 +5,6 @@
 //! else answers at the timeout: always `200 {"events": [...], "cursor": N}` with
 //! [`HEADERS`], so a shell loop only has to feed `cursor` back.
 
-use std::fmt::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -81,8 +80,11 @@ pub async fn answer(
         }
         body.push_str(&e.json);
     }
-    // Writing to a String cannot fail.
-    let _ = write!(body, r#"],"cursor":{}}}"#, feed.cursor());
+    // The cursor as `itoa` writes it, not through `write!`: every answer's body
+    // ends here, as its head does in `edge::head::response_head`.
+    body.push_str(r#"],"cursor":"#);
+    body.push_str(itoa::Buffer::new().format(feed.cursor()));
+    body.push('}');
     Ok(body)
 }
 
