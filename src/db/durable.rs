@@ -198,9 +198,10 @@ impl WalFile {
     /// synced database file).
     ///
     /// Called after the commits it is to cover were counted. A held file that
-    /// has lost its name was removed that way and a later one may have taken the
-    /// name, so it is opened again: any commit counted before this call that is
-    /// not in the held file is in the file named now.
+    /// has lost its name was removed by SQLite once all of it was checkpointed
+    /// (and the database file synced), and a new WAL may have taken the name, so
+    /// the name is opened again: any commit counted before this call that is not
+    /// in the removed file is in the one named now.
     fn sync(&mut self, path: &std::path::Path) -> std::io::Result<()> {
         match self.current(path)? {
             Some(f) => f.sync_data(),
