@@ -259,48 +259,34 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("pointcast-walfile-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("x.db-wal");
-        let ino = |p: &std::path::Path| std::fs::metadata(p).unwrap().ino();
+        let named = |p: &std::path::Path| std::fs::metadata(p).unwrap().ino();
+        // The inode of the file a sync would reach now, if any.
+        let held = |wal: &mut WalFile| {
+            let file = wal.current(&path).unwrap();
+            file.map(|f| f.metadata().unwrap().ino())
+        };
         let mut wal = WalFile::default();
-        assert!(
-            wal.current(&path).unwrap().is_none(),
-            "no WAL, nothing to sync"
-        );
+        assert_eq!(held(&mut wal), None, "no WAL, nothing to sync");
         wal.sync(&path).unwrap();
 
         std::fs::write(&path, b"frames").unwrap();
-        let held = wal
-            .current(&path)
-            .unwrap()
-            .unwrap()
-            .metadata()
-            .unwrap()
-            .ino();
-        assert_eq!(held, ino(&path));
+        let first = named(&path);
+        assert_eq!(held(&mut wal), Some(first));
         wal.sync(&path).unwrap();
 
         // SQLite removed the WAL (checkpointed) and a new one took its name; the
         // held file keeps its inode, so the new one has another.
         std::fs::remove_file(&path).unwrap();
         std::fs::write(&path, b"new frames").unwrap();
-        assert_ne!(ino(&path), held);
-        let now = wal
-            .current(&path)
-            .unwrap()
-            .unwrap()
-            .metadata()
-            .unwrap()
-            .ino();
+        assert_ne!(named(&path), first);
         assert_eq!(
-            now,
-            ino(&path),
+            held(&mut wal),
+            Some(named(&path)),
             "the file named now is synced, not the removed one"
         );
 
         std::fs::remove_file(&path).unwrap();
-        assert!(
-            wal.current(&path).unwrap().is_none(),
-            "removed and not made again"
-        );
+        assert_eq!(held(&mut wal), None, "removed and not made again");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
