@@ -89,7 +89,8 @@ impl Event {
     ///
     /// Written piece by piece into one buffer of the right size: every logged
     /// event passes here once, and `format!` over `json!` copies of the names
-    /// cost twice as much for the same text (the test holds it to serde's).
+    /// cost nearly twice as much for the same text (6,000 instructions against
+    /// 3,350 by callgrind; the test holds it to serde's).
     pub fn from_stored(s: &StoredEvent) -> Self {
         let mut id = itoa::Buffer::new();
         let id = id.format(s.id);
