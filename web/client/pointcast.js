@@ -135,9 +135,12 @@ export class PointcastStream {
       .request(`pointcast:${scope}`, { signal: this.lockAbort.signal }, async () => {
         if (this.stopped) return;
         this.role = 'leader';
-        // Whatever the old leader saw last is at least in our cursor or in storage.
-        const stored = this.storedCursor();
-        if (stored !== null && (this.lastId === null || stored > this.lastId)) this.lastId = stored;
+        // Resume from what THIS tab delivered, never from a later cursor another tab
+        // stored: the old leader's last frames may still be on their way to us over
+        // the channel (the lock and the channel are separate paths), and a cursor
+        // taken from storage would make the server skip them. Storage only helps a
+        // tab that has no cursor at all.
+        if (this.lastId === null) this.lastId = this.storedCursor();
         await this.lead();
       })
       .catch(noop); // aborted by stop()
@@ -146,14 +149,24 @@ export class PointcastStream {
   /** A frame relayed by the leader, or a follower's request. */
   relayed(msg) {
     if (this.stopped || !msg) return;
+    // An event is delivered whatever our role: a tab that has just taken over may
+    // still receive the old leader's last frames, and ids make a second copy (from
+    // the channel or from the stream) harmless.
+    if (msg.kind === 'event') {
+      this.deliver(msg.id, msg.data);
+      return;
+    }
     if (this.role === 'leader') {
-      if (msg.kind === 'hello') this.channel?.postMessage({ kind: 'state', state: this.state });
+      if (msg.kind === 'hello') this.channel?.postMessage({ kind: 'state', state: this.state, cursor: this.lastId });
       if (msg.kind === 'restart') this.fetchAbort?.abort();
       return;
     }
-    if (msg.kind === 'event') this.deliver(msg.id, msg.data);
-    else if (msg.kind === 'state') this.setState(msg.state);
-    else if (msg.kind === 'reset') this.reset(msg.id);
+    if (msg.kind === 'state') {
+      // A tab with no cursor of its own gets every frame after the leader's
+      // (its channel was open before it said hello), so it starts from there.
+      if (this.lastId === null && Number.isFinite(msg.cursor)) this.lastId = msg.cursor;
+      this.setState(msg.state);
+    } else if (msg.kind === 'reset') this.reset(msg.id);
   }
 
   broadcast(msg) {

@@ -1,6 +1,7 @@
 // The browser client library (/client/pointcast.js) in a real Chromium: eight tabs
 // share one stream and each gets every event once; the leader tab closes and
-// another takes over without a gap; a proxy answering 502 once does not stop it.
+// another takes over without a gap, from its own cursor; a proxy answering 502
+// once does not stop it.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -60,8 +61,17 @@ async function announce(text) {
   return (await server.ok('POST', '/announcements', { text, all: true })).last_event_id;
 }
 
+/** The ids `page` got once it has `n`; on a timeout, what every open tab of its context holds. */
 async function got(page, n) {
-  await page.waitForFunction((k) => window.got.length >= k, n, { timeout: 10000 });
+  try {
+    await page.waitForFunction((k) => window.got.length >= k, n, { timeout: 10000 });
+  } catch (e) {
+    const tabs = await Promise.all(
+      page.context().pages().filter((p) => !p.isClosed()).map((p) =>
+        p.evaluate(() => window.s && { got: window.got, role: window.s.role, state: window.s.state, cursor: window.s.lastId }).catch(String)),
+    );
+    throw new Error(`${e.message}\nwanted ${n} events; the tabs: ${JSON.stringify(tabs)}`);
+  }
   return page.evaluate(() => window.got.slice());
 }
 
@@ -114,6 +124,34 @@ test('the leader tab closes and another takes over without a gap', async () => {
   // One new stream took over (the closed tab's is noticed at the server's next
   // heartbeat write, so it is not counted here).
   assert.equal(await connections(closed), 1, 'the new leader alone opened a stream');
+  await ctx.close();
+});
+
+test('a tab that takes over resumes from what it delivered, not from a later cursor another tab stored', async () => {
+  const ctx = await context(browser);
+  const lock = 'pointcast:|/api/v1/events|announcements||cookie|cookie'; // PointcastStream's scope
+  // An old leader that holds the group's lock and whose frames never arrive.
+  const old = await ctx.newPage();
+  await old.goto(`${server.base}/client/pointcast.js`);
+  const start = await announce('before anyone reads');
+  await old.evaluate(([lock, start]) => {
+    localStorage.setItem('pointcast.cursor', String(start));
+    navigator.locks.request(lock, () => new Promise((r) => { window.release = r; }));
+  }, [lock, start]);
+  await old.waitForFunction(() => typeof window.release === 'function');
+  const t = await tab(ctx, server.base);
+  await t.waitForFunction(() => window.s.role === 'follower');
+  const a = await announce('relayed by nobody');
+  const b = await announce('also relayed by nobody');
+  // The old leader read both and stored its cursor; it goes before its frames do.
+  await old.evaluate((b) => localStorage.setItem('pointcast.cursor', String(b)), b);
+  await t.waitForFunction((b) => localStorage.getItem('pointcast.cursor') === String(b), b);
+  await old.evaluate(() => window.release());
+  await live(t);
+  assert.equal(await t.evaluate(() => window.s.role), 'leader');
+  const c = await announce('after the hand-over');
+  assert.deepEqual(await got(t, 3), [a, b, c], 'the server resent what the tab had not delivered');
+  assert.deepEqual(t.errors, []);
   await ctx.close();
 });
 
