@@ -153,6 +153,11 @@ pub struct ServeArgs {
     /// Worker threads (0: one per core).
     #[arg(long, env = "POINTCAST_WORKERS", default_value_t = 0)]
     pub workers: usize,
+    /// Database connections this instance keeps: on PostgreSQL all of them, on
+    /// SQLite its readers (beside its one writer).
+    #[arg(long, env = "POINTCAST_DATABASE_POOL", default_value_t = crate::db::DEFAULT_POOL,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_pool: u32,
     /// SSE heartbeat interval in seconds.
     #[arg(long, env = "POINTCAST_HEARTBEAT_SECS", default_value_t = 15)]
     pub heartbeat_secs: u64,
@@ -242,6 +247,7 @@ impl ServeArgs {
             demo: self.demo,
             bench_endpoints: self.bench_endpoints,
             workers: self.workers,
+            database_pool: self.database_pool,
             request_timeout: std::time::Duration::from_secs(self.request_timeout.max(1)),
             cors_origins: self.cors_origins,
             trusted_proxies: self.trusted_proxies,

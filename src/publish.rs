@@ -138,6 +138,32 @@ pub async fn publish(
         return Err(PublishError::Forbidden);
     }
     let channel = target.channel();
+    // What is read outside the transaction is read before it begins (see
+    // `Db::begin`): the stores `by` may act at, and whether a store or user exists.
+    let mut staff_at = Vec::new();
+    match (&target, &by.key) {
+        (Target::Topic(_), _) => {}
+        (Target::Store(s), _) => {
+            if !db.store_exists(*s).await? {
+                return Err(PublishError::NoSuchTarget);
+            }
+            if db.is_staff_of(by, *s).await? {
+                staff_at.push(*s);
+            }
+        }
+        (Target::User(u), None) => {
+            if db.user(*u).await?.is_none() {
+                return Err(PublishError::NoSuchTarget);
+            }
+        }
+        (Target::User(_), Some(key)) => {
+            for &s in &key.store_ids {
+                if db.is_staff_of(by, s).await? {
+                    staff_at.push(s);
+                }
+            }
+        }
+    }
     let mut tx = db.begin().await?;
     let allowed = match (&target, &by.key) {
         (Target::Topic(t), _) => {
@@ -146,22 +172,12 @@ pub async fn publish(
             }
             true
         }
-        (Target::Store(s), _) => {
-            if !db.store_exists(*s).await? {
-                return Err(PublishError::NoSuchTarget);
-            }
-            db.is_staff_of(by, *s).await?
-        }
-        (Target::User(u), None) => {
-            if db.user(*u).await?.is_none() {
-                return Err(PublishError::NoSuchTarget);
-            }
-            true
-        }
-        (Target::User(u), Some(key)) => {
+        (Target::Store(_), _) => !staff_at.is_empty(),
+        (Target::User(_), None) => true,
+        (Target::User(u), Some(_)) => {
             let mut member = false;
-            for &s in &key.store_ids {
-                if members::is_member(&mut tx, s, *u).await? && db.is_staff_of(by, s).await? {
+            for &s in &staff_at {
+                if members::is_member(&mut tx, s, *u).await? {
                     member = true;
                     break;
                 }

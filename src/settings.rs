@@ -29,6 +29,9 @@ pub struct Settings {
     pub bench_endpoints: bool,
     /// Actix worker threads; 0 means one per core.
     pub workers: usize,
+    /// Database connections: on PostgreSQL the whole pool, on SQLite the readers
+    /// (`--database-pool`; see [`crate::db::DEFAULT_POOL`]).
+    pub database_pool: u32,
     /// How long a graceful stop waits for in-flight requests.
     pub shutdown_timeout: Duration,
     /// Largest JSON body accepted (413 above).
@@ -182,6 +185,7 @@ impl Default for Settings {
             demo: false,
             bench_endpoints: false,
             workers: 0,
+            database_pool: crate::db::DEFAULT_POOL,
             shutdown_timeout: Duration::from_secs(5),
             max_body_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(30),

@@ -73,7 +73,12 @@ impl Application {
         let cors = Cors::new(&settings.cors_origins)?;
         // The hand-over between this instance's commits and its tailer.
         let publication = Arc::new(Publication::default());
-        let db = Db::connect_with(&settings.database_url, Arc::clone(&publication)).await?;
+        let db = Db::connect_with(
+            &settings.database_url,
+            settings.database_pool,
+            Arc::clone(&publication),
+        )
+        .await?;
         bootstrap_admin(&db, &settings).await?;
         crate::demo::seed_if_asked(&db, &settings).await?;
         let shutdown = CancellationToken::new();

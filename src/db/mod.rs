@@ -118,29 +118,40 @@ pub struct DbStats {
     pub transactions: Histogram,
 }
 
+/// Connections an instance keeps to its database unless `--database-pool` says
+/// otherwise: on PostgreSQL the whole pool (reads and write transactions), on
+/// SQLite the readers beside the one writer.
+pub const DEFAULT_POOL: u32 = 32;
+
 impl Db {
     /// Connects to `url` (`sqlite://file` or `postgres://...`) and applies migrations,
     /// for a process that publishes nothing itself (tools, tests); the server uses
     /// [`Db::connect_with`].
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        Self::connect_with(url, Arc::default()).await
+        Self::connect_with(url, DEFAULT_POOL, Arc::default()).await
     }
 
-    /// Connects like [`Db::connect`], handing committed events to `publication`,
-    /// which this instance's tailer takes them from.
-    pub async fn connect_with(url: &str, publication: Arc<Publication>) -> anyhow::Result<Self> {
+    /// Connects like [`Db::connect`] with `pool` connections ([`DEFAULT_POOL`]),
+    /// handing committed events to `publication`, which this instance's tailer takes
+    /// them from.
+    pub async fn connect_with(
+        url: &str,
+        pool: u32,
+        publication: Arc<Publication>,
+    ) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let (backend, url) = normalise_url(url)?;
+        let pool = pool.max(1);
         let (reader, writer) = match backend {
             Backend::Sqlite => {
                 let writer = sqlite_pool(&url, 1).await?;
                 // Creating the file and switching to WAL happens on the writer first.
-                let reader = sqlite_pool(&url, 8).await?;
+                let reader = sqlite_pool(&url, pool).await?;
                 (reader, writer)
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
-                    .max_connections(32)
+                    .max_connections(pool)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect(&url)
                     .await
@@ -257,6 +268,13 @@ impl Db {
 
     /// Starts a write transaction. Append events with [`Tx::emit`] and finish with
     /// [`Tx::commit`]; dropping it rolls back.
+    ///
+    /// While a flow holds a transaction it reads through the transaction, never
+    /// through [`Db::reader`] (or a `Db` method that does): on PostgreSQL both come
+    /// from one pool, and as many flows as it has connections, each holding one and
+    /// waiting for a second, would wait on each other until the pool's acquire
+    /// timeout. Read what the transaction does not need first, before `begin`
+    /// (tests/api/pool.rs runs the write flows on a pool of one to hold this).
     pub async fn begin(&self) -> anyhow::Result<Tx> {
         let started = std::time::Instant::now();
         let conn = match &self.group {

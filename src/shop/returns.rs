@@ -96,10 +96,13 @@ pub async fn return_order(db: &Db, r: &ReturnRequest<'_>) -> Result<Outcome<Retu
         key: r.key,
         hash: &hash,
     };
-    // Authorised inside the key's transaction, after the replay check: a retry of a
-    // cancellation whose answer was lost gets that answer even past the window.
+    // Whether a staff member works at the order's store is read before the
+    // transaction begins (see `Db::begin`); the refusal is decided inside it, after
+    // the replay check: a retry of a cancellation whose answer was lost gets that
+    // answer even past the window.
+    let staff = r.by.role != Role::Customer && db.is_staff_of(r.by, order.store_id).await?;
     let result = idempotency::once(db, req, async |tx: &mut Tx| {
-        authorise(db, r, &order).await?;
+        authorise(r, &order, staff)?;
         give_back(tx, r).await
     })
     .await;
@@ -132,11 +135,11 @@ pub async fn return_order(db: &Db, r: &ReturnRequest<'_>) -> Result<Outcome<Retu
     result
 }
 
-/// Staff of the order's store and admins; the buyer (a customer) within the
-/// cancel window; nobody else.
-async fn authorise(db: &Db, r: &ReturnRequest<'_>, order: &Order) -> Result<(), ShopError> {
+/// Staff of the order's store and admins (`staff`: read by the caller); the buyer
+/// (a customer) within the cancel window; nobody else.
+fn authorise(r: &ReturnRequest<'_>, order: &Order, staff: bool) -> Result<(), ShopError> {
     if r.by.role != Role::Customer {
-        return if db.is_staff_of(r.by, order.store_id).await? {
+        return if staff {
             Ok(())
         } else {
             Err(ShopError::Forbidden(
