@@ -121,7 +121,15 @@ pub struct DbStats {
 /// Connections an instance keeps to its database unless `--database-pool` says
 /// otherwise: on PostgreSQL the whole pool (reads and write transactions), on
 /// SQLite the readers beside the one writer.
-pub const DEFAULT_POOL: u32 = 32;
+///
+/// Eight, not more, because a database runs only as many statements at once as it
+/// has cores, and connections beyond that queue inside it at a higher price: grants
+/// on PostgreSQL on this project's two-core machine, asked 5,000/s, reached 721-957/s
+/// with 32 connections and 919-1,156/s with 8, in each of three pairs, with a lower
+/// p99 and no more server CPU a grant (docs/performance.md, round two, thirteenth
+/// part). Raise it for a database with many cores; several instances share the
+/// database's `max_connections`.
+pub const DEFAULT_POOL: u32 = 8;
 
 impl Db {
     /// Connects to `url` (`sqlite://file` or `postgres://...`) and applies migrations,
