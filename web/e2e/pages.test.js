@@ -214,7 +214,15 @@ test('a purchase on one shop page drops the stock shown on another; a sold-out b
   await shop.fill(`${card} input[name=quantity]`, '2');
   await shop.click(`${card} button[type=submit]`);
   await shop.waitForSelector(`${card} .form-msg.ok`);
-  await watcher.waitForSelector(`${card} .album-stock[data-quantity="1"]`, within);
+  await watcher.waitForSelector(`${card} .album-stock[data-quantity="1"]`, within).catch(async (e) => {
+    // Rare in CI: say what the watcher showed and whether its stream was live.
+    const shown = await watcher.evaluate((c) => ({
+      stock: document.querySelector(`${c} .album-stock`)?.dataset.quantity,
+      live: document.querySelector('#conn-state')?.dataset.state,
+      store: document.querySelector('#store-select')?.value,
+    }), card);
+    throw new Error(`${e.message}\nthe watcher showed ${JSON.stringify(shown)}`);
+  });
 
   // Someone else takes the last one while this page still shows 1.
   await server.ok('POST', '/orders', { store_id: store.id, product_id: product.id, quantity: 1 }, { token: (await server.customer('Quick Buyer')).token, key: randomUUID() });
