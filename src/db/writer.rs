@@ -60,7 +60,7 @@ const MAX_BATCH: usize = 128;
 /// one batch (128, as for appends, did). Grants asked 10,000/s on SQLite, 32 publishers
 /// (docs/performance.md, round two, thirteenth part), five pairs, 128 against 16:
 /// 2,275 / 2,099 / 2,537 / 2,302 / 1,969 against 2,766 / 2,494 / 2,529 / 2,964 /
-/// 2,397 grants/s; 4 turns was slower (1,984, 2,139), 8 and 32 between.
+/// 2,397 grants/s; single runs at 4 (1,984, 2,139), 8 (2,308) and 32 (2,028).
 const MAX_TURNS: usize = 16;
 
 /// Longest a request waits for its turn on the connection (a request that holds
