@@ -149,19 +149,15 @@ export class PointcastStream {
   /** A frame relayed by the leader, or a follower's request. */
   relayed(msg) {
     if (this.stopped || !msg) return;
-    // An event is delivered whatever our role: a tab that has just taken over may
-    // still receive the old leader's last frames, and ids make a second copy (from
-    // the channel or from the stream) harmless.
-    if (msg.kind === 'event') {
-      this.deliver(msg.id, msg.data);
-      return;
-    }
+    // A leader ignores events still relayed by the one before it: it resumes from
+    // its own cursor, so the server resends them.
     if (this.role === 'leader') {
       if (msg.kind === 'hello') this.channel?.postMessage({ kind: 'state', state: this.state, cursor: this.lastId });
       if (msg.kind === 'restart') this.fetchAbort?.abort();
       return;
     }
-    if (msg.kind === 'state') {
+    if (msg.kind === 'event') this.deliver(msg.id, msg.data);
+    else if (msg.kind === 'state') {
       // A tab with no cursor of its own gets every frame after the leader's
       // (its channel was open before it said hello), so it starts from there.
       if (this.lastId === null && Number.isFinite(msg.cursor)) this.lastId = msg.cursor;

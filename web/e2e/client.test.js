@@ -21,21 +21,23 @@ after(async () => {
   await server?.stop();
 });
 
-/** A tab on `origin` running the client on the announcements topic; events land in window.got. */
-async function tab(ctx, origin) {
+/** A tab on `origin` running the client on the announcements topic (more options in
+ * `opts`); events land in window.got. */
+async function tab(ctx, origin, opts = {}) {
   const page = await ctx.newPage();
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(String(e)));
   await page.goto(`${origin}/client/pointcast.js`);
-  await page.evaluate(async () => {
+  await page.evaluate(async (opts) => {
     const { PointcastStream } = await import('/client/pointcast.js');
     window.got = [];
     window.s = new PointcastStream({
       topics: 'announcements',
       baseDelay: 100,
       onEvent: (e) => window.got.push(e.id),
+      ...opts,
     }).start();
-  });
+  }, opts);
   return page;
 }
 
@@ -152,6 +154,24 @@ test('a tab that takes over resumes from what it delivered, not from a later cur
   const c = await announce('after the hand-over');
   assert.deepEqual(await got(t, 3), [a, b, c], 'the server resent what the tab had not delivered');
   assert.deepEqual(t.errors, []);
+  await ctx.close();
+});
+
+test('a tab with no cursor of its own starts from the leader\'s, so taking over later misses nothing', async () => {
+  const ctx = await context(browser);
+  const leader = await tab(ctx, server.base);
+  await live(leader);
+  // Another storage key: this tab finds no cursor of its own in storage.
+  const t = await tab(ctx, server.base, { storageKey: 'pointcast.cursor.elsewhere' });
+  await live(t);
+  const cursor = await leader.evaluate(() => window.s.lastId);
+  assert.notEqual(cursor, null);
+  assert.equal(await t.evaluate(() => window.s.lastId), cursor, 'the leader\'s cursor, from its answer to hello');
+  await leader.close();
+  const a = await announce('while nobody reads');
+  await until(async () => (await t.evaluate(() => window.s.role)) === 'leader', 'a new leader');
+  const b = await announce('after the hand-over');
+  assert.deepEqual(await got(t, 2), [a, b]);
   await ctx.close();
 });
 
