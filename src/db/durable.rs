@@ -105,6 +105,15 @@ impl WalSync {
         let _ = synced.wait_for(|s| s.commits >= ticket).await;
     }
 
+    /// Waits until every commit counted so far is synced: at once when none is
+    /// waiting for a sync.
+    pub async fn synced_so_far(&self) {
+        let counted = self.commits.load(Ordering::Acquire);
+        if self.synced.borrow().commits < counted {
+            self.wait(counted).await;
+        }
+    }
+
     /// Commits counted and syncs done so far.
     pub fn counts(&self) -> (u64, u64) {
         (
@@ -287,6 +296,25 @@ mod tests {
 
         std::fs::remove_file(&path).unwrap();
         assert_eq!(held(&mut wal), None, "removed and not made again");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn synced_so_far_waits_for_the_commits_counted_before_it() {
+        let dir = std::env::temp_dir().join(format!("pointcast-walwait-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("x.db-wal"), b"frames").unwrap();
+        let sync = WalSync::new(dir.join("x.db"), 0, Arc::new(Publication::default()));
+        // Nothing counted: nothing to wait for.
+        sync.synced_so_far().await;
+        sync.committed(1, 0, Vec::new());
+        // The syncer is not running: the commit stays unsynced.
+        let mut waiting = Box::pin(sync.synced_so_far());
+        assert!(futures_util::FutureExt::now_or_never(&mut waiting).is_none());
+        WalSync::start(&sync).unwrap();
+        waiting.await;
+        assert_eq!(sync.counts(), (1, 1));
+        sync.synced_so_far().await;
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -442,6 +442,41 @@ mod tests {
         );
     }
 
+    /// Publishers that each append again as soon as they are answered, as a busy
+    /// server's do: a run commits only once the WAL sync in flight has ended (a
+    /// commit made during it would wait for the next sync anyway), so no sync
+    /// covers two runs, and what came during a sync is one run.
+    #[tokio::test]
+    async fn a_run_of_appends_commits_after_the_sync_in_flight() {
+        let (_dir, db) = temp_sqlite().await;
+        let batches_before = db.write_batches().unwrap();
+        let (_, syncs_before) = db.group_commit_counts().unwrap();
+        let publishers = (0..16u32).map(|p| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                for i in 0..20u32 {
+                    let channels = [format!("user:{p}-{i}")];
+                    let last = db.log().append_alone(&channels, &HI, None).await;
+                    assert!(last.unwrap().is_some());
+                }
+            })
+        });
+        for p in publishers.collect::<Vec<_>>() {
+            p.await.unwrap();
+        }
+        assert_eq!(db.log().after(0, 1000).await.unwrap().len(), 16 * 20);
+        let batches = db.write_batches().unwrap() - batches_before;
+        let syncs = db.group_commit_counts().unwrap().1 - syncs_before;
+        assert!(
+            syncs >= batches,
+            "{batches} runs committed with {syncs} syncs: a run committed during a sync"
+        );
+        assert!(
+            batches < 16 * 20,
+            "{batches} runs for 320 appends: not batched"
+        );
+    }
+
     #[tokio::test]
     async fn more_channels_than_one_statement_carries_take_a_transaction() {
         let (_dir, db) = temp_sqlite().await;

@@ -235,6 +235,14 @@ impl Db {
         self.group.as_ref().map(|g| g.batches())
     }
 
+    /// Waits until SQLite's WAL sync has covered every commit counted so far (at
+    /// once on PostgreSQL, or when nothing waits for a sync).
+    async fn synced_so_far(&self) {
+        if let Some(sync) = &self.wal_sync {
+            sync.synced_so_far().await;
+        }
+    }
+
     /// SQLite's group commit so far: (commits, WAL syncs); `None` elsewhere.
     pub fn group_commit_counts(&self) -> Option<(u64, u64)> {
         self.wal_sync.as_ref().map(|s| s.counts())

@@ -25,6 +25,7 @@
 //! append queued next to another, as one transaction, to a connection of their
 //! own (rusqlite on a thread of its own, `appends.rs`), between its batches of
 //! turns, so the two connections never wait on each other for the write lock.
+//! A run of appends starts once the WAL sync in flight has ended ([`appends`]).
 //!
 //! The connection is rusqlite's and the seat carries it to the requesting
 //! task, which runs its statements there and then: no statement waits for
@@ -251,8 +252,9 @@ async fn run(
     appender.close().await;
 }
 
-/// Runs `first` and every append queued right behind it (up to [`MAX_BATCH`])
-/// as one transaction on the appending connection, then counts its commit.
+/// Once the WAL sync in flight (if any) has ended, runs `first` and every
+/// append queued behind it (up to [`MAX_BATCH`]) as one transaction on the
+/// appending connection, then counts its commit.
 /// Returns the job that ended the run, if one did.
 async fn appends(
     first: Append,
@@ -261,6 +263,14 @@ async fn appends(
     db: &Db,
     batches: &AtomicU64,
 ) -> Option<Job> {
+    // A commit made while a WAL sync runs waits for the next sync, which starts
+    // only when this one ends: so commit then, with every append that came
+    // meanwhile. One commit a sync instead of two or three (each with its WAL
+    // frames, `pwrite`s and locks); what it costs a lone append is one commit's
+    // time after a sync it would have waited for anyway. Announcements asked
+    // 20,000/s: 28,851 -> 11,880 commits, CPU per announcement 172, 158, 162 ->
+    // 130, 144, 138 µs (docs/performance.md, fourteenth part).
+    db.synced_so_far().await;
     let mut run = vec![first];
     let mut next = None;
     while run.len() < MAX_BATCH {
