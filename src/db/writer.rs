@@ -254,7 +254,8 @@ async fn run(
 
 /// Once the WAL sync in flight (if any) has ended, runs `first` and every
 /// append queued behind it (up to [`MAX_BATCH`]) as one transaction on the
-/// appending connection, then counts its commit.
+/// appending connection, then counts its commit. Another kind of job, queued
+/// or arriving, ends the wait and the run.
 /// Returns the job that ended the run, if one did.
 async fn appends(
     first: Append,
@@ -263,26 +264,10 @@ async fn appends(
     db: &Db,
     batches: &AtomicU64,
 ) -> Option<Job> {
-    // A commit made while a WAL sync runs waits for the next sync, which starts
-    // only when this one ends: so commit then, with every append that came
-    // meanwhile. One commit a sync instead of about two (each with its WAL
-    // frames, `pwrite`s and locks); what it costs an append that comes during a
-    // sync is its commit's time after that sync, which it waited for anyway
-    // (with no sync in flight, the run starts at once). Announcements asked
-    // 20,000/s: 28,851 -> 11,880 commits, CPU per announcement 172, 158, 162 ->
-    // 130, 144, 138 µs (docs/performance.md, fourteenth part).
-    db.synced_so_far().await;
     let mut run = vec![first];
-    let mut next = None;
-    while run.len() < MAX_BATCH {
-        match jobs.try_recv() {
-            Ok(Job::Append(a)) => run.push(a),
-            Ok(other) => {
-                next = Some(other);
-                break;
-            }
-            Err(_) => break,
-        }
+    let mut next = queued(&mut run, jobs);
+    if next.is_none() {
+        next = during_sync(&mut run, jobs, db).await;
     }
     match appender.run(run).await {
         Ok(members) if members.is_empty() => {}
@@ -291,6 +276,59 @@ async fn appends(
         Err(why) => tracing::error!(error = why, "a run of appends failed"),
     }
     next
+}
+
+/// Adds the appends queued now to `run` (up to [`MAX_BATCH`]); returns the job
+/// that stopped it, if another kind did.
+fn queued(run: &mut Vec<Append>, jobs: &mut mpsc::UnboundedReceiver<Job>) -> Option<Job> {
+    while run.len() < MAX_BATCH {
+        match jobs.try_recv() {
+            Ok(Job::Append(a)) => run.push(a),
+            Ok(other) => return Some(other),
+            Err(_) => break,
+        }
+    }
+    None
+}
+
+/// Waits for the WAL sync in flight, if any, to end, adding the appends that
+/// come meanwhile to `run`.
+///
+/// A commit made while a sync runs waits for the next sync, which starts only
+/// when this one ends: so commit then, with every append that came meanwhile.
+/// One commit a sync instead of about two (each with its WAL frames, `pwrite`s
+/// and locks); what it costs an append that comes during a sync is its commit's
+/// time after that sync, which it waited for anyway. Announcements asked
+/// 20,000/s: 28,851 -> 11,880 commits, CPU per announcement 172, 158, 162 ->
+/// 130, 144, 138 µs (docs/performance.md, fourteenth part).
+///
+/// Any other job ends the wait at once (and is returned): a turn held here
+/// would commit after the run, likely into the sync after next, where at once
+/// it would have been in the next. So does a full run.
+async fn during_sync(
+    run: &mut Vec<Append>,
+    jobs: &mut mpsc::UnboundedReceiver<Job>,
+    db: &Db,
+) -> Option<Job> {
+    let synced = db.synced_so_far();
+    tokio::pin!(synced);
+    while run.len() < MAX_BATCH {
+        tokio::select! {
+            biased;
+            () = &mut synced => return queued(run, jobs),
+            job = jobs.recv() => match job {
+                Some(Job::Append(a)) => {
+                    run.push(a);
+                    if let Some(other) = queued(run, jobs) {
+                        return Some(other);
+                    }
+                }
+                // A turn or a close; or `None`, every handle gone: commit now.
+                other => return other,
+            },
+        }
+    }
+    None
 }
 
 /// What the write connection runs after every connection's pragmas.
