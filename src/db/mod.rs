@@ -215,9 +215,8 @@ impl Db {
             db.writer.close().await;
             // `normalise_url` refused any SQLite URL without a file.
             let path = durable::sqlite_path(&db.url).context("SQLite must be a file")?;
-            let appender = writer::Appender::open(&path)?;
             let conn = writer::open(&path)?;
-            let group = writer::Writer::start(conn, appender, path, db.clone());
+            let group = writer::Writer::start(conn, path, db.clone())?;
             db.group = Some(Arc::new(group));
         }
         Ok(db)

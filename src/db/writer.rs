@@ -158,14 +158,16 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer on `conn`, with `appender` for standalone appends; `db`
-    /// (a handle without a writer of its own) counts each batch's commit for the
-    /// WAL sync and hands its events on.
-    pub fn start(conn: Connection, appender: Appender, path: PathBuf, db: Db) -> Self {
+    /// Starts the writer on `conn`, and the appending connection's thread for
+    /// standalone appends, both on the database file at `path`; `db` (a handle
+    /// without a writer of its own) counts each batch's commit for the WAL sync
+    /// and hands its events on.
+    pub fn start(conn: Connection, path: PathBuf, db: Db) -> anyhow::Result<Self> {
         let (jobs, rx) = mpsc::unbounded_channel();
         let batches = Arc::new(AtomicU64::new(0));
+        let appender = Appender::open(&path, db.clone(), Arc::clone(&batches))?;
         tokio::spawn(run(conn, appender, path, rx, db, Arc::clone(&batches)));
-        Self { jobs, batches }
+        Ok(Self { jobs, batches })
     }
 
     /// Batches committed so far.
@@ -228,7 +230,7 @@ async fn run(
                 let _ = done.send(());
                 return;
             }
-            Job::Append(first) => appends(first, &appender, &mut jobs, &db, &batches).await,
+            Job::Append(first) => appends(first, &appender, &mut jobs, &db).await,
             Job::Turn(turn) => {
                 let (back, next) = batch(conn, turn, &mut jobs, &db, &batches).await;
                 conn = match back {
@@ -254,7 +256,7 @@ async fn run(
 
 /// Once the WAL sync in flight (if any) has ended, runs `first` and every
 /// append queued behind it (up to [`MAX_BATCH`]) as one transaction on the
-/// appending connection, then counts its commit. Another kind of job, queued
+/// appending connection, whose thread counts its commit. Another kind of job, queued
 /// or arriving, ends the wait and the run.
 /// Returns the job that ended the run, if one did.
 async fn appends(
@@ -262,18 +264,16 @@ async fn appends(
     appender: &Appender,
     jobs: &mut mpsc::UnboundedReceiver<Job>,
     db: &Db,
-    batches: &AtomicU64,
 ) -> Option<Job> {
     let mut run = vec![first];
     let mut next = queued(&mut run, jobs);
     if next.is_none() {
         next = during_sync(&mut run, jobs, db).await;
     }
-    match appender.run(run).await {
-        Ok(members) if members.is_empty() => {}
-        Ok(members) => committed(members, db, batches),
+    // The appending thread counts the run's commit and tells its appends.
+    if let Err(why) = appender.run(run).await {
         // Every append of the run was told.
-        Err(why) => tracing::error!(error = why, "a run of appends failed"),
+        tracing::error!(error = why, "a run of appends failed");
     }
     next
 }

@@ -14,28 +14,35 @@
 //! Only the group writer hands work to this thread, and only between its own
 //! batches (never while its connection has a transaction open), so the two
 //! connections never wait on each other for SQLite's write lock. The commit is
-//! counted for the WAL sync by the writer, exactly like a batch of turns: the
-//! `-wal` file is the same, whoever appended to it.
+//! counted for the WAL sync here, right after `COMMIT`, exactly as the writer
+//! counts a batch of turns (the `-wal` file is the same, whoever appended to
+//! it): counting it wakes the syncing thread, which had first to wait for the
+//! writer's task to be scheduled again when the writer counted it.
 
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, mpsc};
 
 use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
-use super::{Append, Done, Member, exec};
-use crate::db::StoredEvent;
+use super::{Append, Done, Member, committed, exec};
+use crate::db::{Db, StoredEvent};
 
 /// What a run's transaction gives back: a batch member for each append that
 /// wrote rows (the others were answered already), or why the run failed (every
 /// append of it was told).
 type Ran = Result<Vec<Member>, String>;
 
+/// What the writer hears once a run is over: every append of it was told how it
+/// went, and `Err` says why the run failed.
+type Over = Result<(), String>;
+
 /// A run of appends and whom to give the outcome.
 struct Work {
     run: Vec<Append>,
-    ran: oneshot::Sender<Ran>,
+    over: oneshot::Sender<Over>,
 }
 
 /// The appending connection's thread.
@@ -47,15 +54,16 @@ pub(in crate::db) struct Appender {
 
 impl Appender {
     /// Opens the database file at `path` with the pragmas every SQLite
-    /// connection gets and the writer's own, and starts the thread.
-    pub fn open(path: &Path) -> anyhow::Result<Self> {
+    /// connection gets and the writer's own, and starts the thread, which
+    /// counts each run's commit for `db`'s WAL sync and in `batches`.
+    pub fn open(path: &Path, db: Db, batches: Arc<AtomicU64>) -> anyhow::Result<Self> {
         let conn = super::open(path)?;
         let (work, queue) = mpsc::channel();
         let (tell_closed, closed) = oneshot::channel();
         std::thread::Builder::new()
             .name("pointcast-append".into())
             .spawn(move || {
-                serve(&conn, &queue);
+                serve(&conn, &queue, &db, &batches);
                 if let Err((_, e)) = conn.close() {
                     tracing::warn!(error = %e, "closing the appending connection");
                 }
@@ -68,16 +76,16 @@ impl Appender {
         })
     }
 
-    /// Appends the rows of `run` in order, in one transaction of their own, and
-    /// returns a batch member for each append that wrote rows once committed.
-    /// An append whose recipient is gone is answered at once (it wrote nothing).
+    /// Appends the rows of `run` in order, in one transaction of their own,
+    /// counts its commit and tells every append of it its WAL-sync ticket. An
+    /// append whose recipient is gone is answered at once (it wrote nothing).
     /// On failure nothing of the run is kept and every append of it was told why.
-    pub(super) async fn run(&self, run: Vec<Append>) -> Ran {
-        let (ran, outcome) = oneshot::channel();
+    pub(super) async fn run(&self, run: Vec<Append>) -> Over {
+        let (over, outcome) = oneshot::channel();
         let Some(work) = &self.work else {
             return Err(refuse(run, "the appending thread is closed"));
         };
-        if let Err(mpsc::SendError(w)) = work.send(Work { run, ran }) {
+        if let Err(mpsc::SendError(w)) = work.send(Work { run, over }) {
             return Err(refuse(w.run, "the appending thread has stopped"));
         }
         // The thread answers every run it took, even a failed one.
@@ -95,9 +103,14 @@ impl Appender {
     }
 }
 
-fn serve(conn: &Connection, queue: &mpsc::Receiver<Work>) {
-    while let Ok(Work { run, ran }) = queue.recv() {
-        let _ = ran.send(transaction(conn, run));
+fn serve(conn: &Connection, queue: &mpsc::Receiver<Work>, db: &Db, batches: &AtomicU64) {
+    while let Ok(Work { run, over }) = queue.recv() {
+        let ran = transaction(conn, run).map(|members| {
+            if !members.is_empty() {
+                committed(members, db, batches);
+            }
+        });
+        let _ = over.send(ran);
     }
 }
 
