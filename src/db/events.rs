@@ -472,8 +472,8 @@ mod tests {
             "{batches} runs committed with {syncs} syncs: a run committed during a sync"
         );
         assert!(
-            batches < 16 * 20,
-            "{batches} runs for 320 appends: not batched"
+            batches > 0 && batches < 16 * 20,
+            "{batches} runs for 320 appends: not batched, or runs not counted"
         );
     }
 

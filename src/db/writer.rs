@@ -256,8 +256,8 @@ async fn run(
 
 /// Once the WAL sync in flight (if any) has ended, runs `first` and every
 /// append queued behind it (up to [`MAX_BATCH`]) as one transaction on the
-/// appending connection, whose thread counts its commit. Another kind of job, queued
-/// or arriving, ends the wait and the run.
+/// appending connection, whose thread counts its commit. Another kind of job,
+/// queued or arriving, ends the wait and the run.
 /// Returns the job that ended the run, if one did.
 async fn appends(
     first: Append,
