@@ -10,12 +10,17 @@
 #          [--unicast "10000"] [--rates "1000 5000"] [--grant-rate 1000]
 #          [--seconds 10] [--publishes 10] [--pointcast-bin PATH] [--out FILE]
 #          [--ladder "2000 5000 10000 20000 40000"] [--ladder-users 2000]
+#          [--ladder-publishers "32 256"]
 #          [--pg-url postgres://USER@HOST:PORT/DB] [--after-request]
 #
 # --ladder: a publish-rate ladder, each rate on a fresh server for --ladder-secs
 # (5) with 32 publishers: announcements on both servers, grants on pointcast
 # (and on PostgreSQL with --pg-url, a fresh database per rate made through that
-# URL's server; give it fsync on). --after-request: the idle and fanout
+# URL's server; give it fsync on). Each publisher sends its next publish only
+# once the last one is answered, so 32 of them reach at most 32 publishes per
+# publish latency: --ladder-publishers runs the ladder once per count given, and
+# a count other than 32 is its own row ("N publishers"), where a server's rate is
+# bound by its CPU rather than by how soon it answers. --after-request: the idle and fanout
 # scenarios run a second time with streams opened after a `GET /healthz` on the
 # same connection (a browser after a page, nginx's keep-alive pool).
 #
@@ -49,6 +54,7 @@ OUT=""
 LADDER=""
 LADDER_USERS=2000
 LADDER_SECS=5
+LADDER_PUBLISHERS=32
 PG_URL=""
 AFTER_REQUEST=0
 
@@ -72,9 +78,10 @@ while [ $# -gt 0 ]; do
     --ladder) LADDER=$2; shift ;;
     --ladder-users) LADDER_USERS=$2; shift ;;
     --ladder-secs) LADDER_SECS=$2; shift ;;
+    --ladder-publishers) LADDER_PUBLISHERS=$2; shift ;;
     --pg-url) PG_URL=$2; shift ;;
     --after-request) AFTER_REQUEST=1 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 64 ;;
   esac
   shift
@@ -280,21 +287,26 @@ for round in $(seq 1 "$REPEAT"); do
   done
   # The ladder: a fresh server per rate, as a publish rate is measured best
   # from a cold start (no backlog of the rate before).
-  for r in $LADDER; do
-    ladder=(unicast "$LADDER_USERS" --rate "$r" --seconds "$LADDER_SECS" --publishers 32)
-    for t in "${TARGETS[@]}"; do
-      "start_$t" "$round-a$r"; run "$t" "${ladder[@]}" --publish announce; "stop_$t"
-      if [ "$t" = pointcast ]; then
-        start_pointcast "$round-g$r"; run "$t" "${ladder[@]}" --publish grant; stop_pointcast
-        if [ -n "$PG_URL" ]; then
-          db="pcbench_$$_${round}_$r"
-          psql -q "$PG_URL" -c "CREATE DATABASE $db"
-          start_pointcast "$round-p$r" "${PG_URL%/*}/$db"
-          run "$t" "${ladder[@]}" --publish grant --label postgres
-          stop_pointcast
-          psql -q "$PG_URL" -c "DROP DATABASE $db" || true
+  for pubs in $LADDER_PUBLISHERS; do
+    # 32 publishers are the ladder's rows; any other count is a row of its own.
+    label=(); pglabel=postgres
+    if [ "$pubs" != 32 ]; then label=(--label "$pubs publishers"); pglabel="postgres, $pubs publishers"; fi
+    for r in $LADDER; do
+      ladder=(unicast "$LADDER_USERS" --rate "$r" --seconds "$LADDER_SECS" --publishers "$pubs")
+      for t in "${TARGETS[@]}"; do
+        "start_$t" "$round-a$r-$pubs"; run "$t" "${ladder[@]}" --publish announce "${label[@]}"; "stop_$t"
+        if [ "$t" = pointcast ]; then
+          start_pointcast "$round-g$r-$pubs"; run "$t" "${ladder[@]}" --publish grant "${label[@]}"; stop_pointcast
+          if [ -n "$PG_URL" ]; then
+            db="pcbench_$$_${round}_${r}_$pubs"
+            psql -q "$PG_URL" -c "CREATE DATABASE $db"
+            start_pointcast "$round-p$r-$pubs" "${PG_URL%/*}/$db"
+            run "$t" "${ladder[@]}" --publish grant --label "$pglabel"
+            stop_pointcast
+            psql -q "$PG_URL" -c "DROP DATABASE $db" || true
+          fi
         fi
-      fi
+      done
     done
   done
 done
