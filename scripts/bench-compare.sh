@@ -19,10 +19,11 @@
 # URL's server; give it fsync on). Each publisher sends its next publish only
 # once the last one is answered, so 32 of them reach at most 32 publishes per
 # publish latency: --ladder-publishers runs the ladder once per count given, and
-# a count other than 32 is its own row ("N publishers"), where a server's rate is
-# bound by its CPU rather than by how soon it answers. --after-request: the idle and fanout
-# scenarios run a second time with streams opened after a `GET /healthz` on the
-# same connection (a browser after a page, nginx's keep-alive pool).
+# a count other than 32 is its own row ("N publishers"), where a server's rate
+# is bound by its CPU rather than by how soon it answers.
+# --after-request: the idle and fanout scenarios run a second time with streams
+# opened after a `GET /healthz` on the same connection (a browser after a page,
+# nginx's keep-alive pool).
 #
 # Every scenario runs --repeat times per server, the servers taking turns (each
 # started afresh per round, alone on its core), and the table shows medians. Unicast runs durable announcements at each of --rates
@@ -81,7 +82,7 @@ while [ $# -gt 0 ]; do
     --ladder-publishers) LADDER_PUBLISHERS=$2; shift ;;
     --pg-url) PG_URL=$2; shift ;;
     --after-request) AFTER_REQUEST=1 ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 64 ;;
   esac
   shift
