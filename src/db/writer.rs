@@ -350,8 +350,8 @@ const WRITER_PRAGMAS: &str = "PRAGMA temp_store=MEMORY;";
 /// two, sixteenth part); nine pairs at 5,000 grants/s asked, 1,000 against 4,000
 /// pages: 3,889/4,030, 2,720/3,672, 3,343/4,662, 3,432/3,690, 4,069/4,714,
 /// 4,662/4,366, 4,332/4,723, 3,756/4,790, 4,462/4,595 grants/s; 8,000 pages
-/// measured no better than 4,000. The WAL file then holds about 16 MB, reused
-/// from its start after each checkpoint as before.
+/// measured no better than 4,000. The WAL file then grows to about 16 MB (not
+/// 4 MB) and is reused from its start after each checkpoint, as before.
 const WAL_CHECKPOINT_PAGES: u32 = 4_000;
 
 /// Statements each writing connection keeps prepared: every distinct statement
