@@ -48,10 +48,9 @@ pub struct AuditRow {
 
 /// Appends one row in `tx`.
 pub async fn append(tx: &mut Tx, a: &NewAudit<'_>) -> anyhow::Result<i64> {
-    let row = sql::query(
+    let id = sql::query(
         "INSERT INTO audit (at, actor_id, actor_name, kind, store_id, target_type, target_id, before, after)
-         VALUES ($1, $2, COALESCE($3, (SELECT name FROM users WHERE id = $2), ''), $4, $5, $6, $7, $8, $9)
-         RETURNING id",
+         VALUES ($1, $2, COALESCE($3, (SELECT name FROM users WHERE id = $2), ''), $4, $5, $6, $7, $8, $9)",
     )
     .bind(a.at)
     .bind(a.actor_id)
@@ -62,10 +61,10 @@ pub async fn append(tx: &mut Tx, a: &NewAudit<'_>) -> anyhow::Result<i64> {
     .bind(a.target_id)
     .bind(a.before.to_string())
     .bind(a.after.to_string())
-    .fetch_one(tx.conn())
+    .insert_id(tx.conn())
     .await
     .context("appending an audit row")?;
-    row.try_get(0)
+    Ok(id)
 }
 
 /// What a listing asks for.

@@ -161,9 +161,9 @@ pub async fn issue(
     at: i64,
 ) -> anyhow::Result<Coupon> {
     let expires_at = (store.coupon_valid_days > 0).then(|| at + store.coupon_valid_days * DAY_MS);
-    let row = sql::query(
+    let id = sql::query(
         "INSERT INTO coupons (store_id, user_id, entry_id, shape, color, label, issued_at, points, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(store_id)
     .bind(user_id)
@@ -174,11 +174,11 @@ pub async fn issue(
     .bind(at)
     .bind(store.threshold)
     .bind(expires_at)
-    .fetch_one(tx.conn())
+    .insert_id(tx.conn())
     .await
     .context("issuing a coupon")?;
     Ok(Coupon {
-        id: row.try_get(0)?,
+        id,
         store_id,
         store_name: store.name.clone(),
         user_id,
@@ -243,20 +243,20 @@ pub async fn redeem(
         (0, Some(c)) => return Ok(Err(not_active(&c))),
         (_, Some(c)) => c,
     };
-    let row = sql::query(
+    let id = sql::query(
         "INSERT INTO redemptions (coupon_id, store_id, user_id, redeemed_by, redeemed_at)
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(coupon.id)
     .bind(coupon.store_id)
     .bind(coupon.user_id)
     .bind(by.id)
     .bind(at)
-    .fetch_one(tx.conn())
+    .insert_id(tx.conn())
     .await
     .context("logging a redemption")?;
     let redemption = Redemption {
-        id: row.try_get(0)?,
+        id,
         coupon_id: coupon.id,
         store_id: coupon.store_id,
         user_id: coupon.user_id,

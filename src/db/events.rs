@@ -46,18 +46,16 @@ pub(super) async fn insert(
     data: String,
 ) -> anyhow::Result<StoredEvent> {
     let at = now_millis();
-    let row = sql::query(
-        "INSERT INTO events (channel, type, at, data) VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(channel)
-    .bind(event_type)
-    .bind(at)
-    .bind(&data)
-    .fetch_one(conn)
-    .await
-    .context("appending an event")?;
+    let id = sql::query("INSERT INTO events (channel, type, at, data) VALUES ($1, $2, $3, $4)")
+        .bind(channel)
+        .bind(event_type)
+        .bind(at)
+        .bind(&data)
+        .insert_id(conn)
+        .await
+        .context("appending an event")?;
     Ok(StoredEvent {
-        id: row.try_get(0)?,
+        id,
         channel: channel.to_string(),
         event_type: event_type.to_string(),
         at,

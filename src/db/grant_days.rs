@@ -20,22 +20,22 @@ pub async fn count(
     cap: i64,
 ) -> anyhow::Result<Result<(), i64>> {
     if points <= cap {
-        let row = sql::query(
+        let counted = sql::query(
             "INSERT INTO grant_days (actor_id, store_id, day, granted) VALUES ($1, $2, $3, $4)
              ON CONFLICT (actor_id, store_id, day) DO UPDATE
              SET granted = grant_days.granted + excluded.granted
-             WHERE grant_days.granted + excluded.granted <= $5
-             RETURNING granted",
+             WHERE grant_days.granted + excluded.granted <= $5",
         )
         .bind(actor_id)
         .bind(store_id)
         .bind(day)
         .bind(points)
         .bind(cap)
-        .fetch_optional(tx.conn())
+        .execute(tx.conn())
         .await
         .context("counting a grant against the cap")?;
-        if row.is_some() {
+        // A row inserted or moved is one counted; the cap's `WHERE` leaves none.
+        if counted.rows_affected() == 1 {
             return Ok(Ok(()));
         }
     }

@@ -142,16 +142,13 @@ pub async fn claim(
     if claimed != 1 {
         return Ok(None);
     }
-    let row = sql::query(
-        "INSERT INTO job_runs (job, trigger_kind, started_at) VALUES ($1, $2, $3) RETURNING id",
-    )
-    .bind(name)
-    .bind(trigger)
-    .bind(now)
-    .fetch_one(tx.conn())
-    .await
-    .context("recording a run")?;
-    let id: i64 = row.try_get(0)?;
+    let id = sql::query("INSERT INTO job_runs (job, trigger_kind, started_at) VALUES ($1, $2, $3)")
+        .bind(name)
+        .bind(trigger)
+        .bind(now)
+        .insert_id(tx.conn())
+        .await
+        .context("recording a run")?;
     tx.commit().await?;
     Ok(Some(id))
 }

@@ -2,8 +2,9 @@
 //!
 //! Every change to `mileage_balances` goes through [`post`], which writes the
 //! `mileage_entries` row that explains it in the same call and reads the new balance
-//! back under the row's write lock (`... RETURNING balance` on the updated row:
-//! PostgreSQL holds the row lock until commit, SQLite has a single writer). So a
+//! back under the row's write lock (`RETURNING balance` on PostgreSQL, which holds
+//! the row lock until commit; a read of the row after the write on SQLite, which has
+//! a single writer: [`sql::Query::fetch_written`]). So a
 //! balance equals the sum of its entries by construction, concurrent postings to one
 //! member queue on that row, and each entry's `balance_after` is exact.
 //!
@@ -15,7 +16,7 @@
 //! one expired lot.
 
 use crate::db::sql;
-use anyhow::Context;
+use anyhow::{Context, anyhow};
 
 use super::{Db, Tx};
 use crate::mileage::model::{Balance, Entry, Expiring, Page};
@@ -219,6 +220,11 @@ pub async fn set_source(tx: &mut Tx, entry_id: i64, source_id: i64) -> anyhow::R
     Ok(())
 }
 
+/// How SQLite reads back a balance row just written (see [`sql::Query::fetch_written`]):
+/// by its key, the writing statement's `$1` and `$2`.
+const BALANCE_OF_MEMBER: &str =
+    "SELECT balance FROM mileage_balances WHERE store_id = $1 AND user_id = $2";
+
 /// Moves the balance row by `p.points` under its lock; answers the balance after.
 async fn move_balance(tx: &mut Tx, p: &Posting<'_>) -> anyhow::Result<i64> {
     Ok(if p.points >= 0 {
@@ -227,31 +233,32 @@ async fn move_balance(tx: &mut Tx, p: &Posting<'_>) -> anyhow::Result<i64> {
              VALUES ($1, $2, $3, $4)
              ON CONFLICT (store_id, user_id) DO UPDATE
              SET balance = mileage_balances.balance + excluded.balance,
-                 updated_at = excluded.updated_at
-             RETURNING balance",
+                 updated_at = excluded.updated_at",
         )
         .bind(p.store_id)
         .bind(p.user_id)
         .bind(p.points)
         .bind(p.at)
-        .fetch_one(tx.conn())
+        .fetch_written(tx.conn(), "balance", BALANCE_OF_MEMBER)
         .await
         .context("crediting a balance")?
+        .ok_or_else(|| anyhow!("crediting a balance wrote no row"))?
         .try_get(0)?
     } else {
         // Not an upsert: a debit moves an existing balance (a member's row is
         // opened when they join), and must never invent one.
         sql::query(
-            "UPDATE mileage_balances SET balance = balance + $1, updated_at = $2
-             WHERE store_id = $3 AND user_id = $4 RETURNING balance",
+            "UPDATE mileage_balances SET balance = balance + $3, updated_at = $4
+             WHERE store_id = $1 AND user_id = $2",
         )
-        .bind(p.points)
-        .bind(p.at)
         .bind(p.store_id)
         .bind(p.user_id)
-        .fetch_one(tx.conn())
+        .bind(p.points)
+        .bind(p.at)
+        .fetch_written(tx.conn(), "balance", BALANCE_OF_MEMBER)
         .await
         .context("debiting a balance")?
+        .ok_or_else(|| anyhow!("debiting a balance found no row"))?
         .try_get(0)?
     })
 }
@@ -264,7 +271,7 @@ async fn insert_entry(
     balance_after: i64,
     remaining: i64,
 ) -> anyhow::Result<Entry> {
-    let row = sql::query(concat!(
+    let row = sql::query(
         "INSERT INTO mileage_entries (store_id, user_id, kind, points, balance_after, reason, actor_id,
                                       created_at, order_id, remaining, expires_at, reason_code, api_key_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
@@ -272,10 +279,8 @@ async fn insert_entry(
                                                      ELSE $8 + points_valid_days * 86400000 END
                                          FROM stores WHERE id = $1)
                       ELSE NULL END,
-                 $12, $13)
-         RETURNING ",
-        entry_columns!()
-    ))
+                 $12, $13)",
+    )
     .bind(p.store_id)
     .bind(p.user_id)
     .bind(p.kind)
@@ -289,9 +294,14 @@ async fn insert_entry(
     .bind(i64::from(is_earning(p.kind)))
     .bind(p.reason_code)
     .bind(p.api_key_id)
-    .fetch_one(tx.conn())
+    .fetch_written(
+        tx.conn(),
+        entry_columns!(),
+        concat!("SELECT ", entry_columns!(), " FROM mileage_entries WHERE id = $14"),
+    )
     .await
-    .context("appending a ledger entry")?;
+    .context("appending a ledger entry")?
+    .ok_or_else(|| anyhow!("appending a ledger entry wrote no row"))?;
     entry_from_row(&row)
 }
 
@@ -301,11 +311,11 @@ async fn insert_entry(
 pub async fn locked_balance(tx: &mut Tx, store_id: i64, user_id: i64) -> anyhow::Result<i64> {
     let row = sql::query(
         "UPDATE mileage_balances SET updated_at = updated_at
-         WHERE store_id = $1 AND user_id = $2 RETURNING balance",
+         WHERE store_id = $1 AND user_id = $2",
     )
     .bind(store_id)
     .bind(user_id)
-    .fetch_optional(tx.conn())
+    .fetch_written(tx.conn(), "balance", BALANCE_OF_MEMBER)
     .await
     .context("locking a balance")?;
     Ok(match row {

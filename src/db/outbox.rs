@@ -49,9 +49,9 @@ pub struct Claimed {
 /// Puts a mail in the outbox inside the caller's transaction; due at once.
 pub async fn enqueue(tx: &mut Tx, mail: &NewMail<'_>) -> anyhow::Result<i64> {
     let now = now_millis();
-    let row = sql::query(
+    let id = sql::query(
         "INSERT INTO mail_outbox (inquiry_id, to_addr, reply_to, subject, body, created_at, next_attempt_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
     )
     .bind(mail.inquiry_id)
     .bind(mail.to)
@@ -59,10 +59,10 @@ pub async fn enqueue(tx: &mut Tx, mail: &NewMail<'_>) -> anyhow::Result<i64> {
     .bind(mail.subject)
     .bind(mail.body)
     .bind(now)
-    .fetch_one(tx.conn())
+    .insert_id(tx.conn())
     .await
     .context("putting a mail in the outbox")?;
-    row.try_get(0)
+    Ok(id)
 }
 
 fn mail_from_row(r: &sql::Row) -> anyhow::Result<OutboxMail> {

@@ -227,6 +227,71 @@ impl Query {
         }
     }
 
+    /// Runs an `INSERT` of one row, written without `RETURNING`, and answers
+    /// the new row's `id`.
+    ///
+    /// sqlx's connections run it with ` RETURNING id` added. The native SQLite
+    /// connection runs it as written and reads `last_insert_rowid()` (the `id`
+    /// of every table written this way is its `INTEGER PRIMARY KEY`, so the
+    /// rowid): SQLite collects a `RETURNING` statement's rows in an ephemeral
+    /// table, a B-tree and page cache built and freed on every run, which cost
+    /// a grant more than all of this layer's own work (docs/performance.md,
+    /// "eighteenth part").
+    pub async fn insert_id<'c>(self, conn: impl Into<Conn<'c>>) -> anyhow::Result<i64> {
+        match conn.into() {
+            Conn::Native(c) => {
+                let (_, rows) = native(c, &self.sql, &self.args, Want::None)?;
+                if rows != 1 {
+                    anyhow::bail!("the insert wrote {rows} rows, not one");
+                }
+                Ok(c.last_insert_rowid())
+            }
+            conn => self.with_returning("id").fetch_one(conn).await?.try_get(0),
+        }
+    }
+
+    /// Runs a statement that writes at most one row, written without
+    /// `RETURNING`, and answers that row's `columns` (`None` when it wrote
+    /// none, as `RETURNING` would).
+    ///
+    /// sqlx's connections run it with ` RETURNING {columns}` added. The native
+    /// SQLite connection runs it as written and then `read_back`, a `SELECT` of
+    /// the same columns given the statement's own arguments and, after them,
+    /// the last inserted rowid (so a plain `INSERT`'s row is
+    /// `WHERE id = $N+1`; an upsert or an `UPDATE` names its row by its key
+    /// instead, since an update sets no rowid). One indexed read costs SQLite
+    /// far less than `RETURNING`'s ephemeral table ([`Query::insert_id`]).
+    pub async fn fetch_written<'c>(
+        self,
+        conn: impl Into<Conn<'c>>,
+        columns: &'static str,
+        read_back: &'static str,
+    ) -> anyhow::Result<Option<Row>> {
+        match conn.into() {
+            Conn::Native(c) => {
+                let (_, rows) = native(c, &self.sql, &self.args, Want::None)?;
+                if rows == 0 {
+                    return Ok(None);
+                }
+                let mut args = self.args;
+                args.push(Arg::Int(Some(c.last_insert_rowid())));
+                Ok(native(c, read_back, &args, Want::First)?
+                    .0
+                    .into_iter()
+                    .next())
+            }
+            conn => self.with_returning(columns).fetch_optional(conn).await,
+        }
+    }
+
+    /// This statement with ` RETURNING {columns}` added, for sqlx's connections.
+    fn with_returning(self, columns: &str) -> Query {
+        Query {
+            sql: Cow::Owned(format!("{} RETURNING {columns}", self.sql)),
+            args: self.args,
+        }
+    }
+
     fn into_sqlx(self) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
         let mut q = sqlx::query(sqlx::AssertSqlSafe(self.sql));
         for arg in self.args {
@@ -480,6 +545,104 @@ mod tests {
             vec![(Some("a".into()), 11, 0), (None, 12, 1)]
         );
         assert_eq!(seen(&by_sqlx), seen(&by_native));
+    }
+
+    /// `insert_id` and `fetch_written` answer the same on sqlx's connection
+    /// (`RETURNING` added) and on the native one (`last_insert_rowid()` and a
+    /// read back): a plain insert, an upsert's update (which sets no rowid), and
+    /// writes that write nothing.
+    #[tokio::test]
+    async fn written_rows_read_the_same_with_and_without_returning() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap();
+        query("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, n INTEGER)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let mut native = rusqlite::Connection::open(&path).unwrap();
+        let insert = |name: &str, n: i64| {
+            query("INSERT INTO t (name, n) VALUES ($1, $2)")
+                .bind(name.to_string())
+                .bind(n)
+        };
+        assert_eq!(insert("a", 1).insert_id(&pool).await.unwrap(), 1);
+        assert_eq!(
+            insert("b", 2)
+                .insert_id(Conn::Native(&mut native))
+                .await
+                .unwrap(),
+            2
+        );
+        // An insert that writes no row has no id.
+        let nothing = || query("INSERT INTO t (name, n) VALUES ('a', 0) ON CONFLICT DO NOTHING");
+        assert!(nothing().insert_id(&pool).await.is_err());
+        assert!(
+            nothing()
+                .insert_id(Conn::Native(&mut native))
+                .await
+                .is_err()
+        );
+
+        // The row an insert wrote, read by its rowid ($3 after the two arguments).
+        const BY_ID: &str = "SELECT id, name, n FROM t WHERE id = $3";
+        let seen = |row: Option<Row>| {
+            row.map(|r| {
+                (
+                    r.try_get::<i64, _>("id").unwrap(),
+                    r.try_get::<String, _>(1).unwrap(),
+                    r.try_get::<i64, _>("n").unwrap(),
+                )
+            })
+        };
+        let by_sqlx = insert("c", 3)
+            .fetch_written(&pool, "id, name, n", BY_ID)
+            .await
+            .unwrap();
+        let by_native = insert("d", 4)
+            .fetch_written(Conn::Native(&mut native), "id, name, n", BY_ID)
+            .await
+            .unwrap();
+        // (The refused inserts above took ids 3 and 4: AUTOINCREMENT counts them.)
+        assert_eq!(seen(by_sqlx), Some((5, "c".into(), 3)));
+        assert_eq!(seen(by_native), Some((6, "d".into(), 4)));
+
+        // An upsert that updates (no rowid set), read back by its key; with the
+        // update's `WHERE` false it writes nothing and reads nothing.
+        let bump = |name: &str, by: i64, below: i64| {
+            query(
+                "INSERT INTO t (name, n) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE
+                 SET n = t.n + excluded.n WHERE t.n + excluded.n < $3",
+            )
+            .bind(name.to_string())
+            .bind(by)
+            .bind(below)
+        };
+        const BY_NAME: &str = "SELECT n FROM t WHERE name = $1";
+        let n = |row: Option<Row>| row.map(|r| r.try_get::<i64, _>(0).unwrap());
+        let sqlx_bumped = bump("a", 10, 100).fetch_written(&pool, "n", BY_NAME);
+        assert_eq!(n(sqlx_bumped.await.unwrap()), Some(11));
+        let native_bumped =
+            bump("a", 10, 100).fetch_written(Conn::Native(&mut native), "n", BY_NAME);
+        assert_eq!(n(native_bumped.await.unwrap()), Some(21));
+        let sqlx_capped = bump("a", 100, 100).fetch_written(&pool, "n", BY_NAME);
+        assert_eq!(n(sqlx_capped.await.unwrap()), None);
+        let native_capped =
+            bump("a", 100, 100).fetch_written(Conn::Native(&mut native), "n", BY_NAME);
+        assert_eq!(n(native_capped.await.unwrap()), None);
+        // An update of no row reads nothing either.
+        let none = query("UPDATE t SET n = n WHERE name = $1").bind("zz");
+        assert!(
+            none.fetch_written(Conn::Native(&mut native), "n", BY_NAME)
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[tokio::test]

@@ -84,9 +84,9 @@ pub(crate) fn store_from_row(r: &sql::Row) -> anyhow::Result<Store> {
 /// Inserts a store; its owner (if any) becomes its staff in the same write, so an
 /// owner always works at the stores they own.
 pub async fn insert_store(tx: &mut Tx, new: &NewStore) -> anyhow::Result<Store> {
-    let row = sql::query(
+    let id = sql::query(
         "INSERT INTO stores (name, address, lat, lon, owner_id, joined_at, coupon_threshold)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&new.name)
     .bind(&new.address)
@@ -95,10 +95,9 @@ pub async fn insert_store(tx: &mut Tx, new: &NewStore) -> anyhow::Result<Store> 
     .bind(new.owner_id)
     .bind(new.joined_at.unwrap_or_else(now_millis))
     .bind(new.coupon_threshold)
-    .fetch_one(tx.conn())
+    .insert_id(tx.conn())
     .await
     .context("inserting a store")?;
-    let id: i64 = row.try_get(0)?;
     if let Some(owner) = new.owner_id {
         sql::query(
             "INSERT INTO store_staff (store_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -197,9 +196,9 @@ pub async fn set_design(
     if changed == 0 {
         return Ok(None);
     }
-    let row = sql::query(
+    let id = sql::query(
         "INSERT INTO coupon_design_history (store_id, shape, color, label, changed_by, changed_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(store_id)
     .bind(&design.shape)
@@ -207,10 +206,10 @@ pub async fn set_design(
     .bind(&design.label)
     .bind(by)
     .bind(now_millis())
-    .fetch_one(tx.conn())
+    .insert_id(tx.conn())
     .await
     .context("logging a coupon design change")?;
-    Ok(Some(row.try_get(0)?))
+    Ok(Some(id))
 }
 
 /// The columns [`change_from_row`] reads, in its order, from `h` (the history) and

@@ -134,17 +134,17 @@ pub async fn insert_conversation(
     store_id: Option<i64>,
 ) -> anyhow::Result<i64> {
     let now = now_millis();
-    let row = sql::query(
+    let id = sql::query(
         "INSERT INTO support_conversations (customer_id, store_id, status, created_at, last_message_at)
-         VALUES ($1, $2, 'open', $3, $3) RETURNING id",
+         VALUES ($1, $2, 'open', $3, $3)",
     )
     .bind(customer_id)
     .bind(store_id)
     .bind(now)
-    .fetch_one(tx.conn())
+    .insert_id(tx.conn())
     .await
     .context("inserting a conversation")?;
-    row.try_get(0)
+    Ok(id)
 }
 
 /// Adds a message if the conversation is open; `None` when it is closed or gone.
@@ -167,9 +167,9 @@ pub async fn insert_message(
     if open == 0 {
         return Ok(None);
     }
-    let row = sql::query(
+    let id = sql::query(
         "INSERT INTO support_messages (conversation_id, sender_id, sender_name, sender_role, text, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(conversation_id)
     .bind(sender.id)
@@ -177,11 +177,11 @@ pub async fn insert_message(
     .bind(sender.role.as_str())
     .bind(text)
     .bind(now)
-    .fetch_one(tx.conn())
+    .insert_id(tx.conn())
     .await
     .context("inserting a message")?;
     Ok(Some(Message {
-        id: row.try_get(0)?,
+        id,
         conversation_id,
         sender: sender.clone(),
         text: text.to_string(),
@@ -228,19 +228,19 @@ pub async fn insert_inquiry(
     reply_to: &str,
 ) -> anyhow::Result<(i64, i64)> {
     let now = now_millis();
-    let row = sql::query(
+    let id = sql::query(
         "INSERT INTO inquiries (user_id, subject, message, reply_to, created_at)
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(user_id)
     .bind(subject)
     .bind(message)
     .bind(reply_to)
     .bind(now)
-    .fetch_one(tx.conn())
+    .insert_id(tx.conn())
     .await
     .context("inserting an inquiry")?;
-    Ok((row.try_get(0)?, now))
+    Ok((id, now))
 }
 
 impl Db {

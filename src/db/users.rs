@@ -69,9 +69,9 @@ pub async fn insert_user(
     new: &NewUser<'_>,
     store_ids: &[i64],
 ) -> anyhow::Result<User> {
-    let row = sql::query(
+    let id = sql::query(
         "INSERT INTO users (role, login, name, phone, password_hash, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(new.role.as_str())
     .bind(new.login)
@@ -79,10 +79,9 @@ pub async fn insert_user(
     .bind(new.phone)
     .bind(new.password_hash)
     .bind(now_millis())
-    .fetch_one(tx.conn())
+    .insert_id(tx.conn())
     .await
     .context("inserting a user")?;
-    let id: i64 = row.try_get(0)?;
     if new.role == Role::Customer {
         sql::query("UPDATE users SET member_no = $1 WHERE id = $2")
             .bind((MEMBER_NO_BASE + id).to_string())

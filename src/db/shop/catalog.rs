@@ -149,18 +149,17 @@ pub async fn history(db: &Db, id: i64) -> anyhow::Result<Vec<ProductChange>> {
 
 /// Inserts an album together with the history entry that created it.
 pub async fn insert(tx: &mut Tx, new: &NewProduct, by: i64, now: i64) -> anyhow::Result<Product> {
-    let row = sql::query(
+    let id = sql::query(
         "INSERT INTO products (title, artist, price, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $4) RETURNING id",
+         VALUES ($1, $2, $3, $4, $4)",
     )
     .bind(&new.title)
     .bind(&new.artist)
     .bind(new.price.get())
     .bind(now)
-    .fetch_one(tx.conn())
+    .insert_id(tx.conn())
     .await
     .context("inserting a product")?;
-    let id: i64 = row.try_get(0)?;
     sql::query(
         "INSERT INTO product_history (product_id, title, artist, price, changed_by, changed_at)
          VALUES ($1, $2, $3, $4, $5, $6)",

@@ -101,10 +101,10 @@ pub async fn insert(
         Ok(left) => left,
         Err(short) => return Ok(Err(short)),
     };
-    let row = sql::query(
+    let order_id = sql::query(
         "INSERT INTO orders (user_id, store_id, product_id, quantity, unit_price, total, day,
                              created_at, discount, paid, coupon_id, points_earned, api_key_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(new.buyer)
     .bind(new.store_id)
@@ -119,10 +119,9 @@ pub async fn insert(
     .bind(new.coupon_id)
     .bind(new.points_earned)
     .bind(new.api_key_id)
-    .fetch_one(tx.conn())
+    .insert_id(tx.conn())
     .await
     .context("inserting an order")?;
-    let order_id: i64 = row.try_get(0).context("order id")?;
     let cause = Cause {
         reason: ORDER_REASON,
         by: new.buyer,
