@@ -108,6 +108,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0012_stream_tickets.sql"),
         sqlite_rebuilds: false,
     },
+    Migration {
+        version: 13,
+        name: "ledger_index",
+        sqlite: include_str!("../../migrations/sqlite/0013_ledger_index.sql"),
+        postgres: include_str!("../../migrations/postgres/0013_ledger_index.sql"),
+        sqlite_rebuilds: false,
+    },
 ];
 
 /// Lock key so that several instances starting together migrate one at a time.
