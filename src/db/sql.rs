@@ -484,24 +484,29 @@ mod tests {
         assert_eq!(none, None);
     }
 
-    /// One SQL text, the same answer from sqlx's SQLite driver and from the
-    /// native connection: placeholders out of order and used twice, NULLs,
-    /// booleans, and the count of changed rows.
-    #[tokio::test]
-    async fn the_native_connection_answers_as_sqlx_does() {
+    /// One database file made with `schema`, opened both by sqlx (a pool of
+    /// one) and natively, to compare their answers.
+    async fn both(schema: &'static str) -> (tempfile::TempDir, AnyPool, rusqlite::Connection) {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("x.db");
+        let path = dir.path().join("t.db");
         sqlx::any::install_default_drivers();
         let pool = sqlx::any::AnyPoolOptions::new()
             .max_connections(1)
             .connect(&format!("sqlite://{}?mode=rwc", path.display()))
             .await
             .unwrap();
-        query("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, n INTEGER, ok INTEGER)")
-            .execute(&pool)
-            .await
-            .unwrap();
-        let mut native = rusqlite::Connection::open(&path).unwrap();
+        query(schema).execute(&pool).await.unwrap();
+        let native = rusqlite::Connection::open(&path).unwrap();
+        (dir, pool, native)
+    }
+
+    /// One SQL text, the same answer from sqlx's SQLite driver and from the
+    /// native connection: placeholders out of order and used twice, NULLs,
+    /// booleans, and the count of changed rows.
+    #[tokio::test]
+    async fn the_native_connection_answers_as_sqlx_does() {
+        let (_dir, pool, mut native) =
+            both("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, n INTEGER, ok INTEGER)").await;
         let insert = |name: Option<&str>, n: i64| {
             query("INSERT INTO t (name, n, ok) VALUES ($2, $1, $1 > 1)")
                 .bind(n)
@@ -553,19 +558,10 @@ mod tests {
     /// writes that write nothing.
     #[tokio::test]
     async fn written_rows_read_the_same_with_and_without_returning() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.db");
-        sqlx::any::install_default_drivers();
-        let pool = sqlx::any::AnyPoolOptions::new()
-            .max_connections(1)
-            .connect(&format!("sqlite://{}?mode=rwc", path.display()))
-            .await
-            .unwrap();
-        query("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, n INTEGER)")
-            .execute(&pool)
-            .await
-            .unwrap();
-        let mut native = rusqlite::Connection::open(&path).unwrap();
+        let (_dir, pool, mut native) = both(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, n INTEGER)",
+        )
+        .await;
         let insert = |name: &str, n: i64| {
             query("INSERT INTO t (name, n) VALUES ($1, $2)")
                 .bind(name.to_string())
