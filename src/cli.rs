@@ -153,6 +153,11 @@ pub struct ServeArgs {
     /// Worker threads (0: one per core).
     #[arg(long, env = "POINTCAST_WORKERS", default_value_t = 0)]
     pub workers: usize,
+    /// Linux scheduling policy of the server's threads: `batch` (SCHED_BATCH: a
+    /// woken thread waits for the running one instead of preempting it) or
+    /// `normal` (see docs/deploy.md).
+    #[arg(long, env = "POINTCAST_SCHEDULER", value_enum, default_value = "batch")]
+    pub scheduler: crate::sched::Scheduler,
     /// Database connections this instance keeps: on PostgreSQL all of them, on
     /// SQLite its readers (beside its one writer).
     #[arg(long, env = "POINTCAST_DATABASE_POOL", default_value_t = crate::db::DEFAULT_POOL,

@@ -56,6 +56,7 @@ pub mod oplog;
 pub mod publish;
 pub mod ratelimit;
 pub mod routes;
+pub mod sched;
 pub mod settings;
 pub mod shop;
 pub mod startup;

@@ -3,10 +3,31 @@ use pointcast::Application;
 use pointcast::cli::{AdminTask, Cli, Command, LogFormat, ResetPasswordArgs};
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // Before the runtime starts its threads, so that they inherit it.
+    let scheduled = match &cli.command {
+        Command::Serve(args) => Some((args.scheduler, pointcast::sched::apply(args.scheduler))),
+        _ => None,
+    };
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(cli, scheduled))
+}
+
+async fn run(
+    cli: Cli,
+    scheduled: Option<(pointcast::sched::Scheduler, std::io::Result<()>)>,
+) -> anyhow::Result<()> {
     init_logs(cli.log_format);
+    match scheduled {
+        Some((policy, Err(e))) => {
+            anyhow::bail!("cannot run under the scheduler policy {policy:?}: {e}")
+        }
+        Some((policy, Ok(()))) => tracing::debug!(?policy, "scheduler policy"),
+        None => {}
+    }
     match cli.command {
         Command::Serve(args) => {
             let settings = (*args).into_settings()?;
