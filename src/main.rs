@@ -22,9 +22,13 @@ async fn run(
 ) -> anyhow::Result<()> {
     init_logs(cli.log_format);
     match scheduled {
-        Some((policy, Err(e))) => {
-            anyhow::bail!("cannot run under the scheduler policy {policy:?}: {e}")
-        }
+        // A container may refuse the call, and only Linux has the policy: the
+        // server then runs as started, which is correct, only slower.
+        Some((policy, Err(e))) => tracing::warn!(
+            ?policy,
+            error = %e,
+            "cannot set the threads' scheduling policy; running under the one the process was started with"
+        ),
         Some((policy, Ok(()))) => tracing::debug!(?policy, "scheduler policy"),
         None => {}
     }

@@ -29,7 +29,7 @@ pub enum Scheduler {
 
 /// Puts the calling thread, and so every thread it creates from now on, under
 /// `policy`. Call it before any other thread starts. Elsewhere than Linux only
-/// `Normal` exists, and `Batch` is refused.
+/// `Normal` exists, and `Batch` is refused; `main` then warns and runs on.
 pub fn apply(policy: Scheduler) -> std::io::Result<()> {
     match policy {
         Scheduler::Normal => Ok(()),
@@ -54,7 +54,7 @@ fn batch() -> std::io::Result<()> {
 fn batch() -> std::io::Result<()> {
     Err(std::io::Error::new(
         std::io::ErrorKind::Unsupported,
-        "SCHED_BATCH exists only on Linux; use --scheduler normal",
+        "SCHED_BATCH exists only on Linux",
     ))
 }
 

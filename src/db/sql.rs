@@ -234,9 +234,9 @@ impl Query {
     /// connection runs it as written and reads `last_insert_rowid()` (the `id`
     /// of every table written this way is its `INTEGER PRIMARY KEY`, so the
     /// rowid): SQLite collects a `RETURNING` statement's rows in an ephemeral
-    /// table, a B-tree and page cache built and freed on every run, which cost
-    /// a grant more than all of this layer's own work (docs/performance.md,
-    /// "eighteenth part").
+    /// table, a B-tree and page cache built and freed on every run, 8-15 µs of
+    /// a grant's 83-100 µs of statements (docs/performance.md, "eighteenth
+    /// part").
     pub async fn insert_id<'c>(self, conn: impl Into<Conn<'c>>) -> anyhow::Result<i64> {
         match conn.into() {
             Conn::Native(c) => {
