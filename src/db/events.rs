@@ -67,7 +67,9 @@ pub(super) async fn insert(
 pub(super) const MANY_MAX_CHANNELS: usize = 64;
 
 /// Appends one event per channel, all of one type and data, in one statement;
-/// returns them as stored, in id order.
+/// returns them as stored, in id order. PostgreSQL's path ([`super::Tx::emit_to`]):
+/// there a statement is a round trip, while SQLite writes one row a statement
+/// and reads each id without `RETURNING`.
 pub(super) async fn insert_many(
     conn: sql::Conn<'_>,
     channels: &[&str],
