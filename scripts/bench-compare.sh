@@ -12,6 +12,7 @@
 #          [--ladder "2000 5000 10000 20000 40000"] [--ladder-users 2000]
 #          [--ladder-publishers "32 256"]
 #          [--pg-url postgres://USER@HOST:PORT/DB] [--after-request]
+#          [--db-dir DIR]
 #
 # --ladder: a publish-rate ladder, each rate on a fresh server for --ladder-secs
 # (5) with 32 publishers: announcements on both servers, grants on pointcast
@@ -24,6 +25,10 @@
 # --after-request: the idle and fanout scenarios run a second time with streams
 # opened after a `GET /healthz` on the same connection (a browser after a page,
 # nginx's keep-alive pool).
+# --db-dir: where pointcast's SQLite databases go (default: a temporary
+# directory beside the script's other files). `--db-dir /dev/shm --only
+# pointcast` runs the same server with syncs that cost nothing (tmpfs): the
+# difference from a run on the disk is what the disk's WAL syncs cost.
 #
 # Every scenario runs --repeat times per server, the servers taking turns (each
 # started afresh per round, alone on its core), and the table shows medians. Unicast runs durable announcements at each of --rates
@@ -58,6 +63,7 @@ LADDER_SECS=5
 LADDER_PUBLISHERS=32
 PG_URL=""
 AFTER_REQUEST=0
+DB_DIR=""
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -82,13 +88,19 @@ while [ $# -gt 0 ]; do
     --ladder-publishers) LADDER_PUBLISHERS=$2; shift ;;
     --pg-url) PG_URL=$2; shift ;;
     --after-request) AFTER_REQUEST=1 ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    --db-dir) DB_DIR=$2; shift ;;
+    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 64 ;;
   esac
   shift
 done
 
 TMP=$(mktemp -d /tmp/pointcast-bench.XXXXXX)
+if [ -n "$DB_DIR" ]; then
+  DB_DIR=$(mktemp -d "$DB_DIR/pointcast-bench.XXXXXX")
+else
+  DB_DIR=$TMP
+fi
 OUT=${OUT:-$ROOT/bench/target/results-$(date +%Y%m%d-%H%M%S).txt}
 PC_PID=""
 NGINX_PID=""
@@ -97,7 +109,7 @@ cleanup() {
   set +e
   [ -n "$PC_PID" ] && kill "$PC_PID" 2>/dev/null && wait "$PC_PID" 2>/dev/null
   [ -n "$NGINX_PID" ] && kill -QUIT "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
-  rm -rf "$TMP"
+  rm -rf "$TMP" "$DB_DIR"
 }
 trap cleanup EXIT
 # Stopped: clean up and stop (a handler that returns would let the loop go on).
@@ -143,7 +155,7 @@ start_pointcast() { # round [database url]
   # the load generator's thousands of readers come from a handful of addresses.
   # RUST_LOG=warn: no line per request, as nginx runs with access_log off.
   RUST_LOG=warn POINTCAST_ADMIN_TOKEN=$ADMIN_TOKEN taskset -c 0 "$PC_BIN" serve \
-    --listen "127.0.0.1:$PC_PORT" --database-url "${2:-sqlite://$TMP/bench-$1.db}" \
+    --listen "127.0.0.1:$PC_PORT" --database-url "${2:-sqlite://$DB_DIR/bench-$1.db}" \
     --bench-endpoints --max-streams 1000000 --max-anonymous-streams 1000000 >>"$TMP/pointcast.log" 2>&1 &
   PC_PID=$!
   wait_http "http://127.0.0.1:$PC_PORT/healthz" 30
