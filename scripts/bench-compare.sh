@@ -95,12 +95,14 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-TMP=$(mktemp -d /tmp/pointcast-bench.XXXXXX)
+# The databases get a directory of their own inside --db-dir, made before the
+# exit trap: `cleanup` removes $DB_DIR, which must never be the directory given.
 if [ -n "$DB_DIR" ]; then
+  [ -d "$DB_DIR" ] || { echo "--db-dir: $DB_DIR is not a directory" >&2; exit 64; }
   DB_DIR=$(mktemp -d "$DB_DIR/pointcast-bench.XXXXXX")
-else
-  DB_DIR=$TMP
 fi
+TMP=$(mktemp -d /tmp/pointcast-bench.XXXXXX)
+DB_DIR=${DB_DIR:-$TMP}
 OUT=${OUT:-$ROOT/bench/target/results-$(date +%Y%m%d-%H%M%S).txt}
 PC_PID=""
 NGINX_PID=""
