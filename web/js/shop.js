@@ -218,31 +218,55 @@ function render() {
   renderAsk();
   const grid = $('#grid');
   if (state.products.length === 0) return grid.replaceChildren(el('p', { class: 'empty' }, t('shop.no_products')));
-  // A quantity typed in stays through a redraw (a live update, a reload): the
-  // customer would otherwise buy one where they asked for two.
-  const typed = new Map([...grid.querySelectorAll('.album')].map((c) => [c.dataset.productId, c.querySelector('input[name=quantity]')?.value]));
-  grid.replaceChildren(...state.products.map((p) => {
-    const art = el('div', { class: 'album-art', 'aria-hidden': 'true' }, el('span', { class: 'album-initials' }, initials(p.title)));
-    // Two flat colours with a hard edge: a sleeve design, and small in screenshots.
-    art.style.background = `linear-gradient(135deg, ${cover(p.title)} 0 62%, ${cover(p.artist || p.title)} 62% 100%)`;
-    const msg = el('p', { class: 'form-msg album-msg', role: 'alert' });
-    const qty = el('input', { type: 'number', min: '1', value: typed.get(String(p.id)) || '1', 'aria-label': t('shop.qty'), name: 'quantity' });
-    const card = el('article', { class: 'album', dataset: { productId: p.id } },
-      art,
-      el('div', { class: 'album-body' },
-        el('div', { class: 'album-title' }, p.title),
-        el('div', { class: 'album-artist' }, p.artist),
-        el('div', { class: 'album-price' }, fmtWon(p.price)),
-        el('div', { class: 'album-stock' }),
-        el('form', { class: 'album-buy', onsubmit: (ev) => { ev.preventDefault(); buy(p, card, qty, msg, ev.submitter); } },
-          el('div', { class: 'album-coupon', hidden: true }),
-          qty, el('button', { class: 'btn', type: 'submit' }, t('shop.buy'))),
-        el('div', { class: 'album-watch', hidden: true }),
-        msg));
-    renderStock(card, state.stock.get(p.id) ?? 0);
-    renderCouponSelect(card);
-    return card;
-  }));
+  // Cards are kept and updated in place, never rebuilt: a live update or a reload
+  // redraws while the customer types, and a rebuilt card would take the quantity
+  // input (and its focus, and the keys still on their way) out from under them.
+  const cards = new Map([...grid.querySelectorAll('.album')].map((c) => [c.dataset.productId, c]));
+  grid.querySelector('.empty')?.remove();
+  const keep = new Set();
+  state.products.forEach((p, i) => {
+    const card = cards.get(String(p.id)) ?? albumCard(p);
+    keep.add(card);
+    fillCard(card, p);
+    // Move only what is out of place: a moved node loses its focus.
+    if (grid.children[i] !== card) grid.insertBefore(card, grid.children[i] ?? null);
+  });
+  for (const card of cards.values()) if (!keep.has(card)) card.remove();
+}
+
+/** A new album card: its parts, empty, and the buy form (filled by fillCard). */
+function albumCard(p) {
+  const msg = el('p', { class: 'form-msg album-msg', role: 'alert' });
+  const qty = el('input', { type: 'number', min: '1', value: '1', name: 'quantity' });
+  const card = el('article', { class: 'album', dataset: { productId: p.id } },
+    el('div', { class: 'album-art', 'aria-hidden': 'true' }, el('span', { class: 'album-initials' })),
+    el('div', { class: 'album-body' },
+      el('div', { class: 'album-title' }),
+      el('div', { class: 'album-artist' }),
+      el('div', { class: 'album-price' }),
+      el('div', { class: 'album-stock' }),
+      el('form', { class: 'album-buy', onsubmit: (ev) => { ev.preventDefault(); buy(card.product, card, qty, msg, ev.submitter); } },
+        el('div', { class: 'album-coupon', hidden: true }),
+        qty, el('button', { class: 'btn', type: 'submit' })),
+      el('div', { class: 'album-watch', hidden: true }),
+      msg));
+  return card;
+}
+
+/** A card's album, price, stock, coupons and words (in the reader's language) as they are now. */
+function fillCard(card, p) {
+  card.product = p;
+  const art = card.querySelector('.album-art');
+  // Two flat colours with a hard edge: a sleeve design, and small in screenshots.
+  art.style.background = `linear-gradient(135deg, ${cover(p.title)} 0 62%, ${cover(p.artist || p.title)} 62% 100%)`;
+  art.querySelector('.album-initials').textContent = initials(p.title);
+  card.querySelector('.album-title').textContent = p.title;
+  card.querySelector('.album-artist').textContent = p.artist ?? '';
+  card.querySelector('.album-price').textContent = fmtWon(p.price);
+  card.querySelector('input[name=quantity]').setAttribute('aria-label', t('shop.qty'));
+  card.querySelector('.album-buy .btn').textContent = t('shop.buy');
+  renderStock(card, state.stock.get(p.id) ?? 0);
+  renderCouponSelect(card);
 }
 
 async function buy(product, card, qtyInput, msg, button) {
