@@ -283,3 +283,49 @@ test('an admin reads an inquiry sent from the customer page and moves it along',
   await cctx.close();
   await actx.close();
 });
+
+test('a count typed in the stock panel survives live changes; the count shown follows at once', async () => {
+  const store = await server.store('Mapo Vinyl');
+  const album = await server.ok('POST', '/products', { title: 'Moanin\'', artist: 'Art Blakey', price: 29000 });
+  await server.ok('PUT', `/stores/${store.id}/stock/${album.id}`, { quantity: 6 });
+  const owner = await newStaff('owner', [store.id], 'Mapo Owner');
+  const buyer = await server.customer('Do-yun Choi');
+
+  const ctx = await ctxFor();
+  const page = await open(ctx, `${server.base}/admin`);
+  await staffLogin(page, owner.login, owner.password);
+  await liveState(page);
+  await page.fill('#stock-search', 'Moanin');
+  const row = `#inventory .stock-row[data-product-id="${album.id}"]`;
+  await page.waitForSelector(`${row} .stock-n[data-quantity="6"]`);
+  // The owner starts typing a new count and has not sent it yet.
+  await page.fill(`${row} input[name=quantity]`, '12');
+  const typing = () => page.evaluate((r) => {
+    const input = document.querySelector(`${r} input[name=quantity]`);
+    return { focused: document.activeElement === input, value: input?.value };
+  }, row);
+
+  // A new price reloads the panel: the redraw is held (data-held) while the owner types.
+  await server.ok('PATCH', `/products/${album.id}`, { price: 31000 });
+  await page.waitForSelector('#inventory[data-held]');
+  assert.deepEqual(await typing(), { focused: true, value: '12' });
+  // A sale: the count shown drops at once, in place; the input keeps what was typed, and the focus.
+  await server.ok('POST', '/orders', { store_id: store.id, product_id: album.id, quantity: 2 }, { token: buyer.token, key: randomUUID() });
+  await page.waitForSelector(`${row} .stock-n[data-quantity="4"]`);
+  await page.keyboard.type('0');
+  assert.deepEqual(await typing(), { focused: true, value: '120' });
+  // The owner leaves the panel: it is drawn with the new price, and nothing is held.
+  await page.click('#stock-rule');
+  await page.locator(row).filter({ hasText: '31,000' }).waitFor();
+  await page.waitForSelector('#inventory:not([data-held])');
+  assert.equal(await page.textContent(`${row} .stock-n`), '4');
+
+  // And the panel still does its job: a count sent is the count kept.
+  await page.fill(`${row} input[name=quantity]`, '9');
+  await page.click(`${row} .set-form button[type=submit]`);
+  await page.waitForSelector(`${row} .stock-n[data-quantity="9"]`);
+  const { stock } = await server.ok('GET', `/stores/${store.id}/stock`);
+  assert.equal(stock.find((s) => s.product_id === album.id).quantity, 9);
+  assert.deepEqual(page.errors, []);
+  await ctx.close();
+});

@@ -10,9 +10,15 @@ import { ctx } from './ctx.js';
 import { pager } from './albums.js';
 
 const PAGE = 6;
-const state = { rows: [], rule: null, query: '', page: 0 };
+// `later`: the focusout listener of a redraw held back until staff leave the
+// panel's inputs (see drawWhenFree).
+const state = { rows: [], rule: null, query: '', page: 0, later: null };
 
-export async function loadStock() {
+/**
+ * Loads the chosen store's stock and draws it. A reload a live event asked for
+ * (`{ live: true }`) waits until staff are not typing in the panel.
+ */
+export async function loadStock({ live = false } = {}) {
   const box = $('#inventory');
   if (ctx.storeId === null) return box.replaceChildren();
   const storeId = ctx.storeId;
@@ -34,7 +40,24 @@ export async function loadStock() {
   const rank = (r) => (isLow(r) ? 0 : inv.has(r.product_id) ? 1 : 2);
   state.rows.sort((a, b) => rank(a) - rank(b));
   state.rule = inventory?.rule || null;
-  render();
+  if (live) drawWhenFree();
+  else render();
+}
+
+/**
+ * Draws the panel now, or, while a count or a delta is being typed in it, once the
+ * focus leaves it: a redraw rebuilds the rows and would take the input, its focus
+ * and the keys still on their way out from under the owner.
+ */
+function drawWhenFree() {
+  const box = $('#inventory');
+  if (!box.contains(document.activeElement)) return render();
+  if (state.later) return;
+  state.later = (ev) => {
+    if (!box.contains(ev.relatedTarget)) render();
+  };
+  box.addEventListener('focusout', state.later);
+  box.dataset.held = 'true';
 }
 
 function isLow(r) {
@@ -42,6 +65,12 @@ function isLow(r) {
 }
 
 function render() {
+  if (state.later) {
+    const box = $('#inventory');
+    box.removeEventListener('focusout', state.later);
+    delete box.dataset.held;
+    state.later = null;
+  }
   // The API's own numbers in the reader's words; its formula as written stays in the tooltip.
   const rule = $('#stock-rule');
   rule.textContent = state.rule
@@ -102,12 +131,18 @@ async function adjust(r, delta) {
 export function onStockEvent(env) {
   const d = env.data || {};
   if (['stock.changed', 'stock.low', 'stock.back'].includes(env.type) && Number(d.store_id ?? d.store?.id) !== ctx.storeId) return;
-  if (env.type === 'product.updated' || env.type === 'stock.low') return loadStock();
+  if (env.type === 'product.updated' || env.type === 'stock.low') return loadStock({ live: true });
   if (env.type !== 'stock.changed') return;
   const r = state.rows.find((x) => x.product_id === Number(d.product_id));
-  if (!r) return loadStock();
+  if (!r) return loadStock({ live: true });
   r.quantity = Number(d.quantity);
-  if (!$('#inventory').contains(document.activeElement)) render();
+  // The count shown follows at once, even while its row is being typed in.
+  const n = $(`#inventory .stock-row[data-product-id="${r.product_id}"] .stock-n`);
+  if (n) {
+    n.dataset.quantity = r.quantity;
+    n.textContent = fmtNumber(r.quantity);
+  }
+  drawWhenFree();
 }
 
 export function initStock() {
