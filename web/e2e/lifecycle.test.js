@@ -170,12 +170,18 @@ test('the console returns part of an order; the customer page updates live', asy
   await console_.waitForSelector(`${arow} .order-buyer:has-text("Do-yun Lim")`);
   assert.equal(await console_.textContent(`${arow} .order-points`), '+9,000 points');
 
-  // A new order reaches the console live (the staff's stock.changed names it).
+  // The owner starts a return. Meanwhile a new order reaches the console live (the
+  // staff's stock.changed names it) and the orders are reloaded: the row being typed
+  // in is kept, with what was typed and its focus.
+  await console_.fill(`${arow} input[name=reason]`, 'scratched sleeve');
   const later = await server.ok('POST', '/orders', { store_id: store.id, product_id: product.id, quantity: 1 }, { token: user.token, key: randomUUID() });
   await console_.waitForSelector(`#store-orders tr[data-order-id="${later.order.id}"][data-status="placed"]`);
+  assert.deepEqual(await console_.evaluate((r) => {
+    const input = document.querySelector(`${r} input[name=reason]`);
+    return { focused: document.activeElement === input, value: input?.value };
+  }, arow), { focused: true, value: 'scratched sleeve' });
 
   await console_.fill(`${arow} input[name=quantity]`, '1');
-  await console_.fill(`${arow} input[name=reason]`, 'scratched sleeve');
   await console_.click(`${arow} button[type=submit]`);
   await console_.waitForSelector('#orders-msg.ok');
   assert.equal(await console_.textContent('#orders-msg'),

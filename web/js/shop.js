@@ -9,7 +9,7 @@
 import * as API from './api.js';
 import { Live } from './live.js';
 import { initLang, onLangChange, t, fmtWon, fmtNumber } from './i18n.js';
-import { $, el, toast, showError, renderState, eventText, newKey, busy, knowStores } from './ui.js';
+import { $, el, toast, showError, renderState, eventText, newKey, busy, knowStores, placeChildren } from './ui.js';
 
 const STORE_KEY = 'pointcast.shop.store';
 // `heard`: albums whose stock an event gave while a stock list was on its way.
@@ -222,16 +222,11 @@ function render() {
   // redraws while the customer types, and a rebuilt card would take the quantity
   // input (and its focus, and the keys still on their way) out from under them.
   const cards = new Map([...grid.querySelectorAll('.album')].map((c) => [c.dataset.productId, c]));
-  grid.querySelector('.empty')?.remove();
-  const keep = new Set();
-  state.products.forEach((p, i) => {
+  placeChildren(grid, state.products.map((p) => {
     const card = cards.get(String(p.id)) ?? albumCard(p);
-    keep.add(card);
     fillCard(card, p);
-    // Move only what is out of place: a moved node loses its focus.
-    if (grid.children[i] !== card) grid.insertBefore(card, grid.children[i] ?? null);
-  });
-  for (const card of cards.values()) if (!keep.has(card)) card.remove();
+    return card;
+  }));
 }
 
 /** A new album card: its parts, empty, and the buy form (filled by fillCard). */

@@ -24,6 +24,18 @@ export function el(tag, attrs = {}, ...children) {
 export const $ = (sel, root = document) => root.querySelector(sel);
 
 /**
+ * Makes `nodes` the children of `parent`, in order, moving only those out of place
+ * and removing the rest. A redraw that keeps a node keeps its focus and what is
+ * typed in it: a moved or removed node loses its focus.
+ */
+export function placeChildren(parent, nodes) {
+  nodes.forEach((node, i) => {
+    if (parent.children[i] !== node) parent.insertBefore(node, parent.children[i] ?? null);
+  });
+  while (parent.children.length > nodes.length) parent.lastElementChild.remove();
+}
+
+/**
  * A readable sentence for an error thrown by api(): the reader's language for the
  * error's `code` (web/js/errors.json), else the server's own message.
  */

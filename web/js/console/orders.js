@@ -2,12 +2,13 @@
 // and returns (one idempotency key per intended return).
 
 import * as API from '../api.js';
-import { t, fmtNumber, fmtTime, fmtWon } from '../i18n.js';
-import { $, el, showError, showOk, newKey, busy, orderStatusText, orderPointsEl } from '../ui.js';
+import { t, fmtNumber, fmtTime, fmtWon, currentLang } from '../i18n.js';
+import { $, el, showError, showOk, newKey, busy, orderStatusText, orderPointsEl, placeChildren } from '../ui.js';
 import { ctx } from './ctx.js';
 import { buyers, loadMembers } from './members.js';
 
-const state = { orders: [], ordersNext: null };
+// `rows`: each order's row as drawn and what it was drawn from (see keptRow).
+const state = { orders: [], ordersNext: null, rows: new Map() };
 
 function sectionNote(box, e) {
   box.replaceChildren();
@@ -17,6 +18,7 @@ function sectionNote(box, e) {
 export function resetOrders() {
   state.orders = [];
   state.ordersNext = null;
+  state.rows.clear();
   $('#orders-msg').textContent = '';
 }
 
@@ -55,16 +57,48 @@ function buyerText(o) {
   return b ? `${b.name}${b.member_no ? ` · ${b.member_no}` : ''}` : `#${o.user_id}`;
 }
 
+/**
+ * Draws the orders. Every sale at the store reloads them while staff may be typing
+ * a return: a row whose order and words are unchanged is kept as it is (its form,
+ * what is typed in it, its focus and its return's idempotency key); only new and
+ * changed orders get a new row.
+ */
 function renderStoreOrders() {
   const box = $('#store-orders');
-  if (state.orders.length === 0) return box.replaceChildren(el('p', { class: 'empty' }, t('admin.no_orders')));
-  box.replaceChildren(el('div', { class: 'table-wrap' }, el('table', { class: 'table orders-table' },
-    el('thead', {}, el('tr', {},
-      el('th', {}, t('order.album')), el('th', {}, t('order.buyer')), el('th', { class: 'num' }, t('order.qty')),
-      el('th', { class: 'num' }, t('order.total')), el('th', { class: 'num' }, t('order.discount')), el('th', { class: 'num' }, t('order.paid')),
-      el('th', { class: 'num' }, t('order.points_h')), el('th', {}, t('order.status_h')))),
-    el('tbody', {}, state.orders.map(storeOrderRow)))),
-  state.ordersNext !== null ? el('button', { class: 'btn-ghost small', type: 'button', onclick: (ev) => busy(ev.currentTarget, () => moreStoreOrders(ev.currentTarget)) }, t('admin.more')) : '');
+  if (state.orders.length === 0) {
+    state.rows.clear();
+    return box.replaceChildren(el('p', { class: 'empty' }, t('admin.no_orders')));
+  }
+  let tbody = box.querySelector('tbody');
+  if (!tbody || box.dataset.lang !== currentLang()) {
+    state.rows.clear();
+    tbody = el('tbody');
+    box.dataset.lang = currentLang();
+    box.replaceChildren(el('div', { class: 'table-wrap' }, el('table', { class: 'table orders-table' },
+      el('thead', {}, el('tr', {},
+        el('th', {}, t('order.album')), el('th', {}, t('order.buyer')), el('th', { class: 'num' }, t('order.qty')),
+        el('th', { class: 'num' }, t('order.total')), el('th', { class: 'num' }, t('order.discount')), el('th', { class: 'num' }, t('order.paid')),
+        el('th', { class: 'num' }, t('order.points_h')), el('th', {}, t('order.status_h')))),
+      tbody)),
+    el('button', { class: 'btn-ghost small more-orders', type: 'button', onclick: (ev) => busy(ev.currentTarget, () => moreStoreOrders(ev.currentTarget)) }, t('admin.more')));
+  }
+  placeChildren(tbody, state.orders.map(keptRow));
+  const shown = new Set(state.orders.map((o) => o.id));
+  for (const id of state.rows.keys()) if (!shown.has(id)) state.rows.delete(id);
+  box.querySelector('.more-orders').hidden = state.ordersNext === null;
+}
+
+/** The order's row as drawn, if it was drawn from the same order (its buyer's name brought up to date); else a new one. */
+function keptRow(o) {
+  const from = JSON.stringify(o);
+  const kept = state.rows.get(o.id);
+  if (kept?.from === from) {
+    kept.row.querySelector('.order-buyer').textContent = buyerText(o);
+    return kept.row;
+  }
+  const row = storeOrderRow(o);
+  state.rows.set(o.id, { from, row });
+  return row;
 }
 
 function storeOrderRow(o) {
@@ -104,11 +138,7 @@ export function upsertStoreOrder(order) {
   const i = state.orders.findIndex((o) => o.id === order.id);
   if (i >= 0) state.orders[i] = { ...state.orders[i], ...order };
   else state.orders.unshift(order);
-  const row = $(`#store-orders tr[data-order-id="${order.id}"]`);
-  const tbody = $('#store-orders tbody');
-  if (row) row.replaceWith(storeOrderRow(state.orders[i >= 0 ? i : 0]));
-  else if (tbody) tbody.prepend(storeOrderRow(order));
-  else renderStoreOrders();
+  renderStoreOrders();
   if (!buyers.has(Number(order.user_id))) {
     // A new buyer becomes a member by buying: fetch the name, then redraw the row.
     loadMembers().then(() => {
