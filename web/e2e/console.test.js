@@ -329,3 +329,45 @@ test('a count typed in the stock panel survives live changes; the count shown fo
   assert.deepEqual(page.errors, []);
   await ctx.close();
 });
+
+test("an admin's rename or schedule being typed survives live changes; a job's result shows at once", async () => {
+  const mine = await server.ok('POST', '/products', { title: 'Somethin\' Else', artist: 'Cannonball Adderley', price: 30000 });
+  const other = await server.ok('POST', '/products', { title: 'Saxophone Colossus', artist: 'Sonny Rollins', price: 28000 });
+  const admin = await newStaff('admin', [], 'Typing Admin');
+  const ctx = await ctxFor();
+  const page = await open(ctx, `${server.base}/admin`);
+  await staffLogin(page, admin.login, admin.password);
+  await liveState(page);
+  // Both albums on the list's first page ("Somethin'", "Sonny"): the search keeps it short.
+  await page.fill('#albums-search', 'so');
+  const mineRow = `#albums .album-row[data-product-id="${mine.id}"]`;
+  const otherRow = `#albums .album-row[data-product-id="${other.id}"]`;
+  await page.waitForSelector(otherRow);
+  const field = (sel) => page.evaluate((s) => {
+    const input = document.querySelector(s);
+    return { focused: document.activeElement === input, value: input?.value };
+  }, sel);
+
+  // Typing a new title: another album's rename arrives and waits for the admin to leave.
+  await page.fill(`${mineRow} input[name=title]`, 'Somethin\' Else (Mono)');
+  await server.ok('PATCH', `/products/${other.id}`, { title: 'Saxophone Colossus (RVG)' });
+  await page.waitForSelector('#albums[data-held]');
+  assert.deepEqual(await field(`${mineRow} input[name=title]`), { focused: true, value: 'Somethin\' Else (Mono)' });
+  await page.click('#albums-search');
+  await page.waitForSelector('#albums:not([data-held])');
+  assert.equal(await page.inputValue(`${otherRow} input[name=title]`), 'Saxophone Colossus (RVG)');
+
+  // Typing a job's time: a run's result shows at once, the schedule stays as typed.
+  const job = '#jobs .job[data-job="sales-rollup"]';
+  await page.waitForSelector(`${job} input[name=time]`);
+  await page.fill(`${job} input[name=time]`, '06:15');
+  const run = await server.ok('POST', '/admin/jobs/sales-rollup/run');
+  await page.waitForSelector(`${job} .job-last[data-run-id="${run.id}"][data-outcome="ok"]`);
+  await page.waitForSelector('#jobs[data-held]');
+  assert.deepEqual(await field(`${job} input[name=time]`), { focused: true, value: '06:15' });
+  await page.click('#albums-search');
+  await page.waitForSelector('#jobs:not([data-held])');
+  await page.waitForSelector(`${job} .job-last[data-run-id="${run.id}"]`);
+  assert.deepEqual(page.errors, []);
+  await ctx.close();
+});

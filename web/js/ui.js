@@ -35,6 +35,46 @@ export function placeChildren(parent, nodes) {
   while (parent.children.length > nodes.length) parent.lastElementChild.remove();
 }
 
+const held = new WeakMap(); // box -> { draw, later }: a redraw waiting for the focus to leave
+
+/**
+ * Runs `draw` (which redraws `box`) now, or, while the focus is inside `box` (staff
+ * typing in one of its forms), once the focus leaves it: a redraw rebuilds the
+ * forms and would take the input, its focus and the keys still on their way out
+ * from under them. The box carries `data-held` while a redraw waits; the latest
+ * `draw` asked for is the one run. A panel's own redraw calls `drawn(box)`.
+ */
+export function drawWhenFree(box, draw) {
+  if (!box.contains(document.activeElement)) {
+    drawn(box);
+    return draw();
+  }
+  const waiting = held.get(box);
+  if (waiting) {
+    waiting.draw = draw;
+    return undefined;
+  }
+  const entry = { draw };
+  entry.later = (ev) => {
+    if (box.contains(ev.relatedTarget)) return;
+    drawn(box);
+    entry.draw();
+  };
+  held.set(box, entry);
+  box.addEventListener('focusout', entry.later);
+  box.dataset.held = 'true';
+  return undefined;
+}
+
+/** `box` was just redrawn: a redraw still waiting for the focus to leave is not needed. */
+export function drawn(box) {
+  const waiting = held.get(box);
+  if (!waiting) return;
+  box.removeEventListener('focusout', waiting.later);
+  delete box.dataset.held;
+  held.delete(box);
+}
+
 /**
  * A readable sentence for an error thrown by api(): the reader's language for the
  * error's `code` (web/js/errors.json), else the server's own message.

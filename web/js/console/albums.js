@@ -3,7 +3,7 @@
 
 import * as API from '../api.js';
 import { t, fmtTime, fmtWon } from '../i18n.js';
-import { $, el, showError, showOk, busy } from '../ui.js';
+import { $, el, showError, showOk, busy, drawWhenFree, drawn } from '../ui.js';
 
 const PAGE = 8;
 const state = { products: [], query: '', page: 0 };
@@ -23,6 +23,7 @@ function render() {
   const pages = Math.max(1, Math.ceil(found.length / PAGE));
   state.page = Math.min(state.page, pages - 1);
   const box = $('#albums');
+  drawn(box);
   if (found.length === 0) return box.replaceChildren(el('p', { class: 'empty' }, t('albums.none')));
   box.replaceChildren(el('ul', { class: 'album-list' }, found.slice(state.page * PAGE, (state.page + 1) * PAGE).map(albumRow)),
     pager(state.page, pages, (p) => { state.page = p; render(); }));
@@ -108,7 +109,8 @@ export function onAlbumEvent(env) {
   const i = state.products.findIndex((x) => x.id === p.id);
   if (i >= 0) state.products[i] = p;
   else state.products.push(p);
-  if (!$('#albums').contains(document.activeElement)) render();
+  // Drawn once the admin leaves the rename they may be typing.
+  drawWhenFree($('#albums'), render);
 }
 
 export function initAlbums({ submit }) {

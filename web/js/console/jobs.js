@@ -5,7 +5,7 @@
 
 import * as API from '../api.js';
 import { t, fmtInZone, fmtNumber } from '../i18n.js';
-import { $, el, showError, showOk, busy, jobName } from '../ui.js';
+import { $, el, showError, showOk, busy, jobName, drawWhenFree, drawn } from '../ui.js';
 import { isAdmin, hideIfRefused, syncNav } from './ctx.js';
 import { zoneOptions } from './stores.js';
 
@@ -35,6 +35,7 @@ export async function loadJobs() {
       /* the last result is a nicety */
     }
   }));
+  drawn(box);
   box.replaceChildren(...jobs.map(jobEl));
 }
 
@@ -107,5 +108,8 @@ export function onJobEvent(env) {
   if (env.type !== 'job.completed') return;
   const d = env.data || {};
   lastRuns.set(d.job, { id: d.run_id, job: d.job, trigger: d.trigger || 'manual', started_at: d.started_at, finished_at: d.finished_at, outcome: d.outcome, summary: d.summary });
-  if (!$('#jobs').contains(document.activeElement)) loadJobs();
+  // The run's result shows at once; the rest (the next run) once the admin leaves
+  // the schedule they may be typing.
+  $(`#jobs .job[data-job="${CSS.escape(d.job)}"] .job-last`)?.replaceWith(lastRunEl(d.job));
+  drawWhenFree($('#jobs'), loadJobs);
 }

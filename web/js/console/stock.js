@@ -5,14 +5,12 @@
 
 import * as API from '../api.js';
 import { t, fmtNumber, fmtWon } from '../i18n.js';
-import { $, el, showError, showOk, busy } from '../ui.js';
+import { $, el, showError, showOk, busy, drawWhenFree, drawn } from '../ui.js';
 import { ctx } from './ctx.js';
 import { pager } from './albums.js';
 
 const PAGE = 6;
-// `later`: the focusout listener of a redraw held back until staff leave the
-// panel's inputs (see drawWhenFree).
-const state = { rows: [], rule: null, query: '', page: 0, later: null };
+const state = { rows: [], rule: null, query: '', page: 0 };
 
 /**
  * Loads the chosen store's stock and draws it. A reload a live event asked for
@@ -40,24 +38,8 @@ export async function loadStock({ live = false } = {}) {
   const rank = (r) => (isLow(r) ? 0 : inv.has(r.product_id) ? 1 : 2);
   state.rows.sort((a, b) => rank(a) - rank(b));
   state.rule = inventory?.rule || null;
-  if (live) drawWhenFree();
+  if (live) drawWhenFree(box, render);
   else render();
-}
-
-/**
- * Draws the panel now, or, while a count or a delta is being typed in it, once the
- * focus leaves it: a redraw rebuilds the rows and would take the input, its focus
- * and the keys still on their way out from under the owner.
- */
-function drawWhenFree() {
-  const box = $('#inventory');
-  if (!box.contains(document.activeElement)) return render();
-  if (state.later) return;
-  state.later = (ev) => {
-    if (!box.contains(ev.relatedTarget)) render();
-  };
-  box.addEventListener('focusout', state.later);
-  box.dataset.held = 'true';
 }
 
 function isLow(r) {
@@ -65,12 +47,7 @@ function isLow(r) {
 }
 
 function render() {
-  if (state.later) {
-    const box = $('#inventory');
-    box.removeEventListener('focusout', state.later);
-    delete box.dataset.held;
-    state.later = null;
-  }
+  drawn($('#inventory'));
   // The API's own numbers in the reader's words; its formula as written stays in the tooltip.
   const rule = $('#stock-rule');
   rule.textContent = state.rule
@@ -142,7 +119,7 @@ export function onStockEvent(env) {
     n.dataset.quantity = r.quantity;
     n.textContent = fmtNumber(r.quantity);
   }
-  drawWhenFree();
+  drawWhenFree($('#inventory'), render);
 }
 
 export function initStock() {
