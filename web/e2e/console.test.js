@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Server, launch, context, open, loginCustomer, liveState } from './harness.js';
+import { Server, launch, context, open, loginCustomer, liveState, typedIn } from './harness.js';
 
 let server;
 let browser;
@@ -300,10 +300,7 @@ test('a count typed in the stock panel survives live changes; the count shown fo
   await page.waitForSelector(`${row} .stock-n[data-quantity="6"]`);
   // The owner starts typing a new count and has not sent it yet.
   await page.fill(`${row} input[name=quantity]`, '12');
-  const typing = () => page.evaluate((r) => {
-    const input = document.querySelector(`${r} input[name=quantity]`);
-    return { focused: document.activeElement === input, value: input?.value };
-  }, row);
+  const typing = () => typedIn(page, `${row} input[name=quantity]`);
 
   // A new price reloads the panel: the redraw is held (data-held) while the owner types.
   await server.ok('PATCH', `/products/${album.id}`, { price: 31000 });
@@ -343,16 +340,12 @@ test("an admin's rename or schedule being typed survives live changes; a job's r
   const mineRow = `#albums .album-row[data-product-id="${mine.id}"]`;
   const otherRow = `#albums .album-row[data-product-id="${other.id}"]`;
   await page.waitForSelector(otherRow);
-  const field = (sel) => page.evaluate((s) => {
-    const input = document.querySelector(s);
-    return { focused: document.activeElement === input, value: input?.value };
-  }, sel);
 
   // Typing a new title: another album's rename arrives and waits for the admin to leave.
   await page.fill(`${mineRow} input[name=title]`, 'Somethin\' Else (Mono)');
   await server.ok('PATCH', `/products/${other.id}`, { title: 'Saxophone Colossus (RVG)' });
   await page.waitForSelector('#albums[data-held]');
-  assert.deepEqual(await field(`${mineRow} input[name=title]`), { focused: true, value: 'Somethin\' Else (Mono)' });
+  assert.deepEqual(await typedIn(page, `${mineRow} input[name=title]`), { focused: true, value: 'Somethin\' Else (Mono)' });
   await page.click('#albums-search');
   await page.waitForSelector('#albums:not([data-held])');
   assert.equal(await page.inputValue(`${otherRow} input[name=title]`), 'Saxophone Colossus (RVG)');
@@ -364,7 +357,7 @@ test("an admin's rename or schedule being typed survives live changes; a job's r
   const run = await server.ok('POST', '/admin/jobs/sales-rollup/run');
   await page.waitForSelector(`${job} .job-last[data-run-id="${run.id}"][data-outcome="ok"]`);
   await page.waitForSelector('#jobs[data-held]');
-  assert.deepEqual(await field(`${job} input[name=time]`), { focused: true, value: '06:15' });
+  assert.deepEqual(await typedIn(page, `${job} input[name=time]`), { focused: true, value: '06:15' });
   await page.click('#albums-search');
   await page.waitForSelector('#jobs:not([data-held])');
   await page.waitForSelector(`${job} .job-last[data-run-id="${run.id}"]`);

@@ -153,6 +153,14 @@ export async function loginCustomer(page, user) {
   await page.waitForSelector('#app:not([hidden])');
 }
 
+/** What the input at `selector` holds, and whether it has the focus (a redraw must keep both). */
+export function typedIn(page, selector) {
+  return page.evaluate((s) => {
+    const input = document.querySelector(s);
+    return { focused: document.activeElement === input, value: input?.value };
+  }, selector);
+}
+
 export async function liveState(page, state = 'live') {
   await page.waitForSelector(`#conn-state[data-state="${state}"]`);
 }

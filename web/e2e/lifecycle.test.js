@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Server, launch, context, open, loginCustomer, liveState } from './harness.js';
+import { Server, launch, context, open, loginCustomer, liveState, typedIn } from './harness.js';
 
 let server;
 let browser;
@@ -176,10 +176,7 @@ test('the console returns part of an order; the customer page updates live', asy
   await console_.fill(`${arow} input[name=reason]`, 'scratched sleeve');
   const later = await server.ok('POST', '/orders', { store_id: store.id, product_id: product.id, quantity: 1 }, { token: user.token, key: randomUUID() });
   await console_.waitForSelector(`#store-orders tr[data-order-id="${later.order.id}"][data-status="placed"]`);
-  assert.deepEqual(await console_.evaluate((r) => {
-    const input = document.querySelector(`${r} input[name=reason]`);
-    return { focused: document.activeElement === input, value: input?.value };
-  }, arow), { focused: true, value: 'scratched sleeve' });
+  assert.deepEqual(await typedIn(console_, `${arow} input[name=reason]`), { focused: true, value: 'scratched sleeve' });
 
   await console_.fill(`${arow} input[name=quantity]`, '1');
   await console_.click(`${arow} button[type=submit]`);

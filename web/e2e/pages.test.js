@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Server, launch, context, open, loginCustomer, liveState } from './harness.js';
+import { Server, launch, context, open, loginCustomer, liveState, typedIn } from './harness.js';
 
 let server;
 let browser;
@@ -258,7 +258,7 @@ test('a quantity typed in the shop stays when a live update redraws the albums',
   // The card was updated, not rebuilt: the input the customer is typing in keeps
   // its focus, so a key pressed during a redraw lands in it (a rebuilt card lost
   // the focus and the key: a buy of 1 where 2 was typed).
-  assert.equal(await shop.evaluate((c) => document.activeElement === document.querySelector(`${c} input[name=quantity]`), card), true);
+  assert.deepEqual(await typedIn(shop, `${card} input[name=quantity]`), { focused: true, value: '2' });
   await shop.click(`${card} button[type=submit]`);
   await shop.waitForSelector(`${card} .form-msg.ok`);
   const { stock } = await server.ok('GET', `/stores/${store.id}/stock`);
