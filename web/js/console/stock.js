@@ -18,7 +18,11 @@ const state = { rows: [], rule: null, query: '', page: 0 };
  */
 export async function loadStock({ live = false } = {}) {
   const box = $('#inventory');
-  if (ctx.storeId === null) return box.replaceChildren();
+  if (ctx.storeId === null) {
+    // No store: a redraw still held for the previous one must not come back.
+    drawn(box);
+    return box.replaceChildren();
+  }
   const storeId = ctx.storeId;
   let products;
   let inventory;
